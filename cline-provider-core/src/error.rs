@@ -1,0 +1,373 @@
+//! One error type for the whole SDK: a kind, what the server said, and a hint for the person.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The phase of a request that ran out of time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeoutPhase {
+    /// Opening the TCP/TLS connection.
+    Connect,
+    /// Waiting for the response status line and headers.
+    Headers,
+    /// Waiting for the next event while the body streams.
+    Idle,
+    /// The whole request, from the first attempt to the last event.
+    Total,
+}
+
+impl fmt::Display for TimeoutPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutPhase::Connect => "connecting",
+            TimeoutPhase::Headers => "waiting for the response headers",
+            TimeoutPhase::Idle => "waiting for the next streamed event",
+            TimeoutPhase::Total => "the whole request",
+        })
+    }
+}
+
+/// What went wrong, in terms a program can branch on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The endpoint rejected the credential (HTTP 401 with an API key).
+    InvalidApiKey,
+    /// The credential is valid but lacks permission (HTTP 403, missing Azure role).
+    AccessDenied,
+    /// DNS, TLS or TCP failure: the endpoint could not be reached.
+    Unreachable,
+    /// A timeout in the named phase.
+    Timeout(TimeoutPhase),
+    /// The endpoint does not offer the requested model.
+    ModelNotFound,
+    /// A setting or provider is locked by the organization's policy.
+    LockedByOrganization,
+    /// No sign-in, or the sign-in expired and could not be refreshed.
+    NotSignedIn,
+    /// HTTP 429 or an equivalent in-band rate limit.
+    RateLimited,
+    /// The account's quota or credit is exhausted (`insufficient_quota`).
+    QuotaExhausted,
+    /// The prompt does not fit the model's context window.
+    ContextWindowExceeded,
+    /// A configuration or request value is invalid; [`Error::field`] names it.
+    InvalidConfig,
+    /// The server refused the request as malformed (HTTP 400 and similar).
+    BadRequest,
+    /// The server failed (HTTP 5xx).
+    Server,
+    /// The server sent an error event inside the stream.
+    StreamError,
+    /// The body ended before the protocol's terminal marker.
+    Truncated,
+    /// One streamed event exceeded the configured size cap.
+    EventTooLarge,
+    /// The response did not follow the protocol (bad JSON, bad framing).
+    Protocol,
+    /// The request was cancelled by the caller.
+    Cancelled,
+    /// A local file could not be read or written.
+    Io,
+}
+
+/// The SDK's error: a [`ErrorKind`], the message, and what the server told us.
+///
+/// No secret is ever stored in an `Error`, so printing one is always safe.
+///
+/// ```
+/// use cline_provider_core::{Error, ErrorKind};
+/// let err = Error::invalid_config("model", "the model id is empty");
+/// assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+/// assert_eq!(err.field(), Some("model"));
+/// assert!(err.hint().contains("model"));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    status: Option<u16>,
+    code: Option<String>,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    field: Option<String>,
+    organization: Option<String>,
+    available_models: Vec<String>,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// A new error of `kind` with a message for the log.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            status: None,
+            code: None,
+            request_id: None,
+            retry_after: None,
+            field: None,
+            organization: None,
+            available_models: Vec::new(),
+            source: None,
+        }
+    }
+
+    /// An [`ErrorKind::InvalidConfig`] error naming the offending field.
+    pub fn invalid_config(field: impl Into<String>, why: impl fmt::Display) -> Self {
+        let field = field.into();
+        Error::new(ErrorKind::InvalidConfig, format!("invalid `{field}`: {why}")).with_field(field)
+    }
+
+    /// An [`ErrorKind::Timeout`] error for `phase` after `after`.
+    pub fn timeout(phase: TimeoutPhase, after: Duration) -> Self {
+        Error::new(
+            ErrorKind::Timeout(phase),
+            format!("timed out after {after:?} {phase}"),
+        )
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+    /// The message, without the hint.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The HTTP status, when the error came from a response.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+    /// The provider's error code (`insufficient_quota`, `model_not_found`, …) when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+    /// The request id the server assigned (`x-request-id`, `apim-request-id`, …).
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+    /// How long the server asked us to wait, for rate limits.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+    /// The configuration field or JSON path at fault.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+    /// The organization whose policy locked a setting.
+    pub fn organization(&self) -> Option<&str> {
+        self.organization.as_deref()
+    }
+    /// Models the endpoint does offer, when a model was not found and the list was known.
+    pub fn available_models(&self) -> &[String] {
+        &self.available_models
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+    /// Sets the provider error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+    /// Sets the request id.
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = Some(id.into());
+        self
+    }
+    /// Sets the wait the server asked for.
+    pub fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+    /// Sets the field at fault.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+    /// Sets the organization that locked a setting.
+    pub fn with_organization(mut self, org: impl Into<String>) -> Self {
+        self.organization = Some(org.into());
+        self
+    }
+    /// Sets the models the endpoint offers.
+    pub fn with_available_models(mut self, models: Vec<String>) -> Self {
+        self.available_models = models;
+        self
+    }
+    /// Sets the underlying cause.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Whether waiting and sending the same request again may succeed.
+    ///
+    /// Rate limits, server failures, connection failures and connect/header timeouts are
+    /// retryable; an invalid key, exhausted quota or a context that is too long never are.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Unreachable => true,
+            ErrorKind::Timeout(TimeoutPhase::Connect | TimeoutPhase::Headers) => true,
+            ErrorKind::BadRequest => matches!(self.status, Some(408 | 409)),
+            _ => false,
+        }
+    }
+
+    /// A sentence for the person in front of the screen: what to do about it.
+    pub fn hint(&self) -> String {
+        match &self.kind {
+            ErrorKind::InvalidApiKey => {
+                "The endpoint rejected your API key. Check that the key is complete, has not been \
+                 revoked, and belongs to this endpoint."
+                    .into()
+            }
+            ErrorKind::AccessDenied => {
+                "Your credential was accepted but is not allowed to do this. On Azure, ask an \
+                 administrator to assign you the \"Cognitive Services OpenAI User\" role on the \
+                 resource; elsewhere, check the key's permissions or project."
+                    .into()
+            }
+            ErrorKind::Unreachable => {
+                "The endpoint could not be reached. Check the base URL, and whether a VPN, \
+                 firewall or proxy (HTTPS_PROXY, NO_PROXY) is needed or in the way."
+                    .into()
+            }
+            ErrorKind::Timeout(phase) => match phase {
+                TimeoutPhase::Connect => "Connecting to the endpoint timed out. Check the URL, \
+                     your network, VPN or proxy."
+                    .into(),
+                TimeoutPhase::Headers => "The server accepted the connection but did not start \
+                     answering in time. It may be overloaded; try again, or raise the header \
+                     timeout."
+                    .into(),
+                TimeoutPhase::Idle => "The server stopped sending in the middle of the reply. \
+                     The connection may have been cut by a proxy; try again, or raise the idle \
+                     timeout."
+                    .into(),
+                TimeoutPhase::Total => "The whole request took longer than allowed. Ask for a \
+                     shorter reply, or raise the request timeout."
+                    .into(),
+            },
+            ErrorKind::ModelNotFound => {
+                let mut s = String::from("This endpoint does not offer that model. Check the model id");
+                if self.available_models.is_empty() {
+                    s.push_str(" against the endpoint's model list.");
+                } else {
+                    let shown: Vec<&str> =
+                        self.available_models.iter().take(10).map(String::as_str).collect();
+                    s.push_str("; it offers: ");
+                    s.push_str(&shown.join(", "));
+                    if self.available_models.len() > shown.len() {
+                        s.push_str(", …");
+                    }
+                    s.push('.');
+                }
+                s
+            }
+            ErrorKind::LockedByOrganization => {
+                let what = self.field.as_deref().unwrap_or("this setting");
+                match &self.organization {
+                    Some(org) => format!(
+                        "`{what}` is managed by your organization ({org}) and cannot be changed \
+                         here. Ask your administrator if it needs to change."
+                    ),
+                    None => format!(
+                        "`{what}` is managed by your organization and cannot be changed here. \
+                         Ask your administrator if it needs to change."
+                    ),
+                }
+            }
+            ErrorKind::NotSignedIn => {
+                "You are not signed in, or your sign-in expired. Sign in again.".into()
+            }
+            ErrorKind::RateLimited => match self.retry_after {
+                Some(wait) => format!(
+                    "The endpoint is rate limiting you. Wait {} and try again.",
+                    human_duration(wait)
+                ),
+                None => "The endpoint is rate limiting you. Wait a little and try again.".into(),
+            },
+            ErrorKind::QuotaExhausted => {
+                "Your quota or credit on this endpoint is used up. Check the account's billing \
+                 or plan; waiting will not help."
+                    .into()
+            }
+            ErrorKind::ContextWindowExceeded => {
+                "The conversation is longer than the model's context window. Shorten it, or \
+                 choose a model with a larger window."
+                    .into()
+            }
+            ErrorKind::InvalidConfig => match &self.field {
+                Some(field) => format!("Fix the setting `{field}`: {}.", self.message_tail()),
+                None => format!("Fix the configuration: {}.", self.message_tail()),
+            },
+            ErrorKind::BadRequest => {
+                "The endpoint refused the request as invalid. The server's message says which \
+                 part; check the model's capabilities (tools, images, reasoning)."
+                    .into()
+            }
+            ErrorKind::Server => {
+                "The endpoint had an internal problem. Try again in a moment.".into()
+            }
+            ErrorKind::StreamError => {
+                "The endpoint reported an error in the middle of the reply. Try again.".into()
+            }
+            ErrorKind::Truncated => {
+                "The connection ended before the reply was complete, so the answer is cut \
+                 short. Try again; if it keeps happening, a proxy may be closing long requests."
+                    .into()
+            }
+            ErrorKind::EventTooLarge => {
+                "The server sent a single event larger than the configured cap. Raise the event \
+                 size cap if the endpoint is trusted."
+                    .into()
+            }
+            ErrorKind::Protocol => {
+                "The endpoint's reply did not follow the expected protocol. Check that the base \
+                 URL points to an OpenAI-compatible API."
+                    .into()
+            }
+            ErrorKind::Cancelled => "The request was cancelled.".into(),
+            ErrorKind::Io => {
+                "A local file could not be read or written. Check the path's permissions and \
+                 free disk space."
+                    .into()
+            }
+        }
+    }
+
+    fn message_tail(&self) -> &str {
+        // `invalid_config` messages start with "invalid `field`: "; the hint names the field itself.
+        match self.message.split_once("`: ") {
+            Some((_, tail)) => tail.trim_end_matches('.'),
+            None => self.message.trim_end_matches('.'),
+        }
+    }
+}
+
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 1.0 {
+        format!("{} ms", d.as_millis())
+    } else if secs < 120.0 {
+        format!("{} s", secs.ceil() as u64)
+    } else {
+        format!("{} min", (secs / 60.0).ceil() as u64)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io, format!("file operation failed: {e}")).with_source(e)
+    }
+}

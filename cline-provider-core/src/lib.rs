@@ -1,0 +1,29 @@
+//! Core of `cline-provider`: everything the backends share, and nothing that names one.
+//!
+//! - [`Provider`], the object-safe trait every connection mode implements;
+//! - [`ChatRequest`] / [`Message`] / [`Tool`] on the way in, [`StreamEvent`] and
+//!   [`ChatResponse`] on the way out, with the [`Collector`] between them;
+//! - [`ModelInfo`];
+//! - [`Error`], one type with an [`ErrorKind`], retryability and a [`hint`](Error::hint) for
+//!   the person;
+//! - [`http`], the HTTP plumbing shared by the backends.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod provider;
+pub mod request;
+pub mod stream;
+
+pub use error::{Error, ErrorKind, Result, TimeoutPhase};
+pub use model::ModelInfo;
+pub use provider::{Provider, ProviderInfo, ProviderKind};
+pub use request::{
+    ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool, ToolCall,
+    ToolChoice,
+};
+pub use stream::{
+    ChatResponse, Collector, CompletedToolCall, EventStream, FinishReason, StreamEvent,
+    ToolArguments, Usage,
+};

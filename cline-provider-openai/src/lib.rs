@@ -1,0 +1,2 @@
+//! OpenAI Compatible provider (in progress).
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! Fake LLM server for tests (in progress).
+#![warn(missing_docs)]
