@@ -20,10 +20,11 @@ pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
 pub use provider::{Provider, ProviderInfo, ProviderKind};
 pub use request::{
-    ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool, ToolCall,
+    CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool, ToolCall,
     ToolChoice,
 };
 pub use stream::{
     ChatResponse, Collector, CompletedToolCall, EventStream, FinishReason, StreamEvent,
     ToolArguments, Usage,
 };
+pub use tokio_util::sync::CancellationToken;

@@ -7,6 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::error::{Error, Result};
 
 /// Who speaks a [`Message`].
@@ -321,6 +323,22 @@ pub struct ChatRequest {
     /// Fields merged into the JSON body last; they win over the SDK's fields.
     #[serde(default)]
     pub extra_body: Map<String, Value>,
+    /// Cancels the request when triggered, like dropping the stream does.
+    #[serde(skip)]
+    pub cancel: Option<CancelToken>,
+}
+
+/// A cancellation token carried by a [`ChatRequest`]; a thin wrapper over
+/// [`tokio_util::sync::CancellationToken`] so that requests stay comparable and printable.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(pub CancellationToken);
+
+impl PartialEq for CancelToken {
+    // Tokens carry no data worth comparing; two requests that differ only in their token
+    // ask for the same thing.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ChatRequest {
@@ -359,6 +377,11 @@ impl ChatRequest {
     /// Adds a per-request header.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extra_headers.push((name.into(), value.into()));
+        self
+    }
+    /// Cancels the request when `token` is cancelled.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.cancel = Some(CancelToken(token));
         self
     }
     /// Adds a per-request body field.
