@@ -1,2 +1,24 @@
-//! OpenAI Compatible provider (in progress).
+//! The OpenAI Compatible provider of `cline-provider`: any endpoint that speaks OpenAI's
+//! chat-completions API (vLLM, text-generation-inference, LiteLLM, llama.cpp's server,
+//! Ollama's `/v1`, an internal gateway, OpenAI itself).
+//!
+//! The wire format lives in modules that know nothing about URLs or authentication, so
+//! other backends (Azure) reuse them as they are:
+//!
+//! - [`build_body`] maps a [`ChatRequest`](cline_provider_core::ChatRequest) to the request
+//!   JSON ([`convert`]);
+//! - [`ChatCompletionsDecoder`] turns the streamed chunks into
+//!   [`StreamEvent`](cline_provider_core::StreamEvent)s ([`decode`]);
+//! - [`map_error`] turns error responses into typed errors ([`errors`]);
+//! - [`models::parse_model_list`] reads `GET /models`.
 #![warn(missing_docs)]
+
+pub mod convert;
+pub mod decode;
+pub mod errors;
+pub mod models;
+pub mod wire;
+
+pub use convert::build_body;
+pub use decode::ChatCompletionsDecoder;
+pub use errors::map_error;
