@@ -2,7 +2,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -393,7 +393,10 @@ fn start_body(frames: Vec<Bytes>, exact_len: Option<u64>, faults: &Faults) -> Re
     };
     tokio::spawn(producer.run(frames));
     ReplyBody {
-        state: BodyState::Channel(rx),
+        state: BodyState::Channel {
+            rx,
+            held_error: None,
+        },
         exact_len,
     }
 }
@@ -527,7 +530,10 @@ pub(crate) struct ReplyBody {
 
 enum BodyState {
     Once(Option<Bytes>),
-    Channel(mpsc::Receiver<Chunk>),
+    Channel {
+        rx: mpsc::Receiver<Chunk>,
+        held_error: Option<io::Error>,
+    },
 }
 
 impl ReplyBody {
@@ -549,9 +555,23 @@ impl Body for ReplyBody {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match &mut self.get_mut().state {
             BodyState::Once(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            BodyState::Channel(rx) => rx
-                .poll_recv(cx)
-                .map(|item| item.map(|chunk| chunk.map(Frame::data))),
+            BodyState::Channel { rx, held_error } => {
+                if let Some(error) = held_error.take() {
+                    return Poll::Ready(Some(Err(error)));
+                }
+                match ready!(rx.poll_recv(cx)) {
+                    Some(Ok(bytes)) => Poll::Ready(Some(Ok(Frame::data(bytes)))),
+                    // Answer "not yet" once before the error: hyper flushes what it has
+                    // buffered whenever the body is pending, so the bytes sent before
+                    // the abort reach the socket even if the producer raced ahead.
+                    Some(Err(error)) => {
+                        *held_error = Some(error);
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                    None => Poll::Ready(None),
+                }
+            }
         }
     }
 
