@@ -121,11 +121,7 @@ impl Error {
     /// An [`ErrorKind::InvalidConfig`] error naming the offending field.
     pub fn invalid_config(field: impl Into<String>, why: impl fmt::Display) -> Self {
         let field = field.into();
-        Error::new(
-            ErrorKind::InvalidConfig,
-            format!("invalid `{field}`: {why}"),
-        )
-        .with_field(field)
+        Error::new(ErrorKind::InvalidConfig, format!("invalid `{field}`: {why}")).with_field(field)
     }
 
     /// An [`ErrorKind::Timeout`] error for `phase` after `after`.
@@ -263,17 +259,12 @@ impl Error {
                     .into(),
             },
             ErrorKind::ModelNotFound => {
-                let mut s =
-                    String::from("This endpoint does not offer that model. Check the model id");
+                let mut s = String::from("This endpoint does not offer that model. Check the model id");
                 if self.available_models.is_empty() {
                     s.push_str(" against the endpoint's model list.");
                 } else {
-                    let shown: Vec<&str> = self
-                        .available_models
-                        .iter()
-                        .take(10)
-                        .map(String::as_str)
-                        .collect();
+                    let shown: Vec<&str> =
+                        self.available_models.iter().take(10).map(String::as_str).collect();
                     s.push_str("; it offers: ");
                     s.push_str(&shown.join(", "));
                     if self.available_models.len() > shown.len() {
