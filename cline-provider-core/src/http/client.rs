@@ -233,6 +233,25 @@ impl HttpClient {
         )))
     }
 
+    /// Streams an already received 2xx `response` as server-sent events decoded by `decoder`,
+    /// with the idle, total and size rules of this client (the total timeout counts from
+    /// now). For backends that send with [`send`](HttpClient::send) themselves, e.g. to
+    /// refresh a token after a 401 before streaming.
+    pub fn events_from_response(
+        &self,
+        response: reqwest::Response,
+        decoder: Box<dyn SseDecoder>,
+        cancel: Option<CancellationToken>,
+    ) -> EventStream {
+        Box::pin(SseStream::new(
+            response,
+            decoder,
+            &self.config,
+            self.deadline(),
+            cancel,
+        ))
+    }
+
     fn deadline(&self) -> Option<Instant> {
         self.config.total_timeout.map(|t| Instant::now() + t)
     }

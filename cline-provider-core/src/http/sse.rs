@@ -31,6 +31,11 @@ pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
+/// A `data:` line still incomplete at this length streams straight into the event's data.
+/// Shorter lines (nearly all of them) are copied from the line buffer when complete, which
+/// costs one copy more but keeps the data buffer allocated exactly once.
+const STREAM_DATA_AT: usize = 16 * 1024;
+
 /// One dispatched server-sent event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SseEvent {
@@ -152,6 +157,12 @@ pub struct SseParser {
     event_bytes: usize,
     /// Bytes of field lines seen (complete ones); comments and blank lines are excluded.
     field_bytes: u64,
+    /// A long `data:` line is being received: its bytes go straight into `data` (one copy
+    /// instead of two). Holds what to roll back to if the input ends before the line does:
+    /// the length of `data` and `has_data` before the line.
+    open_data: Option<(usize, bool)>,
+    /// An event went over the cap while its data line was streaming; report it next.
+    overflowed: bool,
     // The event being assembled.
     data: Vec<u8>,
     has_data: bool,
@@ -185,6 +196,8 @@ impl SseParser {
             max_event_bytes,
             event_bytes: 0,
             field_bytes: 0,
+            open_data: None,
+            overflowed: false,
             data: Vec::new(),
             has_data: false,
             event: None,
@@ -233,8 +246,50 @@ impl SseParser {
                 }
             }
         }
+        if self.open_data.is_some() {
+            bytes = self.feed_open_data(bytes);
+            if bytes.is_empty() {
+                return;
+            }
+        }
         self.compact();
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// Appends the continuation of a long data line straight to the event's data; returns
+    /// the input left after the line's end.
+    fn feed_open_data<'b>(&mut self, bytes: &'b [u8]) -> &'b [u8] {
+        let (value, rest, ended) = match memchr::memchr2(b'\n', b'\r', bytes) {
+            Some(end) => {
+                let mut rest = &bytes[end + 1..];
+                if bytes[end] == b'\r' {
+                    match rest.first() {
+                        None => self.skip_lf = true,
+                        Some(b'\n') => rest = &rest[1..],
+                        Some(_) => {}
+                    }
+                }
+                (&bytes[..end], rest, true)
+            }
+            None => (bytes, &[][..], false),
+        };
+        self.event_bytes = self.event_bytes.saturating_add(value.len());
+        self.field_bytes += value.len() as u64;
+        if self.event_bytes > self.max_event_bytes {
+            self.reset_event();
+            self.overflowed = true;
+            self.discard = if ended {
+                Discard::RestOfEvent
+            } else {
+                Discard::RestOfLine
+            };
+            return rest;
+        }
+        self.data.extend_from_slice(value);
+        if ended {
+            self.open_data = None;
+        }
+        rest
     }
 
     /// Signals the end of the body. After this, [`next_event`](SseParser::next_event) also
@@ -257,6 +312,10 @@ impl SseParser {
 
     /// The next complete event, if the input holds one.
     pub fn next_event(&mut self) -> Option<Result<SseEvent>> {
+        if self.overflowed {
+            self.overflowed = false;
+            return Some(Err(self.too_large()));
+        }
         loop {
             let found = memchr::memchr2(b'\n', b'\r', &self.buf[self.scan..]);
             let Some(offset) = found else {
@@ -298,9 +357,33 @@ impl SseParser {
         if self.eof {
             // A line cut in the middle is never part of an event; see the type's docs.
             self.pos = self.buf.len();
+            if let Some((len, had_data)) = self.open_data.take() {
+                self.data.truncate(len);
+                self.has_data = had_data;
+            }
             return self.dispatch().map(Ok);
         }
+        if partial >= STREAM_DATA_AT && self.buf[self.pos..].starts_with(b"data:") {
+            self.open_data_line();
+        }
         None
+    }
+
+    /// Moves the partial `data:` line into the event's data and lets `feed` append the rest.
+    fn open_data_line(&mut self) {
+        let line = &self.buf[self.pos..];
+        let value = &line[5..];
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        self.open_data = Some((self.data.len(), self.has_data));
+        if self.has_data {
+            self.data.push(b'\n');
+        }
+        self.data.extend_from_slice(value);
+        self.has_data = true;
+        self.event_bytes += line.len();
+        self.field_bytes += line.len() as u64;
+        self.pos = self.buf.len();
+        self.scan = self.pos;
     }
 
     fn drop_partial_line(&mut self) {
@@ -409,6 +492,7 @@ impl SseParser {
     }
 
     fn reset_event(&mut self) {
+        self.open_data = None;
         self.has_data = false;
         self.data = Vec::new();
         self.event = None;
@@ -704,6 +788,94 @@ mod tests {
         p.feed(b"\n\n");
         let e = p.next_event().expect("event").expect("valid");
         assert_eq!(e.data.len(), fed);
+    }
+
+    fn big_stream(ending: &str) -> (Vec<u8>, Vec<SseEvent>) {
+        let big: String = "añ→🦀".repeat(5_000); // ~50 KiB, multi-byte characters
+        let text = format!(
+            "data: first{e}data: {big}{e}data: last{e}{e}event: next{e}data: {big}{e}{e}data: [DONE]{e}{e}",
+            e = ending
+        );
+        let want = vec![
+            SseEvent::new(format!("first\n{big}\nlast")),
+            SseEvent::named("next", big.clone()),
+            SseEvent::new("[DONE]"),
+        ];
+        (text.into_bytes(), want)
+    }
+
+    #[test]
+    fn long_data_lines_stream_straight_into_the_event() {
+        for ending in ["\n", "\r\n", "\r"] {
+            let (bytes, want) = big_stream(ending);
+            for size in [
+                1,
+                2,
+                3,
+                7,
+                1460,
+                5000,
+                16 * 1024,
+                16 * 1024 + 1,
+                bytes.len(),
+            ] {
+                let chunks: Vec<&[u8]> = bytes.chunks(size).collect();
+                assert_eq!(
+                    parse_all(&chunks),
+                    want,
+                    "ending {ending:?}, pieces of {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn long_data_line_cut_at_eof_is_dropped() {
+        let big = "x".repeat(40_000);
+        let text = format!("data: kept\ndata: {big}");
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(1000).collect();
+        assert_eq!(data_of(&parse_all(&chunks)), vec!["kept"]);
+        let text = format!("data: {big}");
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(1000).collect();
+        assert!(parse_all(&chunks).is_empty());
+    }
+
+    #[test]
+    fn long_data_line_over_the_cap_while_streaming() {
+        let mut p = SseParser::with_max_event_bytes(20_000);
+        let text = format!("data: {}\ndata: more\n\ndata: ok\n\n", "y".repeat(60_000));
+        let mut items = Vec::new();
+        for chunk in text.as_bytes().chunks(1460) {
+            p.feed(chunk);
+            while let Some(item) = p.next_event() {
+                items.push(item.map(|e| e.data).map_err(|e| e.kind().clone()));
+            }
+            assert!(
+                p.buf.len() < 20_000 && p.data.len() <= 20_000,
+                "memory stays bounded"
+            );
+        }
+        assert_eq!(
+            items,
+            vec![Err(ErrorKind::EventTooLarge), Ok("ok".to_owned())]
+        );
+    }
+
+    #[test]
+    fn long_data_line_over_the_cap_in_its_last_piece() {
+        let mut p = SseParser::with_max_event_bytes(20_000);
+        p.feed(format!("data: {}", "z".repeat(17_000)).as_bytes());
+        assert!(p.next_event().is_none());
+        p.feed(format!("{}\n\ndata: ok\n\n", "z".repeat(4_000)).as_bytes());
+        let first = p.next_event().expect("an item");
+        assert_eq!(
+            first.expect_err("too large").kind(),
+            &ErrorKind::EventTooLarge
+        );
+        assert_eq!(
+            p.next_event().map(|r| r.map(|e| e.data).ok()),
+            Some(Some("ok".into()))
+        );
     }
 
     #[test]

@@ -44,8 +44,9 @@ pub(crate) struct SseStream {
     progress: u64,
     idle_timeout: Duration,
     idle_deadline: Instant,
-    idle: Pin<Box<Sleep>>,
-    total: Option<(Duration, Instant, Pin<Box<Sleep>>)>,
+    /// Timers are created on first use, inside the runtime that polls the stream.
+    idle: Option<Pin<Box<Sleep>>>,
+    total: Option<(Duration, Instant, Option<Pin<Box<Sleep>>>)>,
     cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
 }
 
@@ -71,11 +72,8 @@ impl SseStream {
             progress: 0,
             idle_timeout: config.idle_timeout,
             idle_deadline,
-            idle: Box::pin(tokio::time::sleep_until(idle_deadline)),
-            total: deadline.map(|d| {
-                let total = config.total_timeout.unwrap_or_default();
-                (total, d, Box::pin(tokio::time::sleep_until(d)))
-            }),
+            idle: None,
+            total: deadline.map(|d| (config.total_timeout.unwrap_or_default(), d, None)),
             cancel: cancel.map(|t| {
                 let fut = Box::pin(t.clone().cancelled_owned());
                 (t, fut)
@@ -207,17 +205,22 @@ impl Stream for SseStream {
                             ));
                         }
                     }
-                    if let Some((total, _, sleep)) = this.total.as_mut() {
+                    if let Some((total, deadline, sleep)) = this.total.as_mut() {
+                        let sleep = sleep
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*deadline)));
                         if sleep.as_mut().poll(cx).is_ready() {
                             let total = *total;
                             return this.fail(Error::timeout(TimeoutPhase::Total, total));
                         }
                     }
-                    if this.idle.deadline() != this.idle_deadline {
-                        let deadline = this.idle_deadline;
-                        this.idle.as_mut().reset(deadline);
+                    let deadline = this.idle_deadline;
+                    let idle = this
+                        .idle
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    if idle.deadline() != deadline {
+                        idle.as_mut().reset(deadline);
                     }
-                    if this.idle.as_mut().poll(cx).is_ready() {
+                    if idle.as_mut().poll(cx).is_ready() {
                         let idle = this.idle_timeout;
                         return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
                     }
