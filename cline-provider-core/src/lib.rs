@@ -9,6 +9,7 @@
 //! - [`http`], the HTTP plumbing shared by the backends.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod error;
 pub mod http;
 pub mod model;
@@ -20,8 +21,8 @@ pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
 pub use provider::{Provider, ProviderInfo, ProviderKind};
 pub use request::{
-    CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool, ToolCall,
-    ToolChoice,
+    CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool,
+    ToolCall, ToolChoice,
 };
 pub use stream::{
     ChatResponse, Collector, CompletedToolCall, EventStream, FinishReason, StreamEvent,

@@ -64,7 +64,10 @@ fn two_interleaved_tool_calls_usage_last_and_unknown_finish_reason() {
     assert_eq!(response.reasoning, "Two lookups are needed.");
     assert_eq!(response.tool_calls.len(), 2);
     let a = &response.tool_calls[0];
-    assert_eq!((a.index, a.id.as_str(), a.name.as_str()), (0, "call_a", "get_weather"));
+    assert_eq!(
+        (a.index, a.id.as_str(), a.name.as_str()),
+        (0, "call_a", "get_weather")
+    );
     assert_eq!(
         a.arguments,
         ToolArguments::Parsed {
@@ -72,7 +75,10 @@ fn two_interleaved_tool_calls_usage_last_and_unknown_finish_reason() {
         }
     );
     let b = &response.tool_calls[1];
-    assert_eq!((b.index, b.id.as_str(), b.name.as_str()), (1, "call_b", "get_time"));
+    assert_eq!(
+        (b.index, b.id.as_str(), b.name.as_str()),
+        (1, "call_b", "get_time")
+    );
     assert_eq!(
         b.arguments,
         ToolArguments::Parsed {
@@ -93,7 +99,10 @@ fn invalid_tool_arguments_keep_the_raw_text_and_say_why() {
     match &response.tool_calls[0].arguments {
         ToolArguments::Invalid { raw, error } => {
             assert_eq!(raw, "{\"cmd\": \"ls");
-            assert!(error.contains("EOF"), "error explains the parse failure: {error}");
+            assert!(
+                error.contains("EOF"),
+                "error explains the parse failure: {error}"
+            );
         }
         other => panic!("expected invalid arguments, got {other:?}"),
     }
@@ -147,5 +156,8 @@ fn finish_reasons_are_lenient() {
     // Serde goes through the same lenient path, so an unknown reason never fails decoding.
     let r: FinishReason = serde_json::from_str("\"eos_token\"").unwrap();
     assert_eq!(r.as_str(), "eos_token");
-    assert_eq!(serde_json::to_string(&FinishReason::ToolCalls).unwrap(), "\"tool_calls\"");
+    assert_eq!(
+        serde_json::to_string(&FinishReason::ToolCalls).unwrap(),
+        "\"tool_calls\""
+    );
 }

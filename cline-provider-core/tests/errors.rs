@@ -15,14 +15,23 @@ fn every_kind_has_a_specific_hint() {
         (ErrorKind::AccessDenied, &["role", "Azure"]),
         (ErrorKind::Unreachable, &["VPN", "firewall", "proxy", "URL"]),
         (ErrorKind::Timeout(TimeoutPhase::Connect), &["Connecting"]),
-        (ErrorKind::Timeout(TimeoutPhase::Headers), &["did not start answering"]),
+        (
+            ErrorKind::Timeout(TimeoutPhase::Headers),
+            &["did not start answering"],
+        ),
         (ErrorKind::Timeout(TimeoutPhase::Idle), &["stopped sending"]),
         (ErrorKind::Timeout(TimeoutPhase::Total), &["whole request"]),
         (ErrorKind::ModelNotFound, &["does not offer that model"]),
-        (ErrorKind::LockedByOrganization, &["organization", "administrator"]),
+        (
+            ErrorKind::LockedByOrganization,
+            &["organization", "administrator"],
+        ),
         (ErrorKind::NotSignedIn, &["Sign in"]),
         (ErrorKind::RateLimited, &["rate limiting"]),
-        (ErrorKind::QuotaExhausted, &["quota", "waiting will not help"]),
+        (
+            ErrorKind::QuotaExhausted,
+            &["quota", "waiting will not help"],
+        ),
         (ErrorKind::ContextWindowExceeded, &["context window"]),
         (ErrorKind::InvalidConfig, &["configuration"]),
         (ErrorKind::BadRequest, &["refused the request"]),
@@ -38,10 +47,16 @@ fn every_kind_has_a_specific_hint() {
     for (kind, needles) in cases {
         let h = hint(kind.clone());
         for needle in needles {
-            assert!(h.contains(needle), "hint for {kind:?} should mention {needle:?}: {h}");
+            assert!(
+                h.contains(needle),
+                "hint for {kind:?} should mention {needle:?}: {h}"
+            );
         }
         assert!(h.ends_with('.'), "hint for {kind:?} is a sentence: {h}");
-        assert!(seen.insert(h), "hint for {kind:?} is not shared with another kind");
+        assert!(
+            seen.insert(h),
+            "hint for {kind:?} is not shared with another kind"
+        );
     }
 }
 
@@ -59,7 +74,11 @@ fn rate_limit_hint_names_the_wait() {
 fn model_not_found_lists_what_is_offered() {
     let e = Error::new(ErrorKind::ModelNotFound, "no such model")
         .with_available_models(vec!["llama-3".into(), "qwen-2".into()]);
-    assert!(e.hint().contains("it offers: llama-3, qwen-2."), "{}", e.hint());
+    assert!(
+        e.hint().contains("it offers: llama-3, qwen-2."),
+        "{}",
+        e.hint()
+    );
     let many: Vec<String> = (0..15).map(|i| format!("m{i}")).collect();
     let e = Error::new(ErrorKind::ModelNotFound, "x").with_available_models(many);
     assert!(e.hint().contains("m9, …"), "{}", e.hint());
@@ -78,8 +97,14 @@ fn locked_hint_names_the_field_and_organization() {
 fn invalid_config_hint_names_the_field_and_why() {
     let e = Error::invalid_config("messages[2].tool_call_id", "no such call");
     assert_eq!(e.field(), Some("messages[2].tool_call_id"));
-    assert_eq!(e.hint(), "Fix the setting `messages[2].tool_call_id`: no such call.");
-    assert_eq!(e.to_string(), "invalid `messages[2].tool_call_id`: no such call");
+    assert_eq!(
+        e.hint(),
+        "Fix the setting `messages[2].tool_call_id`: no such call."
+    );
+    assert_eq!(
+        e.to_string(),
+        "invalid `messages[2].tool_call_id`: no such call"
+    );
 }
 
 #[test]

@@ -75,7 +75,10 @@ async fn complete_surfaces_a_mid_stream_error() {
 #[tokio::test]
 async fn stream_refuses_a_bad_request_before_streaming() {
     let p: Box<dyn Provider> = Box::new(Scripted { events: vec![] });
-    let err = match p.stream(ChatRequest::new("").message(Message::user("x"))).await {
+    let err = match p
+        .stream(ChatRequest::new("").message(Message::user("x")))
+        .await
+    {
         Ok(_) => panic!("an empty model must be refused"),
         Err(e) => e,
     };

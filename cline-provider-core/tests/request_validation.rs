@@ -58,10 +58,11 @@ fn tool_result_before_its_call_is_refused() {
 
 #[test]
 fn image_with_unknown_media_type_is_refused() {
-    let req = ChatRequest::new("m").message(Message::user("look").with_image(ImageSource::Base64 {
-        media_type: "image/bmp".into(),
-        data: "AAAA".into(),
-    }));
+    let req =
+        ChatRequest::new("m").message(Message::user("look").with_image(ImageSource::Base64 {
+            media_type: "image/bmp".into(),
+            data: "AAAA".into(),
+        }));
     assert_eq!(field_of(&req), "messages[0].content[1].media_type");
     let hint = req.validate().unwrap_err().hint();
     assert!(hint.contains("image/png"), "{hint}");
@@ -113,10 +114,16 @@ fn a_good_request_passes() {
 
 #[test]
 fn reasoning_effort_parses_strictly_and_normalizes_leniently() {
-    assert_eq!("xhigh".parse::<ReasoningEffort>().unwrap(), ReasoningEffort::XHigh);
+    assert_eq!(
+        "xhigh".parse::<ReasoningEffort>().unwrap(),
+        ReasoningEffort::XHigh
+    );
     let err = "extreme".parse::<ReasoningEffort>().unwrap_err();
     assert_eq!(err.field(), Some("reasoning_effort"));
-    assert_eq!(ReasoningEffort::normalize("extreme"), ReasoningEffort::Medium);
+    assert_eq!(
+        ReasoningEffort::normalize("extreme"),
+        ReasoningEffort::Medium
+    );
     assert_eq!(ReasoningEffort::normalize("NONE"), ReasoningEffort::None);
 }
 
