@@ -269,7 +269,8 @@ impl Error {
             }
             ErrorKind::Unreachable => {
                 "The endpoint could not be reached. Check the base URL, and whether a VPN, \
-                 firewall or proxy (HTTPS_PROXY, NO_PROXY) is needed or in the way."
+                 firewall or proxy (HTTPS_PROXY, NO_PROXY) is needed or in the way. If your \
+                 company inspects TLS traffic, point SSL_CERT_FILE at its root certificate."
                     .into()
             }
             ErrorKind::Timeout(phase) => match phase {

@@ -336,7 +336,7 @@ impl HttpClient {
     ) -> Result<reqwest::Response> {
         let request = (req.build)(&self.client)?.build().map_err(|e| {
             Error::invalid_config(
-                "url",
+                "request",
                 format!("the request could not be built: {}", error_chain(&e)),
             )
             .with_source(e.without_url())
@@ -594,7 +594,7 @@ fn map_send_error(e: reqwest::Error, target: &str, connect_timeout: Duration) ->
     }
     if e.is_builder() {
         return Error::invalid_config(
-            "url",
+            "request",
             format!("the request to {target} could not be built: {cause}"),
         )
         .with_source(e);

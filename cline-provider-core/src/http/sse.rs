@@ -446,23 +446,20 @@ impl SseParser {
                     Some(String::from_utf8_lossy(value).into_owned())
                 };
             }
-            b"id" => {
-                if !value.contains(&0) {
-                    self.last_id = if value.is_empty() {
-                        None
-                    } else {
-                        Some(String::from_utf8_lossy(value).into_owned())
-                    };
-                }
+            // An id containing NUL is ignored, as the WHATWG rules say.
+            b"id" if !value.contains(&0) => {
+                self.last_id = if value.is_empty() {
+                    None
+                } else {
+                    Some(String::from_utf8_lossy(value).into_owned())
+                };
             }
-            b"retry" => {
-                if !value.is_empty() && value.iter().all(u8::is_ascii_digit) {
-                    // Too many digits to fit: ignored, like any other invalid retry value.
-                    self.retry = std::str::from_utf8(value)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .or(self.retry);
-                }
+            b"retry" if !value.is_empty() && value.iter().all(u8::is_ascii_digit) => {
+                // Too many digits to fit: ignored, like any other invalid retry value.
+                self.retry = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .or(self.retry);
             }
             _ => {}
         }

@@ -29,6 +29,13 @@ enum State {
     Done,
 }
 
+/// The whole-request deadline, shared with the retries that came before the stream.
+struct TotalDeadline {
+    limit: Duration,
+    at: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
 /// Owns the response body, the parser, the decoder and the timers. Nothing runs unless the
 /// caller polls, and dropping it drops the body, which closes the connection.
 pub(crate) struct SseStream {
@@ -46,7 +53,7 @@ pub(crate) struct SseStream {
     idle_deadline: Instant,
     /// Timers are created on first use, inside the runtime that polls the stream.
     idle: Option<Pin<Box<Sleep>>>,
-    total: Option<(Duration, Instant, Option<Pin<Box<Sleep>>>)>,
+    total: Option<TotalDeadline>,
     cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
 }
 
@@ -73,7 +80,11 @@ impl SseStream {
             idle_timeout: config.idle_timeout,
             idle_deadline,
             idle: None,
-            total: deadline.map(|d| (config.total_timeout.unwrap_or_default(), d, None)),
+            total: deadline.map(|at| TotalDeadline {
+                limit: config.total_timeout.unwrap_or_default(),
+                at,
+                sleep: None,
+            }),
             cancel: cancel.map(|t| {
                 let fut = Box::pin(t.clone().cancelled_owned());
                 (t, fut)
@@ -140,10 +151,10 @@ impl Stream for SseStream {
                 "the request was cancelled",
             ));
         }
-        if let Some((total, deadline, _)) = &this.total {
-            if Instant::now() >= *deadline {
-                let total = *total;
-                return this.fail(Error::timeout(TimeoutPhase::Total, total));
+        if let Some(total) = &this.total {
+            if Instant::now() >= total.at {
+                let limit = total.limit;
+                return this.fail(Error::timeout(TimeoutPhase::Total, limit));
             }
         }
         loop {
@@ -205,12 +216,14 @@ impl Stream for SseStream {
                             ));
                         }
                     }
-                    if let Some((total, deadline, sleep)) = this.total.as_mut() {
-                        let sleep = sleep
-                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(*deadline)));
+                    if let Some(total) = this.total.as_mut() {
+                        let at = total.at;
+                        let sleep = total
+                            .sleep
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
                         if sleep.as_mut().poll(cx).is_ready() {
-                            let total = *total;
-                            return this.fail(Error::timeout(TimeoutPhase::Total, total));
+                            let limit = total.limit;
+                            return this.fail(Error::timeout(TimeoutPhase::Total, limit));
                         }
                     }
                     let deadline = this.idle_deadline;
