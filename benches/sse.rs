@@ -324,21 +324,22 @@ fn decoder_for(kind: Kind) -> Box<dyn SseDecoder> {
 // ---------------------------------------------------------------- contenders
 
 /// Our framing only: bytes → `SseEvent`s.
+/// Consumed events go back to the parser with `recycle`, as the engine's stream does.
 fn ours_framing(f: &Fixture) -> usize {
     let mut parser = SseParser::new();
     let mut n = 0;
     for piece in &f.pieces {
         parser.feed(piece);
-        while let Some(event) = parser.next_event() {
-            if let Ok(event) = event {
-                black_box(&event);
-                n += 1;
-            }
+        while let Some(Ok(event)) = parser.next_event() {
+            black_box(&event);
+            parser.recycle(event);
+            n += 1;
         }
     }
     parser.finish();
-    while let Some(event) = parser.next_event() {
+    while let Some(Ok(event)) = parser.next_event() {
         black_box(&event);
+        parser.recycle(event);
         n += 1;
     }
     n
@@ -350,22 +351,23 @@ fn ours_decoded(f: &Fixture) -> usize {
     let mut decoder = decoder_for(f.kind);
     let mut out = Vec::with_capacity(4);
     let mut n = 0;
-    let mut step = |event: SseEvent, out: &mut Vec<StreamEvent>| {
+    let mut step = |parser: &mut SseParser, event: SseEvent, out: &mut Vec<StreamEvent>| {
         if decoder.decode(&event, out).is_ok() {
             n += 1;
         }
+        parser.recycle(event);
         black_box(&*out);
         out.clear();
     };
     for piece in &f.pieces {
         parser.feed(piece);
         while let Some(Ok(event)) = parser.next_event() {
-            step(event, &mut out);
+            step(&mut parser, event, &mut out);
         }
     }
     parser.finish();
     while let Some(Ok(event)) = parser.next_event() {
-        step(event, &mut out);
+        step(&mut parser, event, &mut out);
     }
     n
 }
@@ -373,11 +375,8 @@ fn ours_decoded(f: &Fixture) -> usize {
 /// Polls a stream that never waits (its input is in memory) to the end.
 fn drain<S: Stream + Unpin>(mut stream: S, mut each: impl FnMut(S::Item)) {
     let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        match Pin::new(&mut stream).poll_next(&mut cx) {
-            Poll::Ready(Some(item)) => each(item),
-            Poll::Ready(None) | Poll::Pending => break,
-        }
+    while let Poll::Ready(Some(item)) = Pin::new(&mut stream).poll_next(&mut cx) {
+        each(item);
     }
 }
 

@@ -5,22 +5,30 @@
 use cline_provider_core::http::sse::{SseEvent, SseParser};
 use proptest::prelude::*;
 
+/// Parses `input` fed in the pieces `cuts` delimits. With cuts, consumed events are handed
+/// back with `recycle` (as the engine does), so buffer reuse is checked on every split too.
 fn parse_split(input: &[u8], cuts: &[usize]) -> Vec<SseEvent> {
+    let recycle = !cuts.is_empty();
     let mut parser = SseParser::new();
     let mut out = Vec::new();
+    let mut take = |parser: &mut SseParser, out: &mut Vec<SseEvent>| {
+        while let Some(event) = parser.next_event() {
+            let event = event.expect("valid stream");
+            out.push(event.clone());
+            if recycle {
+                parser.recycle(event);
+            }
+        }
+    };
     let mut start = 0;
     for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
         let cut = cut.clamp(start, input.len());
         parser.feed(&input[start..cut]);
         start = cut;
-        while let Some(event) = parser.next_event() {
-            out.push(event.expect("valid stream"));
-        }
+        take(&mut parser, &mut out);
     }
     parser.finish();
-    while let Some(event) = parser.next_event() {
-        out.push(event.expect("valid stream"));
-    }
+    take(&mut parser, &mut out);
     out
 }
 

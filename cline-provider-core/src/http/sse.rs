@@ -6,7 +6,9 @@
 //! reads; multi-line data; a leading byte-order mark). Its cost is linear in the input: it
 //! remembers how far it has already searched for a line end, so a 1 MiB event fed in small
 //! pieces is scanned once, and it compacts its buffer only when at least half of it has been
-//! consumed. One event costs one allocation for its data (plus one for an `event:` name).
+//! consumed; a long `data:` line streams straight into the event instead of being copied
+//! twice. An event costs one allocation for its data (plus one for an `event:` name), or
+//! none when consumed events are handed back with [`SseParser::recycle`], as the engine does.
 //!
 //! ```
 //! use cline_provider_core::http::sse::SseParser;
@@ -35,6 +37,10 @@ const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// Shorter lines (nearly all of them) are copied from the line buffer when complete, which
 /// costs one copy more but keeps the data buffer allocated exactly once.
 const STREAM_DATA_AT: usize = 16 * 1024;
+
+/// Buffers handed back with [`SseParser::recycle`] are kept up to this capacity, so that a
+/// rare huge event does not pin its memory for the rest of the stream.
+const RECYCLE_UP_TO: usize = 64 * 1024;
 
 /// One dispatched server-sent event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -163,6 +169,9 @@ pub struct SseParser {
     open_data: Option<(usize, bool)>,
     /// An event went over the cap while its data line was streaming; report it next.
     overflowed: bool,
+    /// Buffers of consumed events, reused for the next ones (see `recycle`).
+    spare_data: Vec<u8>,
+    spare_name: String,
     // The event being assembled.
     data: Vec<u8>,
     has_data: bool,
@@ -198,6 +207,8 @@ impl SseParser {
             field_bytes: 0,
             open_data: None,
             overflowed: false,
+            spare_data: Vec::new(),
+            spare_name: String::new(),
             data: Vec::new(),
             has_data: false,
             event: None,
@@ -290,6 +301,31 @@ impl SseParser {
             self.open_data = None;
         }
         rest
+    }
+
+    /// Hands a consumed event back so that its buffers serve the next events: with it, a
+    /// steady stream of events is framed without allocating. Optional; the engine's stream
+    /// does it after decoding each event.
+    ///
+    /// ```
+    /// use cline_provider_core::http::sse::SseParser;
+    /// let mut p = SseParser::new();
+    /// p.feed(b"data: one\n\ndata: two\n\n");
+    /// let first = p.next_event().unwrap().unwrap();
+    /// p.recycle(first);
+    /// assert_eq!(p.next_event().unwrap().unwrap().data, "two");
+    /// ```
+    pub fn recycle(&mut self, event: SseEvent) {
+        let data = event.data.into_bytes();
+        if data.capacity() <= RECYCLE_UP_TO && data.capacity() > self.spare_data.capacity() {
+            self.spare_data = data;
+            self.spare_data.clear();
+        }
+        if let Some(name) = event.event {
+            if name.capacity() <= RECYCLE_UP_TO && name.capacity() > self.spare_name.capacity() {
+                self.spare_name = name;
+            }
+        }
     }
 
     /// Signals the end of the body. After this, [`next_event`](SseParser::next_event) also
@@ -440,11 +476,15 @@ impl SseParser {
                 self.has_data = true;
             }
             b"event" => {
-                self.event = if value.is_empty() {
-                    None
-                } else {
-                    Some(String::from_utf8_lossy(value).into_owned())
-                };
+                if let Some(old) = self.event.take() {
+                    self.spare_name = old;
+                }
+                if !value.is_empty() {
+                    let mut name = mem::take(&mut self.spare_name);
+                    name.clear();
+                    name.push_str(&String::from_utf8_lossy(value));
+                    self.event = Some(name);
+                }
             }
             // An id containing NUL is ignored, as the WHATWG rules say.
             b"id" if !value.contains(&0) => {
@@ -473,9 +513,13 @@ impl SseParser {
         let retry = self.retry.take();
         if !has_data {
             self.data.clear();
+            if let Some(name) = event {
+                self.spare_name = name;
+            }
             return None;
         }
-        let data = match String::from_utf8(mem::take(&mut self.data)) {
+        let data = mem::replace(&mut self.data, mem::take(&mut self.spare_data));
+        let data = match String::from_utf8(data) {
             Ok(data) => data,
             // The WHATWG rules decode with replacement characters rather than fail.
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -873,6 +917,29 @@ mod tests {
             p.next_event().map(|r| r.map(|e| e.data).ok()),
             Some(Some("ok".into()))
         );
+    }
+
+    #[test]
+    fn recycled_buffers_never_leak_old_content() {
+        let mut p = SseParser::new();
+        p.feed(b"event: a-long-event-name\ndata: a long first payload\n\n");
+        let first = p.next_event().expect("event").expect("valid");
+        p.recycle(first);
+        p.feed(b"data: x\n\nevent: b\ndata: y\n\n");
+        let second = p.next_event().expect("event").expect("valid");
+        assert_eq!(second, SseEvent::new("x"));
+        p.recycle(second);
+        let third = p.next_event().expect("event").expect("valid");
+        assert_eq!(third, SseEvent::named("b", "y"));
+    }
+
+    #[test]
+    fn huge_buffers_are_not_kept() {
+        let mut p = SseParser::new();
+        p.recycle(SseEvent::new("z".repeat(RECYCLE_UP_TO + 1)));
+        assert_eq!(p.spare_data.capacity(), 0);
+        p.recycle(SseEvent::new("small"));
+        assert!(p.spare_data.capacity() >= 5 && p.spare_data.is_empty());
     }
 
     #[test]

@@ -110,7 +110,9 @@ impl SseStream {
                 Err(e) => return Some(e),
             };
             self.events_seen += 1;
-            let terminal = match self.decoder.decode(&event, &mut self.scratch) {
+            let decoded = self.decoder.decode(&event, &mut self.scratch);
+            self.parser.recycle(event);
+            let terminal = match decoded {
                 Ok(terminal) => terminal,
                 Err(e) => {
                     self.scratch.clear();
