@@ -11,7 +11,7 @@ fn parse_split(input: &[u8], cuts: &[usize]) -> Vec<SseEvent> {
     let recycle = !cuts.is_empty();
     let mut parser = SseParser::new();
     let mut out = Vec::new();
-    let mut take = |parser: &mut SseParser, out: &mut Vec<SseEvent>| {
+    let take = |parser: &mut SseParser, out: &mut Vec<SseEvent>| {
         while let Some(event) = parser.next_event() {
             let event = event.expect("valid stream");
             out.push(event.clone());
