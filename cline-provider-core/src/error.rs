@@ -85,9 +85,13 @@ pub enum ErrorKind {
 /// assert_eq!(err.field(), Some("model"));
 /// assert!(err.hint().contains("model"));
 /// ```
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
+// Boxed so that `Result<T, Error>` stays one pointer wide on the happy path.
 pub struct Error {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     kind: ErrorKind,
     message: String,
     status: Option<u16>,
@@ -97,31 +101,57 @@ pub struct Error {
     field: Option<String>,
     organization: Option<String>,
     available_models: Vec<String>,
-    #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl Error {
     /// A new error of `kind` with a message for the log.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
-            kind,
-            message: message.into(),
-            status: None,
-            code: None,
-            request_id: None,
-            retry_after: None,
-            field: None,
-            organization: None,
-            available_models: Vec::new(),
-            source: None,
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                status: None,
+                code: None,
+                request_id: None,
+                retry_after: None,
+                field: None,
+                organization: None,
+                available_models: Vec::new(),
+                source: None,
+            }),
         }
     }
 
     /// An [`ErrorKind::InvalidConfig`] error naming the offending field.
     pub fn invalid_config(field: impl Into<String>, why: impl fmt::Display) -> Self {
         let field = field.into();
-        Error::new(ErrorKind::InvalidConfig, format!("invalid `{field}`: {why}")).with_field(field)
+        Error::new(
+            ErrorKind::InvalidConfig,
+            format!("invalid `{field}`: {why}"),
+        )
+        .with_field(field)
     }
 
     /// An [`ErrorKind::Timeout`] error for `phase` after `after`.
@@ -134,79 +164,79 @@ impl Error {
 
     /// The kind.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.inner.kind
     }
     /// The message, without the hint.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
     /// The HTTP status, when the error came from a response.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.inner.status
     }
     /// The provider's error code (`insufficient_quota`, `model_not_found`, …) when it sent one.
     pub fn code(&self) -> Option<&str> {
-        self.code.as_deref()
+        self.inner.code.as_deref()
     }
     /// The request id the server assigned (`x-request-id`, `apim-request-id`, …).
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.inner.request_id.as_deref()
     }
     /// How long the server asked us to wait, for rate limits.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.inner.retry_after
     }
     /// The configuration field or JSON path at fault.
     pub fn field(&self) -> Option<&str> {
-        self.field.as_deref()
+        self.inner.field.as_deref()
     }
     /// The organization whose policy locked a setting.
     pub fn organization(&self) -> Option<&str> {
-        self.organization.as_deref()
+        self.inner.organization.as_deref()
     }
     /// Models the endpoint does offer, when a model was not found and the list was known.
     pub fn available_models(&self) -> &[String] {
-        &self.available_models
+        &self.inner.available_models
     }
 
     /// Sets the HTTP status.
     pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.inner.status = Some(status);
         self
     }
     /// Sets the provider error code.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.code = Some(code.into());
+        self.inner.code = Some(code.into());
         self
     }
     /// Sets the request id.
     pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
-        self.request_id = Some(id.into());
+        self.inner.request_id = Some(id.into());
         self
     }
     /// Sets the wait the server asked for.
     pub fn with_retry_after(mut self, wait: Duration) -> Self {
-        self.retry_after = Some(wait);
+        self.inner.retry_after = Some(wait);
         self
     }
     /// Sets the field at fault.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
+        self.inner.field = Some(field.into());
         self
     }
     /// Sets the organization that locked a setting.
     pub fn with_organization(mut self, org: impl Into<String>) -> Self {
-        self.organization = Some(org.into());
+        self.inner.organization = Some(org.into());
         self
     }
     /// Sets the models the endpoint offers.
     pub fn with_available_models(mut self, models: Vec<String>) -> Self {
-        self.available_models = models;
+        self.inner.available_models = models;
         self
     }
     /// Sets the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.inner.source = Some(Box::new(source));
         self
     }
 
@@ -215,17 +245,17 @@ impl Error {
     /// Rate limits, server failures, connection failures and connect/header timeouts are
     /// retryable; an invalid key, exhausted quota or a context that is too long never are.
     pub fn is_retryable(&self) -> bool {
-        match self.kind {
+        match self.inner.kind {
             ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Unreachable => true,
             ErrorKind::Timeout(TimeoutPhase::Connect | TimeoutPhase::Headers) => true,
-            ErrorKind::BadRequest => matches!(self.status, Some(408 | 409)),
+            ErrorKind::BadRequest => matches!(self.inner.status, Some(408 | 409)),
             _ => false,
         }
     }
 
     /// A sentence for the person in front of the screen: what to do about it.
     pub fn hint(&self) -> String {
-        match &self.kind {
+        match &self.inner.kind {
             ErrorKind::InvalidApiKey => {
                 "The endpoint rejected your API key. Check that the key is complete, has not been \
                  revoked, and belongs to this endpoint."
@@ -259,15 +289,21 @@ impl Error {
                     .into(),
             },
             ErrorKind::ModelNotFound => {
-                let mut s = String::from("This endpoint does not offer that model. Check the model id");
-                if self.available_models.is_empty() {
+                let mut s =
+                    String::from("This endpoint does not offer that model. Check the model id");
+                if self.inner.available_models.is_empty() {
                     s.push_str(" against the endpoint's model list.");
                 } else {
-                    let shown: Vec<&str> =
-                        self.available_models.iter().take(10).map(String::as_str).collect();
+                    let shown: Vec<&str> = self
+                        .inner
+                        .available_models
+                        .iter()
+                        .take(10)
+                        .map(String::as_str)
+                        .collect();
                     s.push_str("; it offers: ");
                     s.push_str(&shown.join(", "));
-                    if self.available_models.len() > shown.len() {
+                    if self.inner.available_models.len() > shown.len() {
                         s.push_str(", …");
                     }
                     s.push('.');
@@ -275,8 +311,8 @@ impl Error {
                 s
             }
             ErrorKind::LockedByOrganization => {
-                let what = self.field.as_deref().unwrap_or("this setting");
-                match &self.organization {
+                let what = self.inner.field.as_deref().unwrap_or("this setting");
+                match &self.inner.organization {
                     Some(org) => format!(
                         "`{what}` is managed by your organization ({org}) and cannot be changed \
                          here. Ask your administrator if it needs to change."
@@ -290,7 +326,7 @@ impl Error {
             ErrorKind::NotSignedIn => {
                 "You are not signed in, or your sign-in expired. Sign in again.".into()
             }
-            ErrorKind::RateLimited => match self.retry_after {
+            ErrorKind::RateLimited => match self.inner.retry_after {
                 Some(wait) => format!(
                     "The endpoint is rate limiting you. Wait {} and try again.",
                     human_duration(wait)
@@ -307,7 +343,7 @@ impl Error {
                  choose a model with a larger window."
                     .into()
             }
-            ErrorKind::InvalidConfig => match &self.field {
+            ErrorKind::InvalidConfig => match &self.inner.field {
                 Some(field) => format!("Fix the setting `{field}`: {}.", self.message_tail()),
                 None => format!("Fix the configuration: {}.", self.message_tail()),
             },
@@ -348,9 +384,9 @@ impl Error {
 
     fn message_tail(&self) -> &str {
         // `invalid_config` messages start with "invalid `field`: "; the hint names the field itself.
-        match self.message.split_once("`: ") {
+        match self.inner.message.split_once("`: ") {
             Some((_, tail)) => tail.trim_end_matches('.'),
-            None => self.message.trim_end_matches('.'),
+            None => self.inner.message.trim_end_matches('.'),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`secrets`], where credentials live; [`fs`], crash-safe private files.
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod error;
 pub mod fs;
 pub mod http;
@@ -26,8 +27,8 @@ pub use model::ModelInfo;
 pub use policy::{resolve, EffectiveSettings, MemberSettings, PolicyError, RemoteConfig};
 pub use provider::{Provider, ProviderInfo, ProviderKind};
 pub use request::{
-    CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool, ToolCall,
-    ToolChoice,
+    CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool,
+    ToolCall, ToolChoice,
 };
 pub use secrets::SecretStore;
 pub use stream::{

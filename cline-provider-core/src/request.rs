@@ -199,7 +199,11 @@ pub struct Tool {
 
 impl Tool {
     /// A function tool.
-    pub fn function(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
+    pub fn function(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Self {
         Tool {
             name: name.into(),
             description: description.into(),
@@ -398,7 +402,10 @@ impl ChatRequest {
             return Err(Error::invalid_config("model", "the model id is empty"));
         }
         if self.messages.is_empty() {
-            return Err(Error::invalid_config("messages", "there are no messages to send"));
+            return Err(Error::invalid_config(
+                "messages",
+                "there are no messages to send",
+            ));
         }
         let mut seen_calls: HashSet<&str> = HashSet::new();
         for (i, m) in self.messages.iter().enumerate() {
@@ -447,7 +454,10 @@ impl ChatRequest {
         }
         for (i, t) in self.tools.iter().enumerate() {
             if t.name.trim().is_empty() {
-                return Err(Error::invalid_config(format!("tools[{i}].name"), "a tool has no name"));
+                return Err(Error::invalid_config(
+                    format!("tools[{i}].name"),
+                    "a tool has no name",
+                ));
             }
         }
         for (name, value) in &self.extra_headers {

@@ -227,7 +227,11 @@ impl Collector {
                 }
             }
             StreamEvent::ToolCallArgumentsDelta { index, delta } => {
-                self.calls.entry(*index).or_default().arguments.push_str(delta);
+                self.calls
+                    .entry(*index)
+                    .or_default()
+                    .arguments
+                    .push_str(delta);
             }
             StreamEvent::Usage(u) => self.usage = Some(*u),
             StreamEvent::Finish { reason } => self.finish_reason = Some(reason.clone()),

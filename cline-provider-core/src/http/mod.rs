@@ -26,7 +26,10 @@ pub fn validate_header(name: &str, value: &str) -> Result<()> {
         ));
     }
     if http::HeaderValue::from_str(value).is_err() {
-        return Err(Error::invalid_config(field, "the header value is not valid"));
+        return Err(Error::invalid_config(
+            field,
+            "the header value is not valid",
+        ));
     }
     Ok(())
 }

@@ -1,0 +1,236 @@
+//! The offline demo endpoint: what the `chat` example talks to when nothing is configured.
+//!
+//! An OpenAI-compatible server on `127.0.0.1` (base URL `{url}/v1`) that lists a few
+//! demo models and answers every chat by quoting the last user message and explaining
+//! how to reach a real endpoint. It streams a short reasoning part, then the answer in
+//! word-sized chunks, then usage (when `stream_options.include_usage` is true) and
+//! `[DONE]`; without `stream: true` it returns one `chat.completion` object.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let server = cline_provider_testkit::demo::start().await?;
+//! let base_url = format!("{}/v1", server.url());
+//! assert!(base_url.ends_with("/v1"));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::openai;
+use crate::reply::Reply;
+use crate::server::{RecordedRequest, TestServer};
+
+/// The model ids `GET /v1/models` lists.
+pub const MODELS: &[&str] = &["demo-chat", "demo-reasoner"];
+
+/// The model answered for when the request names none.
+pub const DEFAULT_MODEL: &str = "demo-chat";
+
+/// The pause between streamed chunks used by [`start`], so the answer visibly streams.
+pub const DEFAULT_PACING: Duration = Duration::from_millis(10);
+
+/// Longest part of the user's message quoted back, in characters.
+const QUOTE_LIMIT: usize = 160;
+
+/// Starts the demo endpoint with [`DEFAULT_PACING`] between chunks.
+pub async fn start() -> std::io::Result<TestServer> {
+    start_with_pacing(DEFAULT_PACING).await
+}
+
+/// Starts the demo endpoint with `pacing` between streamed chunks (`Duration::ZERO`
+/// sends them back to back, for tests).
+pub async fn start_with_pacing(pacing: Duration) -> std::io::Result<TestServer> {
+    let server = TestServer::start().await?;
+    install(&server, pacing);
+    Ok(server)
+}
+
+/// Adds the demo routes (`GET /v1/models`, `POST /v1/chat/completions`) to `server`.
+pub fn install(server: &TestServer, pacing: Duration) {
+    server.route("GET", "/v1/models", Reply::json(200, model_list()));
+    server.route_fn("POST", "/v1/chat/completions", move |request| {
+        chat_reply(request, pacing)
+    });
+}
+
+fn model_list() -> Value {
+    let data: Vec<Value> = MODELS
+        .iter()
+        .map(|id| {
+            json!({
+                "id": id,
+                "object": "model",
+                "created": openai::CREATED,
+                "owned_by": "cline-provider-demo",
+            })
+        })
+        .collect();
+    json!({"object": "list", "data": data})
+}
+
+fn bad_request(message: String, param: Option<&str>) -> Reply {
+    let mut body = openai::error_body(&message, "invalid_request_error", None);
+    body["error"]["param"] = json!(param);
+    Reply::json(400, body)
+}
+
+fn chat_reply(request: &RecordedRequest, pacing: Duration) -> Reply {
+    let body: Value = match serde_json::from_slice(&request.body) {
+        Ok(body) => body,
+        Err(error) => {
+            return bad_request(
+                format!("The request body is not valid JSON ({error})."),
+                None,
+            )
+        }
+    };
+    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+        return bad_request(
+            "'messages' is required and must be an array of chat messages.".to_owned(),
+            Some("messages"),
+        );
+    };
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or(DEFAULT_MODEL);
+    let stream = body.get("stream").and_then(Value::as_bool) == Some(true);
+    let include_usage = body
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool)
+        == Some(true);
+
+    let quote = last_user_text(messages)
+        .map(|text| quote(&text))
+        .unwrap_or_else(|| "(no user message)".to_owned());
+    let reasoning = format!(
+        "The user wrote \"{quote}\". No real model is connected, so I will say so and explain how to reach one."
+    );
+    let answer = format!(
+        "Hello from the offline demo endpoint of cline-provider! No real model is answering: \
+         this small server runs inside the example itself. You said: \"{quote}\". \
+         To talk to a real model, set OPENAI_BASE_URL (for example https://api.openai.com/v1) \
+         and OPENAI_API_KEY, then run the example again."
+    );
+    let prompt_tokens = messages
+        .iter()
+        .map(|m| 4 + estimate_tokens(&message_text(m)))
+        .sum::<u64>();
+    let reasoning_tokens = estimate_tokens(&reasoning);
+    let completion_tokens = reasoning_tokens + estimate_tokens(&answer);
+
+    if !stream {
+        let mut completion =
+            openai::completion(model, &answer, "stop", (prompt_tokens, completion_tokens));
+        completion["choices"][0]["message"]["reasoning_content"] = json!(reasoning);
+        completion["usage"]["completion_tokens_details"] =
+            json!({"reasoning_tokens": reasoning_tokens});
+        return Reply::json(200, completion);
+    }
+
+    let reasoning_pieces: Vec<&str> = reasoning.split_inclusive(' ').collect();
+    let answer_pieces: Vec<&str> = answer.split_inclusive(' ').collect();
+    let mut frames =
+        openai::reasoning_text_stream(model, &reasoning_pieces, &answer_pieces, "stop", None);
+    if include_usage {
+        let mut usage = openai::usage(prompt_tokens, completion_tokens);
+        usage["completion_tokens_details"] = json!({"reasoning_tokens": reasoning_tokens});
+        let usage_frame = crate::SseFrame::json(&openai::usage_chunk_with(model, usage));
+        // Usage goes just before the final [DONE].
+        let at = frames.len().saturating_sub(1);
+        frames.insert(at, usage_frame);
+    }
+    let reply = Reply::sse(frames);
+    if pacing.is_zero() {
+        reply
+    } else {
+        reply.event_interval(pacing)
+    }
+}
+
+fn last_user_text(messages: &[Value]) -> Option<String> {
+    messages
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .map(message_text)
+}
+
+/// The text of a message whose `content` is a string or an array of parts
+/// (`{"type":"text","text":…}`; other parts such as images are skipped).
+fn message_text(message: &Value) -> String {
+    match message.get("content") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|part| part.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => String::new(),
+    }
+}
+
+/// The message on one line, cut to [`QUOTE_LIMIT`] characters.
+fn quote(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = one_line.chars();
+    let mut quoted: String = chars.by_ref().take(QUOTE_LIMIT).collect();
+    if chars.next().is_some() {
+        quoted.push('…');
+    }
+    quoted
+}
+
+/// About four characters per token, the usual rule of thumb for English text.
+fn estimate_tokens(text: &str) -> u64 {
+    let chars = text.chars().count() as u64;
+    chars.div_ceil(4).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_is_one_line_and_bounded() {
+        assert_eq!(quote("  hello\n  world "), "hello world");
+        let long = "é".repeat(QUOTE_LIMIT + 5);
+        let quoted = quote(&long);
+        assert_eq!(quoted.chars().count(), QUOTE_LIMIT + 1);
+        assert!(quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn content_parts_are_joined() {
+        let message = json!({"role": "user", "content": [
+            {"type": "text", "text": "look"},
+            {"type": "image_url", "image_url": {"url": "data:,"}},
+            {"type": "text", "text": "here"}
+        ]});
+        assert_eq!(message_text(&message), "look here");
+        assert_eq!(message_text(&json!({"role": "user"})), "");
+    }
+
+    #[test]
+    fn last_user_message_wins() {
+        let messages = [
+            json!({"role": "user", "content": "first"}),
+            json!({"role": "assistant", "content": "reply"}),
+            json!({"role": "user", "content": "second"}),
+            json!({"role": "tool", "content": "result"}),
+        ];
+        assert_eq!(last_user_text(&messages).as_deref(), Some("second"));
+        assert_eq!(last_user_text(&[]), None);
+    }
+
+    #[test]
+    fn token_estimates_are_positive() {
+        assert_eq!(estimate_tokens(""), 1);
+        assert_eq!(estimate_tokens("abcd"), 1);
+        assert_eq!(estimate_tokens("abcde"), 2);
+    }
+}
