@@ -198,6 +198,10 @@ fn apply(m: &mut super::MemberSettings, edit: Edit) -> Result<()> {
         }
         Edit::ReasoningEffort(r) => m.reasoning_effort = r,
     }
+    // The member's model info describes whichever model is chosen.
+    if let Some(info) = &mut m.model_info {
+        info.id = m.model_id.clone().unwrap_or_default();
+    }
     Ok(())
 }
 

@@ -51,7 +51,9 @@ pub struct Effective<T> {
     pub value: T,
     /// Where the value came from.
     pub origin: Origin,
-    /// Whether the organization fixed it: no member edit can change the value.
+    /// Whether the organization fixed it: no member edit can change the value. (The model
+    /// info under an allow-list is the organization's info of whichever allowed model is
+    /// chosen, so it follows the model choice.)
     pub locked: bool,
     /// The member's own value, when the organization's replaces it. It is kept in the member's
     /// settings and takes effect again when the policy is cleared.
@@ -660,7 +662,7 @@ impl EffectiveSettings {
     }
 
     /// Sentences for the member about every value of theirs the organization replaces, e.g.
-    /// "your base URL (https://mine.example/v1) is replaced by your organization's".
+    /// "your base URL is replaced by your organization's (yours: https://mine.example/v1)".
     pub fn override_notes(&self) -> Vec<String> {
         Field::ALL
             .into_iter()
@@ -672,9 +674,12 @@ impl EffectiveSettings {
                         "your model `{mine}` is not offered by your organization; `{now}` is used instead"
                     ),
                     Field::Provider if !self.provider.locked => format!(
-                        "your provider ({mine}) is not allowed by your organization; {now} is used instead"
+                        "your provider, {mine}, is not allowed by your organization; {now} is used instead"
                     ),
-                    _ => format!("{} ({mine}) is replaced by your organization's", f.yours()),
+                    Field::Headers => format!(
+                        "your custom headers are replaced by your organization's (yours: {mine})"
+                    ),
+                    _ => format!("{} is replaced by your organization's (yours: {mine})", f.yours()),
                 })
             })
             .collect()

@@ -419,7 +419,7 @@ impl fmt::Display for SettingsReport {
             .map(|r| r.value.chars().count())
             .max()
             .unwrap_or(0)
-            .min(60);
+            .min(40);
         for r in &self.fields {
             let lock = if r.locked { " 🔒" } else { "" };
             writeln!(
@@ -431,9 +431,6 @@ impl fmt::Display for SettingsReport {
                 lw = label_width,
                 vw = value_width
             )?;
-            if let Some(mine) = &r.replaced_member_value {
-                writeln!(f, "  {:lw$}    yours, not in effect: {mine}", "", lw = label_width)?;
-            }
         }
 
         let providers: Vec<String> = self
@@ -463,7 +460,7 @@ impl fmt::Display for SettingsReport {
         }
 
         if !self.notes.is_empty() {
-            writeln!(f, "Notes:")?;
+            writeln!(f, "Replaced by your organization (kept, and back in effect if the policy is lifted):")?;
             for n in &self.notes {
                 writeln!(f, "  - {n}")?;
             }
