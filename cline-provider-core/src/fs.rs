@@ -56,7 +56,8 @@ impl PendingWrite {
 
     /// Renames the temporary file over the target and makes the rename durable.
     pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.temp, &self.target).map_err(|e| io_error("replace", &self.target, e))?;
+        std::fs::rename(&self.temp, &self.target)
+            .map_err(|e| io_error("replace", &self.target, e))?;
         self.done = true;
         sync_dir(&self.target)
     }
@@ -168,7 +169,9 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).map_err(|e| io_error("create the directory", dir, e))
+    builder
+        .create(dir)
+        .map_err(|e| io_error("create the directory", dir, e))
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

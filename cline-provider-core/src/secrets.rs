@@ -74,7 +74,9 @@ impl fmt::Debug for MemorySecretStore {
             }
             Err(_) => Vec::new(),
         };
-        f.debug_struct("MemorySecretStore").field("keys", &keys).finish()
+        f.debug_struct("MemorySecretStore")
+            .field("keys", &keys)
+            .finish()
     }
 }
 
@@ -87,7 +89,10 @@ impl SecretStore for MemorySecretStore {
 
     fn set(&self, key: &str, value: SecretString) -> Result<()> {
         check_key(key)?;
-        self.map.lock().map_err(|_| poisoned())?.insert(key.to_owned(), value);
+        self.map
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key.to_owned(), value);
         Ok(())
     }
 
@@ -138,10 +143,14 @@ impl FileSecretStore {
             return Ok(BTreeMap::new());
         };
         warn_if_shared(&self.path);
-        let parsed: std::result::Result<BTreeMap<String, String>, _> = serde_json::from_slice(&bytes);
+        let parsed: std::result::Result<BTreeMap<String, String>, _> =
+            serde_json::from_slice(&bytes);
         bytes.zeroize();
         match parsed {
-            Ok(map) => Ok(map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect()),
+            Ok(map) => Ok(map
+                .into_iter()
+                .map(|(k, v)| (k, SecretString::from(v)))
+                .collect()),
             // The serde message may quote part of the file, i.e. a secret: keep only its position.
             Err(e) => Err(Error::new(
                 ErrorKind::InvalidConfig,
@@ -158,8 +167,10 @@ impl FileSecretStore {
     }
 
     fn store(&self, map: &BTreeMap<String, SecretString>) -> Result<()> {
-        let plain: BTreeMap<&str, &str> =
-            map.iter().map(|(k, v)| (k.as_str(), v.expose_secret())).collect();
+        let plain: BTreeMap<&str, &str> = map
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose_secret()))
+            .collect();
         let mut bytes = serde_json::to_vec_pretty(&plain)
             .map_err(|e| Error::new(ErrorKind::Io, format!("could not encode the secrets: {e}")))?;
         let result = crate::fs::write_atomic(&self.path, &bytes);
@@ -170,7 +181,9 @@ impl FileSecretStore {
 
 impl fmt::Debug for FileSecretStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileSecretStore").field("path", &self.path).finish()
+        f.debug_struct("FileSecretStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -242,7 +255,10 @@ mod keyring_store {
         pub fn new(service: impl Into<String>) -> Result<Self> {
             let service = service.into();
             if service.is_empty() {
-                return Err(Error::invalid_config("keyring service", "the service name is empty"));
+                return Err(Error::invalid_config(
+                    "keyring service",
+                    "the service name is empty",
+                ));
             }
             if let Err(e) = keyring::Entry::store_status() {
                 return Err(unavailable(e));
@@ -258,7 +274,9 @@ mod keyring_store {
 
     impl fmt::Debug for KeyringSecretStore {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("KeyringSecretStore").field("service", &self.service).finish()
+            f.debug_struct("KeyringSecretStore")
+                .field("service", &self.service)
+                .finish()
         }
     }
 
@@ -315,7 +333,10 @@ mod tests {
         let store = MemorySecretStore::new();
         assert!(store.get("k").expect("get").is_none());
         store.set("k", SecretString::from("v")).expect("set");
-        assert_eq!(store.get("k").expect("get").expect("some").expose_secret(), "v");
+        assert_eq!(
+            store.get("k").expect("get").expect("some").expose_secret(),
+            "v"
+        );
         store.delete("k").expect("delete");
         store.delete("k").expect("delete twice");
         assert!(store.get("k").expect("get").is_none());
@@ -324,7 +345,9 @@ mod tests {
     #[test]
     fn empty_key_is_refused() {
         let store = MemorySecretStore::new();
-        let err = store.set("", SecretString::from("v")).expect_err("empty key");
+        let err = store
+            .set("", SecretString::from("v"))
+            .expect_err("empty key");
         assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
     }
 }

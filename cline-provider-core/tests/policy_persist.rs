@@ -4,21 +4,29 @@ use std::path::Path;
 
 use cline_provider_core::fs::{write_atomic, write_temp};
 use cline_provider_core::policy::{ConfigDir, Edit, MemberSettings, ProviderId};
-use cline_provider_core::secrets::{FileSecretStore, MemorySecretStore, SecretStore, OPENAI_API_KEY};
+use cline_provider_core::secrets::{
+    FileSecretStore, MemorySecretStore, SecretStore, OPENAI_API_KEY,
+};
 use cline_provider_core::{resolve, ErrorKind};
 use secrecy::{ExposeSecret, SecretString};
 
 fn settings(url: &str) -> MemberSettings {
     let mut eff = resolve(None, &MemberSettings::default());
-    eff.edit(Edit::BaseUrl(Some(url.into()))).expect("valid url");
-    eff.edit(Edit::Model(Some("gpt-4o".into()))).expect("valid model");
+    eff.edit(Edit::BaseUrl(Some(url.into())))
+        .expect("valid url");
+    eff.edit(Edit::Model(Some("gpt-4o".into())))
+        .expect("valid model");
     eff.into_member()
 }
 
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 #[test]
@@ -35,18 +43,31 @@ fn a_save_survives_a_crash_between_write_and_rename() {
     let new = settings("https://new.example/v1");
     let pending = write_temp(&path, new.to_json().as_bytes()).expect("write temp");
     let temp = pending.temp_path().to_path_buf();
-    assert_eq!(temp.parent(), path.parent(), "the temp file is in the same directory");
+    assert_eq!(
+        temp.parent(),
+        path.parent(),
+        "the temp file is in the same directory"
+    );
     #[cfg(unix)]
-    assert_eq!(mode(&temp), 0o600, "the temp file is private from its creation");
+    assert_eq!(
+        mode(&temp),
+        0o600,
+        "the temp file is private from its creation"
+    );
     std::mem::forget(pending);
 
     // After the "restart": the old file is intact, byte for byte, and loads.
     assert_eq!(std::fs::read(&path).expect("read"), old_bytes);
-    assert_eq!(config.load_member_settings().expect("old settings load"), old);
+    assert_eq!(
+        config.load_member_settings().expect("old settings load"),
+        old
+    );
     assert!(temp.exists(), "the crash left the temp file behind");
 
     // The next save succeeds despite the leftover, and is complete.
-    config.save_member_settings(&new).expect("save after the crash");
+    config
+        .save_member_settings(&new)
+        .expect("save after the crash");
     assert_eq!(config.load_member_settings().expect("load"), new);
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
@@ -67,7 +88,11 @@ fn a_committed_write_replaces_the_file_and_leaves_no_temp_file() {
     #[cfg(unix)]
     {
         assert_eq!(mode(&path), 0o600);
-        assert_eq!(mode(path.parent().expect("parent")), 0o700, "created directories are private");
+        assert_eq!(
+            mode(path.parent().expect("parent")),
+            0o700,
+            "created directories are private"
+        );
     }
 }
 
@@ -90,7 +115,9 @@ fn a_failed_save_is_an_error_naming_the_path_and_loses_nothing() {
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, "keep me").expect("write");
     let path = blocker.join("settings.json");
-    let err = settings("https://x.example/v1").save(&path).expect_err("cannot save");
+    let err = settings("https://x.example/v1")
+        .save(&path)
+        .expect_err("cannot save");
     assert_eq!(err.kind(), &ErrorKind::Io);
     assert!(err.message().contains("not-a-dir"), "{}", err.message());
     assert!(err.hint().contains("permissions"), "{}", err.hint());
@@ -101,7 +128,10 @@ fn a_failed_save_is_an_error_naming_the_path_and_loses_nothing() {
 fn missing_settings_load_as_defaults() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = ConfigDir::new(dir.path().join("never-created"));
-    assert_eq!(config.load_member_settings().expect("defaults"), MemberSettings::default());
+    assert_eq!(
+        config.load_member_settings().expect("defaults"),
+        MemberSettings::default()
+    );
 }
 
 #[test]
@@ -111,12 +141,18 @@ fn a_corrupt_settings_file_is_a_typed_error_and_stays_intact() {
     let path = config.member_settings_path();
     let cases = [
         (r#"{"openAiBaseUrl": "https://x.example/v1", "#, "$"),
-        (r#"{"openAiHeaders": {"X Team": "1"}}"#, "openAiHeaders.X Team"),
+        (
+            r#"{"openAiHeaders": {"X Team": "1"}}"#,
+            "openAiHeaders.X Team",
+        ),
         (r#"{"openAiBaseUrl": "nope"}"#, "openAiBaseUrl"),
         (r#"{"azureIdentity": "yes"}"#, "azureIdentity"),
         (r#"{"apiProvider": "skynet"}"#, "apiProvider"),
         (r#"{"reasoningEffort": "extreme"}"#, "reasoningEffort"),
-        (r#"{"openAiModelInfo": {"contextWindow": "big"}}"#, "openAiModelInfo.contextWindow"),
+        (
+            r#"{"openAiModelInfo": {"contextWindow": "big"}}"#,
+            "openAiModelInfo.contextWindow",
+        ),
     ];
     for (text, field) in cases {
         std::fs::write(&path, text).expect("write");
@@ -124,7 +160,11 @@ fn a_corrupt_settings_file_is_a_typed_error_and_stays_intact() {
         assert_eq!(err.kind(), &ErrorKind::InvalidConfig, "{text}");
         assert_eq!(err.field(), Some(field), "{text}: {}", err.message());
         assert!(err.message().contains("settings.json"), "{}", err.message());
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), text, "left as it was");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            text,
+            "left as it was"
+        );
     }
 }
 
@@ -160,14 +200,21 @@ fn sensitive_member_headers_are_masked_in_debug() {
     assert!(!dbg.contains("hdr-secret-999"), "{dbg}");
     assert!(dbg.contains("blue"));
     assert!(!format!("{:?}", resolve(None, &m)).contains("hdr-secret-999"));
-    assert!(!resolve(None, &m).report().to_string().contains("hdr-secret-999"));
+    assert!(!resolve(None, &m)
+        .report()
+        .to_string()
+        .contains("hdr-secret-999"));
 }
 
 #[test]
 fn the_default_config_dir_comes_from_the_platform() {
     // Needs a home directory; CI and developer machines have one.
     if let Ok(dir) = ConfigDir::platform_default() {
-        assert!(dir.root().to_string_lossy().contains("cline-provider"), "{:?}", dir.root());
+        assert!(
+            dir.root().to_string_lossy().contains("cline-provider"),
+            "{:?}",
+            dir.root()
+        );
         assert!(dir.secrets_path().ends_with("secrets.json"));
         assert!(dir.policy_cache_dir().ends_with("cache"));
     } else {
@@ -202,11 +249,15 @@ fn the_file_secret_store_keeps_keys_in_a_private_file() {
     // Secrets never go into the settings file.
     let eff = resolve(None, &MemberSettings::default());
     config.save_member_settings(eff.member()).expect("save");
-    store.set(OPENAI_API_KEY, SecretString::from("sk-file-secret-0002")).expect("set");
+    store
+        .set(OPENAI_API_KEY, SecretString::from("sk-file-secret-0002"))
+        .expect("set");
     let settings_text = std::fs::read_to_string(config.member_settings_path()).expect("read");
     assert!(!settings_text.contains("sk-file-secret"));
     assert_eq!(
-        eff.api_key(&store).expect("read").map(|k| k.expose_secret().to_owned()),
+        eff.api_key(&store)
+            .expect("read")
+            .map(|k| k.expose_secret().to_owned()),
         Some("sk-file-secret-0002".to_owned())
     );
 }
@@ -223,12 +274,17 @@ fn a_corrupt_secrets_file_is_a_typed_error_that_quotes_nothing_and_is_not_overwr
     assert!(err.message().contains("secrets.json"), "{}", err.message());
     assert!(!err.message().contains("sk-leaky"), "{}", err.message());
     assert!(!format!("{err:?}").contains("sk-leaky"));
-    let err = store.set("k", SecretString::from("v")).expect_err("refuses to overwrite");
+    let err = store
+        .set("k", SecretString::from("v"))
+        .expect_err("refuses to overwrite");
     assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
     assert_eq!(std::fs::read_to_string(&path).expect("read"), damaged);
 
     std::fs::write(&path, r#"{"openAiApiKey": 5}"#).expect("write");
-    assert_eq!(store.get(OPENAI_API_KEY).expect_err("not a string").kind(), &ErrorKind::InvalidConfig);
+    assert_eq!(
+        store.get(OPENAI_API_KEY).expect_err("not a string").kind(),
+        &ErrorKind::InvalidConfig
+    );
 }
 
 #[test]

@@ -42,8 +42,14 @@ fn openai(inner: &str) -> String {
 fn reads_every_field_of_the_openai_compatible_block() {
     let cfg = RemoteConfig::from_json(FULL).expect("valid document");
     assert_eq!(cfg.version, "v3");
-    let o = cfg.openai_compatible.as_ref().expect("OpenAiCompatible block");
-    assert_eq!(o.base_url.as_ref().map(|u| u.as_str()), Some("https://llm.acme.example/v1"));
+    let o = cfg
+        .openai_compatible
+        .as_ref()
+        .expect("OpenAiCompatible block");
+    assert_eq!(
+        o.base_url.as_ref().map(|u| u.as_str()),
+        Some("https://llm.acme.example/v1")
+    );
     let headers = o.headers.as_ref().expect("headers");
     assert_eq!(headers.get("X-Team"), Some("platform"));
     assert_eq!(headers.get("X-Gateway-Key"), Some("gw-secret-value"));
@@ -63,11 +69,17 @@ fn reads_every_field_of_the_openai_compatible_block() {
     // -1 is the original's "no limit".
     assert_eq!(models[1].max_output_tokens, None);
     assert_eq!(models[1].r1_format, Some(true));
-    assert_eq!(o.model("DeepSeek-R1").map(|m| m.id.as_str()), Some("DeepSeek-R1"));
+    assert_eq!(
+        o.model("DeepSeek-R1").map(|m| m.id.as_str()),
+        Some("DeepSeek-R1")
+    );
 
     // Unknown keys are kept raw and ignored.
     assert!(o.extra.contains_key("futureKey"));
-    assert_eq!(cfg.policy_field("telemetryEnabled"), Some(&serde_json::json!(false)));
+    assert_eq!(
+        cfg.policy_field("telemetryEnabled"),
+        Some(&serde_json::json!(false))
+    );
     assert!(cfg.policy_field("globalRules").is_some());
     // Other providers' blocks are kept and count as configured providers.
     assert_eq!(
@@ -82,10 +94,14 @@ fn reads_every_field_of_the_openai_compatible_block() {
 
 #[test]
 fn a_document_without_provider_settings_configures_nothing() {
-    let cfg = RemoteConfig::from_json(r#"{"version": "1", "yoloModeAllowed": false}"#).expect("valid");
+    let cfg =
+        RemoteConfig::from_json(r#"{"version": "1", "yoloModeAllowed": false}"#).expect("valid");
     assert!(cfg.openai_compatible.is_none());
     assert!(cfg.configured_providers().is_empty());
-    assert_eq!(cfg.policy_field("yoloModeAllowed"), Some(&serde_json::json!(false)));
+    assert_eq!(
+        cfg.policy_field("yoloModeAllowed"),
+        Some(&serde_json::json!(false))
+    );
 }
 
 #[test]
@@ -108,7 +124,11 @@ fn malformed_json_is_an_invalid_config_error_at_the_root() {
 
     let e = bad("[1, 2]");
     assert_eq!(e.field(), Some("$"));
-    assert!(e.message().contains("expected an object"), "{}", e.message());
+    assert!(
+        e.message().contains("expected an object"),
+        "{}",
+        e.message()
+    );
 }
 
 #[test]
@@ -117,27 +137,52 @@ fn a_missing_or_wrongly_typed_version_is_refused() {
     assert_eq!(e.field(), Some("version"));
     let e = bad(r#"{"version": 3}"#);
     assert_eq!(e.field(), Some("version"));
-    assert!(e.message().contains("expected a string, found a number"), "{}", e.message());
+    assert!(
+        e.message().contains("expected a string, found a number"),
+        "{}",
+        e.message()
+    );
 }
 
 #[test]
 fn every_wrong_type_names_its_json_path() {
     let cases = [
-        (r#"{"version": "1", "providerSettings": []}"#.to_owned(), "providerSettings"),
+        (
+            r#"{"version": "1", "providerSettings": []}"#.to_owned(),
+            "providerSettings",
+        ),
         (
             r#"{"version": "1", "providerSettings": {"OpenAiCompatible": "yes"}}"#.to_owned(),
             "providerSettings.OpenAiCompatible",
         ),
-        (openai(r#"{"azureIdentity": "true"}"#), "providerSettings.OpenAiCompatible.azureIdentity"),
-        (openai(r#"{"openAiBaseUrl": 42}"#), "providerSettings.OpenAiCompatible.openAiBaseUrl"),
-        (openai(r#"{"azureApiVersion": true}"#), "providerSettings.OpenAiCompatible.azureApiVersion"),
-        (openai(r#"{"openAiHeaders": ["X"]}"#), "providerSettings.OpenAiCompatible.openAiHeaders"),
+        (
+            openai(r#"{"azureIdentity": "true"}"#),
+            "providerSettings.OpenAiCompatible.azureIdentity",
+        ),
+        (
+            openai(r#"{"openAiBaseUrl": 42}"#),
+            "providerSettings.OpenAiCompatible.openAiBaseUrl",
+        ),
+        (
+            openai(r#"{"azureApiVersion": true}"#),
+            "providerSettings.OpenAiCompatible.azureApiVersion",
+        ),
+        (
+            openai(r#"{"openAiHeaders": ["X"]}"#),
+            "providerSettings.OpenAiCompatible.openAiHeaders",
+        ),
         (
             openai(r#"{"openAiHeaders": {"X-Team": 7}}"#),
             "providerSettings.OpenAiCompatible.openAiHeaders.X-Team",
         ),
-        (openai(r#"{"models": {"id": "a"}}"#), "providerSettings.OpenAiCompatible.models"),
-        (openai(r#"{"models": ["gpt-4o"]}"#), "providerSettings.OpenAiCompatible.models[0]"),
+        (
+            openai(r#"{"models": {"id": "a"}}"#),
+            "providerSettings.OpenAiCompatible.models",
+        ),
+        (
+            openai(r#"{"models": ["gpt-4o"]}"#),
+            "providerSettings.OpenAiCompatible.models[0]",
+        ),
         (
             openai(r#"{"models": [{"id": "a"}, {"id": 5}]}"#),
             "providerSettings.OpenAiCompatible.models[1].id",
@@ -183,7 +228,11 @@ fn every_wrong_type_names_its_json_path() {
         let e = bad(&doc);
         assert_eq!(e.kind(), &ErrorKind::InvalidConfig, "{doc}");
         assert_eq!(e.field(), Some(path), "{doc}: {}", e.message());
-        assert!(e.hint().contains(path), "hint should name the path: {}", e.hint());
+        assert!(
+            e.hint().contains(path),
+            "hint should name the path: {}",
+            e.hint()
+        );
     }
 }
 
@@ -208,16 +257,24 @@ fn an_invalid_base_url_is_refused() {
 fn a_header_name_with_spaces_is_refused() {
     let e = bad(&openai(r#"{"openAiHeaders": {"X Team": "blue"}}"#));
     assert_eq!(e.kind(), &ErrorKind::InvalidConfig);
-    assert_eq!(e.field(), Some("providerSettings.OpenAiCompatible.openAiHeaders.X Team"));
+    assert_eq!(
+        e.field(),
+        Some("providerSettings.OpenAiCompatible.openAiHeaders.X Team")
+    );
     assert!(e.message().contains("no spaces"), "{}", e.message());
 }
 
 #[test]
 fn a_header_value_with_cr_or_lf_is_refused() {
     for value in [r"blue\r\nX-Evil: 1", r"blue\nmore", r"a\u0000b"] {
-        let e = bad(&openai(&format!(r#"{{"openAiHeaders": {{"X-Team": "{value}"}}}}"#)));
+        let e = bad(&openai(&format!(
+            r#"{{"openAiHeaders": {{"X-Team": "{value}"}}}}"#
+        )));
         assert_eq!(e.kind(), &ErrorKind::InvalidConfig, "{value}");
-        assert_eq!(e.field(), Some("providerSettings.OpenAiCompatible.openAiHeaders.X-Team"));
+        assert_eq!(
+            e.field(),
+            Some("providerSettings.OpenAiCompatible.openAiHeaders.X-Team")
+        );
         assert!(e.message().contains("CR/LF"), "{}", e.message());
     }
 }
@@ -232,8 +289,13 @@ fn an_empty_model_list_is_refused() {
 
 #[test]
 fn a_model_listed_twice_is_refused() {
-    let e = bad(&openai(r#"{"models": [{"id": "a"}, {"id": "b"}, {"id": "a"}]}"#));
-    assert_eq!(e.field(), Some("providerSettings.OpenAiCompatible.models[2].id"));
+    let e = bad(&openai(
+        r#"{"models": [{"id": "a"}, {"id": "b"}, {"id": "a"}]}"#,
+    ));
+    assert_eq!(
+        e.field(),
+        Some("providerSettings.OpenAiCompatible.models[2].id")
+    );
 }
 
 #[test]
@@ -241,13 +303,20 @@ fn an_unknown_provider_block_is_refused() {
     let e = bad(r#"{"version": "1", "providerSettings": {"OpenAICompatible": {}}}"#);
     assert_eq!(e.kind(), &ErrorKind::InvalidConfig);
     assert_eq!(e.field(), Some("providerSettings.OpenAICompatible"));
-    assert!(e.message().contains("OpenAiCompatible"), "lists the known blocks: {}", e.message());
+    assert!(
+        e.message().contains("OpenAiCompatible"),
+        "lists the known blocks: {}",
+        e.message()
+    );
 }
 
 #[test]
 fn an_invalid_azure_api_version_is_refused() {
     let e = bad(&openai(r#"{"azureApiVersion": "2024 08 01"}"#));
-    assert_eq!(e.field(), Some("providerSettings.OpenAiCompatible.azureApiVersion"));
+    assert_eq!(
+        e.field(),
+        Some("providerSettings.OpenAiCompatible.azureApiVersion")
+    );
 }
 
 #[test]
@@ -256,7 +325,10 @@ fn a_policy_file_names_the_file_and_the_json_path() {
     let path = dir.path().join("policy.json");
     std::fs::write(&path, openai(r#"{"azureIdentity": "on"}"#)).expect("write");
     let e = Policy::from_file(&path, Organization::new("org")).expect_err("invalid");
-    assert_eq!(e.field(), Some("providerSettings.OpenAiCompatible.azureIdentity"));
+    assert_eq!(
+        e.field(),
+        Some("providerSettings.OpenAiCompatible.azureIdentity")
+    );
     assert!(e.message().contains("policy.json"), "{}", e.message());
 
     std::fs::write(&path, FULL).expect("write");
@@ -277,9 +349,17 @@ fn a_policy_from_a_string_is_inline() {
 
 /// The original product's own fixtures, read from `shared/` beside the workspace.
 fn fixture(name: &str) -> Option<serde_json::Value> {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", "shared", "specs", "remote-config", name]
-        .iter()
-        .collect();
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "shared",
+        "specs",
+        "remote-config",
+        name,
+    ]
+    .iter()
+    .collect();
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("fixture is JSON")),
         Err(_) => {

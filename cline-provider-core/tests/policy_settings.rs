@@ -56,7 +56,10 @@ fn without_a_policy_every_field_is_the_members() {
     assert_eq!(eff.provider().value, ProviderId::OpenAiCodex);
     assert_eq!(url(&eff), Some("https://mine.example/v1"));
     assert_eq!(eff.headers().value.get("X-Me"), Some("1"));
-    assert_eq!(eff.azure_api_version().value.as_deref(), Some("2025-01-01-preview"));
+    assert_eq!(
+        eff.azure_api_version().value.as_deref(),
+        Some("2025-01-01-preview")
+    );
     assert!(eff.azure_identity().value);
     assert_eq!(eff.model_id().value.as_deref(), Some("my-model"));
     assert_eq!(eff.model_info().value.context_window, Some(8000));
@@ -85,7 +88,11 @@ fn without_anything_every_field_is_the_default() {
     assert_eq!(eff.reasoning_effort().value, ReasoningEffort::Medium);
     assert_eq!(
         eff.allowed_providers(),
-        &[ProviderId::OpenAiCompatible, ProviderId::AzureFoundry, ProviderId::OpenAiCodex]
+        &[
+            ProviderId::OpenAiCompatible,
+            ProviderId::AzureFoundry,
+            ProviderId::OpenAiCodex
+        ]
     );
 }
 
@@ -97,7 +104,11 @@ fn the_organization_wins_every_field_it_sets_and_locks_it() {
     assert_eq!(eff.provider().value, ProviderId::OpenAiCompatible);
     assert_eq!(url(&eff), Some("https://llm.acme.example/v1"));
     assert_eq!(eff.headers().value.get("X-Team"), Some("platform"));
-    assert_eq!(eff.headers().value.get("X-Me"), None, "org headers replace the member's");
+    assert_eq!(
+        eff.headers().value.get("X-Me"),
+        None,
+        "org headers replace the member's"
+    );
     assert_eq!(eff.azure_api_version().value.as_deref(), Some("2024-10-21"));
     assert!(!eff.azure_identity().value, "Azure Identity is locked too");
     for f in [
@@ -123,17 +134,30 @@ fn the_organization_wins_every_field_it_sets_and_locks_it() {
     // The member's values are kept underneath and reported.
     assert_eq!(eff.provider().overridden, Some(ProviderId::OpenAiCodex));
     assert_eq!(
-        eff.base_url().overridden.clone().flatten().map(|u| u.to_string()),
+        eff.base_url()
+            .overridden
+            .clone()
+            .flatten()
+            .map(|u| u.to_string()),
         Some("https://mine.example/v1".to_owned())
     );
     assert!(eff.azure_identity().overridden == Some(true));
     let notes = eff.override_notes().join("\n");
     assert!(
-        notes.contains("your base URL is replaced by your organization's (yours: https://mine.example/v1)"),
+        notes.contains(
+            "your base URL is replaced by your organization's (yours: https://mine.example/v1)"
+        ),
         "{notes}"
     );
-    assert!(notes.contains("your model `my-model` is not offered"), "{notes}");
-    assert_eq!(eff.member(), &member(), "the member's settings are untouched");
+    assert!(
+        notes.contains("your model `my-model` is not offered"),
+        "{notes}"
+    );
+    assert_eq!(
+        eff.member(),
+        &member(),
+        "the member's settings are untouched"
+    );
 }
 
 #[test]
@@ -185,22 +209,37 @@ fn the_organizations_provider_is_the_only_one_allowed_and_the_default() {
     assert_eq!(eff.allowed_providers(), &[ProviderId::OpenAiCompatible]);
     assert!(eff.providers_restricted());
     assert_eq!(eff.provider().value, ProviderId::OpenAiCompatible);
-    assert_eq!(eff.provider_kind().expect("served"), ProviderKind::OpenAiCompatible);
+    assert_eq!(
+        eff.provider_kind().expect("served"),
+        ProviderKind::OpenAiCompatible
+    );
 
-    for other in [ProviderId::OpenAiCodex, ProviderId::AzureFoundry, ProviderId::Anthropic] {
-        let err = eff.edit(Edit::Provider(Some(other))).expect_err("not allowed");
+    for other in [
+        ProviderId::OpenAiCodex,
+        ProviderId::AzureFoundry,
+        ProviderId::Anthropic,
+    ] {
+        let err = eff
+            .edit(Edit::Provider(Some(other)))
+            .expect_err("not allowed");
         assert_eq!(err.kind(), &ErrorKind::LockedByOrganization);
         assert_eq!(err.field(), Some("apiProvider"));
         assert_eq!(err.organization(), Some("Acme"));
         let pe = err.policy_error().expect("a PolicyError source");
-        assert_eq!(pe.reason(), &PolicyErrorReason::ProviderNotAllowed { requested: other });
+        assert_eq!(
+            pe.reason(),
+            &PolicyErrorReason::ProviderNotAllowed { requested: other }
+        );
         assert_eq!(pe.allowed(), &["OpenAI Compatible".to_owned()]);
         assert!(err.hint().contains("OpenAI Compatible"), "{}", err.hint());
     }
     let err = eff
         .edit(Edit::Provider(Some(ProviderId::OpenAiCompatible)))
         .expect_err("locked even to the same value");
-    assert_eq!(err.policy_error().map(|p| p.reason().clone()), Some(PolicyErrorReason::Locked));
+    assert_eq!(
+        err.policy_error().map(|p| p.reason().clone()),
+        Some(PolicyErrorReason::Locked)
+    );
 }
 
 #[test]
@@ -211,32 +250,50 @@ fn several_configured_providers_are_all_allowed_and_unsupported_ones_are_refused
     let mut eff = resolve(Some(&policy), &MemberSettings::default());
     assert_eq!(
         eff.allowed_providers(),
-        &[ProviderId::OpenAiCompatible, ProviderId::LiteLlm, ProviderId::Anthropic]
+        &[
+            ProviderId::OpenAiCompatible,
+            ProviderId::LiteLlm,
+            ProviderId::Anthropic
+        ]
     );
     // OpenAI Compatible is the default because this SDK can serve it.
     assert_eq!(eff.provider().value, ProviderId::OpenAiCompatible);
     assert!(!eff.is_locked(Field::Provider));
 
-    let err = eff.edit(Edit::Provider(Some(ProviderId::LiteLlm))).expect_err("unsupported");
+    let err = eff
+        .edit(Edit::Provider(Some(ProviderId::LiteLlm)))
+        .expect_err("unsupported");
     assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
     assert_eq!(err.field(), Some("apiProvider"));
     assert_eq!(err.organization(), Some("Acme"));
-    assert!(err.message().contains("does not implement"), "{}", err.message());
+    assert!(
+        err.message().contains("does not implement"),
+        "{}",
+        err.message()
+    );
     assert!(
         matches!(
             err.policy_error().map(|p| p.reason()),
-            Some(PolicyErrorReason::UnsupportedProvider { provider: ProviderId::LiteLlm })
+            Some(PolicyErrorReason::UnsupportedProvider {
+                provider: ProviderId::LiteLlm
+            })
         ),
         "{err:?}"
     );
-    assert_eq!(eff.provider().value, ProviderId::OpenAiCompatible, "unchanged");
-    eff.edit(Edit::Provider(Some(ProviderId::OpenAiCompatible))).expect("allowed");
+    assert_eq!(
+        eff.provider().value,
+        ProviderId::OpenAiCompatible,
+        "unchanged"
+    );
+    eff.edit(Edit::Provider(Some(ProviderId::OpenAiCompatible)))
+        .expect("allowed");
     assert_eq!(eff.provider().origin, Origin::Member);
 }
 
 #[test]
 fn a_policy_configuring_only_an_unsupported_provider_makes_connecting_fail_clearly() {
-    let policy = acme(r#"{"version": "1", "providerSettings": {"AwsBedrock": {"awsRegion": "eu-west-1"}}}"#);
+    let policy =
+        acme(r#"{"version": "1", "providerSettings": {"AwsBedrock": {"awsRegion": "eu-west-1"}}}"#);
     let eff = resolve(Some(&policy), &MemberSettings::default());
     assert_eq!(eff.provider().value, ProviderId::AwsBedrock);
     assert!(eff.is_locked(Field::Provider));
@@ -245,17 +302,22 @@ fn a_policy_configuring_only_an_unsupported_provider_makes_connecting_fail_clear
     assert!(err.message().contains("AWS Bedrock"), "{}", err.message());
     let report = eff.report();
     assert!(!report.all_checks_pass());
-    assert!(report.to_string().contains("AWS Bedrock (not implemented by this SDK)"));
+    assert!(report
+        .to_string()
+        .contains("AWS Bedrock (not implemented by this SDK)"));
 }
 
 #[test]
 fn choosing_an_unsupported_provider_without_a_policy_is_refused() {
     let mut eff = resolve(None, &MemberSettings::default());
-    let err = eff.edit(Edit::Provider(Some(ProviderId::Vertex))).expect_err("unsupported");
+    let err = eff
+        .edit(Edit::Provider(Some(ProviderId::Vertex)))
+        .expect_err("unsupported");
     assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
     assert_eq!(err.organization(), None);
     assert!(err.hint().contains("OpenAI Compatible"), "{}", err.hint());
-    eff.edit(Edit::Provider(Some(ProviderId::OpenAiCodex))).expect("served");
+    eff.edit(Edit::Provider(Some(ProviderId::OpenAiCodex)))
+        .expect("served");
     assert_eq!(eff.provider().value, ProviderId::OpenAiCodex);
 }
 
@@ -263,26 +325,47 @@ fn choosing_an_unsupported_provider_without_a_policy_is_refused() {
 fn the_model_allow_list_is_enforced_with_the_organizations_model_info() {
     let policy = acme(ORG_POLICY);
     let mut eff = resolve(Some(&policy), &MemberSettings::default());
-    let offered: Vec<&str> = eff.offered_models().expect("list").iter().map(|m| m.id.as_str()).collect();
+    let offered: Vec<&str> = eff
+        .offered_models()
+        .expect("list")
+        .iter()
+        .map(|m| m.id.as_str())
+        .collect();
     assert_eq!(offered, ["gpt-4o", "gpt-4o-mini"]);
     assert_eq!(eff.model_id().value.as_deref(), Some("gpt-4o"));
 
-    eff.edit(Edit::Model(Some("gpt-4o-mini".into()))).expect("offered");
+    eff.edit(Edit::Model(Some("gpt-4o-mini".into())))
+        .expect("offered");
     assert_eq!(eff.model_id().value.as_deref(), Some("gpt-4o-mini"));
     assert_eq!(eff.model_id().origin, Origin::Member);
     assert_eq!(eff.model_info().value.id, "gpt-4o-mini");
-    assert_eq!(eff.model_info().value.input_price, None, "the org's info for that model");
+    assert_eq!(
+        eff.model_info().value.input_price,
+        None,
+        "the org's info for that model"
+    );
 
-    let err = eff.edit(Edit::Model(Some("gpt-5".into()))).expect_err("not offered");
+    let err = eff
+        .edit(Edit::Model(Some("gpt-5".into())))
+        .expect_err("not offered");
     assert_eq!(err.kind(), &ErrorKind::LockedByOrganization);
     assert_eq!(err.field(), Some("openAiModelId"));
     assert_eq!(err.organization(), Some("Acme"));
-    assert_eq!(err.available_models(), &["gpt-4o".to_owned(), "gpt-4o-mini".to_owned()]);
+    assert_eq!(
+        err.available_models(),
+        &["gpt-4o".to_owned(), "gpt-4o-mini".to_owned()]
+    );
     assert!(err.hint().contains("gpt-4o-mini"), "{}", err.hint());
-    assert_eq!(eff.model_id().value.as_deref(), Some("gpt-4o-mini"), "unchanged");
+    assert_eq!(
+        eff.model_id().value.as_deref(),
+        Some("gpt-4o-mini"),
+        "unchanged"
+    );
 
     let err = eff
-        .edit(Edit::ModelInfo(Some(ModelInfo::new("x").context_window(1_000_000))))
+        .edit(Edit::ModelInfo(Some(
+            ModelInfo::new("x").context_window(1_000_000),
+        )))
         .expect_err("model info comes from the organization");
     assert_eq!(err.field(), Some("openAiModelInfo"));
 }
@@ -295,8 +378,13 @@ fn a_single_offered_model_is_locked() {
     let mut eff = resolve(Some(&policy), &member());
     assert_eq!(eff.model_id().value.as_deref(), Some("only-one"));
     assert_eq!(eff.status(Field::Model), (Origin::Organization, true));
-    let err = eff.edit(Edit::Model(Some("only-one".into()))).expect_err("locked");
-    assert_eq!(err.policy_error().map(|p| p.reason().clone()), Some(PolicyErrorReason::Locked));
+    let err = eff
+        .edit(Edit::Model(Some("only-one".into())))
+        .expect_err("locked");
+    assert_eq!(
+        err.policy_error().map(|p| p.reason().clone()),
+        Some(PolicyErrorReason::Locked)
+    );
 }
 
 #[test]
@@ -308,7 +396,10 @@ fn every_locked_field_refuses_edits_naming_field_and_organization() {
         Edit::BaseUrl(Some("https://elsewhere.example/v1".into())),
         Edit::BaseUrl(None),
         Edit::Headers(Headers::new()),
-        Edit::SetHeader { name: "X-Team".into(), value: "mine".into() },
+        Edit::SetHeader {
+            name: "X-Team".into(),
+            value: "mine".into(),
+        },
         Edit::RemoveHeader("X-Team".into()),
         Edit::AzureApiVersion(Some("2025-01-01".into())),
         Edit::AzureApiVersion(None),
@@ -334,16 +425,40 @@ fn invalid_member_values_are_typed_errors_naming_the_field() {
     let mut eff = resolve(None, &MemberSettings::default());
     let cases = [
         (Edit::BaseUrl(Some("not a url".into())), "openAiBaseUrl"),
-        (Edit::BaseUrl(Some("https://u:p@host/v1".into())), "openAiBaseUrl"),
-        (Edit::SetHeader { name: "X Team".into(), value: "v".into() }, "openAiHeaders.X Team"),
-        (Edit::SetHeader { name: "X-Team".into(), value: "a\r\nX-Evil: 1".into() }, "openAiHeaders.X-Team"),
-        (Edit::AzureApiVersion(Some("2024/08".into())), "azureApiVersion"),
+        (
+            Edit::BaseUrl(Some("https://u:p@host/v1".into())),
+            "openAiBaseUrl",
+        ),
+        (
+            Edit::SetHeader {
+                name: "X Team".into(),
+                value: "v".into(),
+            },
+            "openAiHeaders.X Team",
+        ),
+        (
+            Edit::SetHeader {
+                name: "X-Team".into(),
+                value: "a\r\nX-Evil: 1".into(),
+            },
+            "openAiHeaders.X-Team",
+        ),
+        (
+            Edit::AzureApiVersion(Some("2024/08".into())),
+            "azureApiVersion",
+        ),
         (Edit::Model(Some(" ".into())), "openAiModelId"),
         (
-            Edit::ModelInfo(Some(ModelInfo { input_price: Some(-1.0), ..ModelInfo::new("m") })),
+            Edit::ModelInfo(Some(ModelInfo {
+                input_price: Some(-1.0),
+                ..ModelInfo::new("m")
+            })),
             "openAiModelInfo.inputPrice",
         ),
-        (Edit::ModelInfo(Some(ModelInfo::new("m").context_window(0))), "openAiModelInfo.contextWindow"),
+        (
+            Edit::ModelInfo(Some(ModelInfo::new("m").context_window(0))),
+            "openAiModelInfo.contextWindow",
+        ),
     ];
     let before = eff.clone();
     for (edit, field) in cases {
@@ -358,16 +473,30 @@ fn invalid_member_values_are_typed_errors_naming_the_field() {
 #[test]
 fn member_edits_apply_when_nothing_is_locked() {
     let mut eff = resolve(None, &MemberSettings::default());
-    eff.edit(Edit::BaseUrl(Some("https://r.openai.azure.com/openai".into()))).expect("ok");
-    eff.edit(Edit::SetHeader { name: "X-Team".into(), value: "blue".into() }).expect("ok");
+    eff.edit(Edit::BaseUrl(Some(
+        "https://r.openai.azure.com/openai".into(),
+    )))
+    .expect("ok");
+    eff.edit(Edit::SetHeader {
+        name: "X-Team".into(),
+        value: "blue".into(),
+    })
+    .expect("ok");
     eff.edit(Edit::AzureIdentity(Some(true))).expect("ok");
     eff.edit(Edit::Model(Some("gpt-4o".into()))).expect("ok");
-    eff.edit(Edit::ModelInfo(Some(ModelInfo::new("ignored").context_window(64_000)))).expect("ok");
-    eff.edit(Edit::ReasoningEffort(Some(ReasoningEffort::Low))).expect("ok");
+    eff.edit(Edit::ModelInfo(Some(
+        ModelInfo::new("ignored").context_window(64_000),
+    )))
+    .expect("ok");
+    eff.edit(Edit::ReasoningEffort(Some(ReasoningEffort::Low)))
+        .expect("ok");
     assert_eq!(eff.model_info().value.id, "gpt-4o");
     assert_eq!(eff.model_info().value.context_window, Some(64_000));
     assert!(eff.uses_azure());
-    assert_eq!(eff.azure_api_version_or_default(), AZURE_DEFAULT_API_VERSION);
+    assert_eq!(
+        eff.azure_api_version_or_default(),
+        AZURE_DEFAULT_API_VERSION
+    );
     let saved = MemberSettings::from_json(&eff.member().to_json()).expect("round trip");
     assert_eq!(&saved, eff.member());
     eff.edit(Edit::RemoveHeader("X-Team".into())).expect("ok");
@@ -378,17 +507,30 @@ fn member_edits_apply_when_nothing_is_locked() {
 #[test]
 fn the_azure_rule_is_the_originals() {
     let eff = |json: &str| resolve(None, &MemberSettings::from_json(json).expect("valid"));
-    assert!(eff(r#"{"openAiBaseUrl": "https://x.example/v1", "azureApiVersion": "2024-10-21"}"#).uses_azure());
-    assert!(eff(r#"{"openAiBaseUrl": "https://res.openai.azure.com/openai", "openAiModelId": "gpt-4o"}"#).uses_azure());
+    assert!(
+        eff(r#"{"openAiBaseUrl": "https://x.example/v1", "azureApiVersion": "2024-10-21"}"#)
+            .uses_azure()
+    );
+    assert!(eff(
+        r#"{"openAiBaseUrl": "https://res.openai.azure.com/openai", "openAiModelId": "gpt-4o"}"#
+    )
+    .uses_azure());
     assert!(eff(r#"{"openAiBaseUrl": "https://res.openai.azure.us/openai"}"#).uses_azure());
     assert!(!eff(r#"{"openAiBaseUrl": "https://res.services.ai.azure.com/models", "openAiModelId": "DeepSeek-V3"}"#).uses_azure());
     // An explicit API version wins even for DeepSeek.
     assert!(eff(r#"{"openAiBaseUrl": "https://res.services.ai.azure.com", "openAiModelId": "deepseek-r1", "azureApiVersion": "2024-05-01-preview"}"#).uses_azure());
-    assert!(!eff(r#"{"openAiBaseUrl": "https://api.openai.com/v1", "openAiModelId": "gpt-4o"}"#).uses_azure());
+    assert!(
+        !eff(r#"{"openAiBaseUrl": "https://api.openai.com/v1", "openAiModelId": "gpt-4o"}"#)
+            .uses_azure()
+    );
     assert!(eff(r#"{"apiProvider": "azure"}"#).uses_azure());
-    assert!(!eff(r#"{"apiProvider": "openai-codex", "azureApiVersion": "2024-10-21"}"#).uses_azure());
+    assert!(
+        !eff(r#"{"apiProvider": "openai-codex", "azureApiVersion": "2024-10-21"}"#).uses_azure()
+    );
     // The organization's API version makes it Azure, whatever the member set.
-    let policy = acme(r#"{"version": "1", "providerSettings": {"OpenAiCompatible": {"azureApiVersion": "2024-10-21"}}}"#);
+    let policy = acme(
+        r#"{"version": "1", "providerSettings": {"OpenAiCompatible": {"azureApiVersion": "2024-10-21"}}}"#,
+    );
     let e = resolve(Some(&policy), &MemberSettings::default());
     assert!(e.uses_azure());
     assert_eq!(e.azure_api_version_or_default(), "2024-10-21");
@@ -400,7 +542,10 @@ fn the_report_shows_locks_origins_models_checks_and_no_secret() {
     let eff = resolve(Some(&policy), &member());
     let store = MemorySecretStore::new();
     store
-        .set(OPENAI_API_KEY, SecretString::from("sk-member-very-secret-abcd"))
+        .set(
+            OPENAI_API_KEY,
+            SecretString::from("sk-member-very-secret-abcd"),
+        )
         .expect("set");
     let report = eff.report_with_credentials(&store);
     let text = report.to_string();
@@ -410,36 +555,73 @@ fn the_report_shows_locks_origins_models_checks_and_no_secret() {
     for secret in ["sk-member-very-secret", "org-gateway-secret-123"] {
         assert!(!text.contains(secret), "secret in the text report");
         assert!(!json.contains(secret), "secret in the JSON report");
-        assert!(!format!("{report:?}").contains(secret), "secret in Debug of the report");
-        assert!(!format!("{eff:?}").contains(secret), "secret in Debug of the settings");
-        assert!(!format!("{policy:?}").contains(secret), "secret in Debug of the policy");
+        assert!(
+            !format!("{report:?}").contains(secret),
+            "secret in Debug of the report"
+        );
+        assert!(
+            !format!("{eff:?}").contains(secret),
+            "secret in Debug of the settings"
+        );
+        assert!(
+            !format!("{policy:?}").contains(secret),
+            "secret in Debug of the policy"
+        );
     }
     assert!(text.contains("sk-…abcd"), "{text}");
     assert!(text.contains("Authorization: ••••"), "{text}");
     assert!(text.contains("X-Team: platform"), "{text}");
-    assert!(text.contains("Settings managed by Acme (org-42), policy version 7"), "{text}");
+    assert!(
+        text.contains("Settings managed by Acme (org-42), policy version 7"),
+        "{text}"
+    );
     assert!(text.contains("🔒"), "{text}");
-    assert!(text.contains("your base URL is replaced by your organization's (yours: https://mine.example/v1)"));
-    assert!(text.contains("Allowed providers 🔒: OpenAI Compatible ← in use"), "{text}");
+    assert!(text.contains(
+        "your base URL is replaced by your organization's (yours: https://mine.example/v1)"
+    ));
+    assert!(
+        text.contains("Allowed providers 🔒: OpenAI Compatible ← in use"),
+        "{text}"
+    );
     assert!(text.contains("gpt-4o-mini"), "{text}");
 
-    let base = report.fields.iter().find(|f| f.key == "openAiBaseUrl").expect("field");
+    let base = report
+        .fields
+        .iter()
+        .find(|f| f.key == "openAiBaseUrl")
+        .expect("field");
     assert!(base.locked);
     assert_eq!(base.origin, Origin::Organization);
-    assert_eq!(base.replaced_member_value.as_deref(), Some("https://mine.example/v1"));
-    let effort = report.fields.iter().find(|f| f.key == "reasoningEffort").expect("field");
+    assert_eq!(
+        base.replaced_member_value.as_deref(),
+        Some("https://mine.example/v1")
+    );
+    let effort = report
+        .fields
+        .iter()
+        .find(|f| f.key == "reasoningEffort")
+        .expect("field");
     assert!(!effort.locked);
-    assert!(text.lines().any(|l| l.contains("Reasoning effort") && !l.contains('🔒')));
+    assert!(text
+        .lines()
+        .any(|l| l.contains("Reasoning effort") && !l.contains('🔒')));
 
     assert_eq!(report.offered_models.len(), 2);
     assert_eq!(report.allowed_providers.len(), 1);
-    let names: Vec<(&str, CheckStatus)> = report.checks.iter().map(|c| (c.name.as_str(), c.status)).collect();
+    let names: Vec<(&str, CheckStatus)> = report
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.status))
+        .collect();
     assert_eq!(
         names,
         [
             ("Provider shows as OpenAI Compatible", CheckStatus::Pass),
             ("Organization settings are in effect", CheckStatus::Pass),
-            ("Only the organization's providers are offered", CheckStatus::Pass),
+            (
+                "Only the organization's providers are offered",
+                CheckStatus::Pass
+            ),
             ("The configured models are available", CheckStatus::Pass),
             ("A credential is available", CheckStatus::Pass),
         ]
@@ -455,52 +637,70 @@ fn the_report_shows_locks_origins_models_checks_and_no_secret() {
 fn the_report_fails_the_credential_check_without_key_or_identity() {
     let eff = resolve(None, &MemberSettings::default());
     let report = eff.report_with_credentials(&MemorySecretStore::new());
-    let check = report.checks.iter().find(|c| c.name == "A credential is available").expect("check");
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name == "A credential is available")
+        .expect("check");
     assert_eq!(check.status, CheckStatus::Fail);
     assert!(check.detail.contains("openAiApiKey"));
-    assert!(report.to_string().contains("Settings (no organization policy)"));
+    assert!(report
+        .to_string()
+        .contains("Settings (no organization policy)"));
 }
 
 // ---- the property: no sequence of member edits changes a locked field's effective value ----
 
 fn arb_policy() -> impl Strategy<Value = Policy> {
     (
-        proptest::option::of(prop_oneof![Just("https://llm.acme.example/v1"), Just("https://r.openai.azure.com/openai")]),
+        proptest::option::of(prop_oneof![
+            Just("https://llm.acme.example/v1"),
+            Just("https://r.openai.azure.com/openai")
+        ]),
         proptest::option::of(Just(r#"{"X-Team": "platform"}"#)),
         proptest::option::of(Just("2024-10-21")),
         proptest::option::of(any::<bool>()),
-        proptest::option::of(proptest::sample::subsequence(vec!["gpt-4o", "gpt-4o-mini", "o3"], 1..=3)),
+        proptest::option::of(proptest::sample::subsequence(
+            vec!["gpt-4o", "gpt-4o-mini", "o3"],
+            1..=3,
+        )),
         proptest::sample::subsequence(vec!["AwsBedrock", "Anthropic"], 0..=2),
         any::<bool>(),
     )
-        .prop_map(|(url, headers, version, identity, models, others, with_openai)| {
-            let mut block = serde_json::Map::new();
-            if let Some(u) = url {
-                block.insert("openAiBaseUrl".into(), u.into());
-            }
-            if let Some(h) = headers {
-                block.insert("openAiHeaders".into(), serde_json::from_str(h).expect("json"));
-            }
-            if let Some(v) = version {
-                block.insert("azureApiVersion".into(), v.into());
-            }
-            if let Some(b) = identity {
-                block.insert("azureIdentity".into(), b.into());
-            }
-            if let Some(ms) = models {
-                let list: Vec<serde_json::Value> = ms.iter().map(|id| serde_json::json!({"id": id})).collect();
-                block.insert("models".into(), list.into());
-            }
-            let mut ps = serde_json::Map::new();
-            if with_openai || others.is_empty() {
-                ps.insert("OpenAiCompatible".into(), block.into());
-            }
-            for o in others {
-                ps.insert(o.into(), serde_json::json!({}));
-            }
-            let doc = serde_json::json!({"version": "p", "providerSettings": ps});
-            acme(&doc.to_string())
-        })
+        .prop_map(
+            |(url, headers, version, identity, models, others, with_openai)| {
+                let mut block = serde_json::Map::new();
+                if let Some(u) = url {
+                    block.insert("openAiBaseUrl".into(), u.into());
+                }
+                if let Some(h) = headers {
+                    block.insert(
+                        "openAiHeaders".into(),
+                        serde_json::from_str(h).expect("json"),
+                    );
+                }
+                if let Some(v) = version {
+                    block.insert("azureApiVersion".into(), v.into());
+                }
+                if let Some(b) = identity {
+                    block.insert("azureIdentity".into(), b.into());
+                }
+                if let Some(ms) = models {
+                    let list: Vec<serde_json::Value> =
+                        ms.iter().map(|id| serde_json::json!({"id": id})).collect();
+                    block.insert("models".into(), list.into());
+                }
+                let mut ps = serde_json::Map::new();
+                if with_openai || others.is_empty() {
+                    ps.insert("OpenAiCompatible".into(), block.into());
+                }
+                for o in others {
+                    ps.insert(o.into(), serde_json::json!({}));
+                }
+                let doc = serde_json::json!({"version": "p", "providerSettings": ps});
+                acme(&doc.to_string())
+            },
+        )
 }
 
 fn arb_edit() -> impl Strategy<Value = Edit> {
@@ -514,11 +714,16 @@ fn arb_edit() -> impl Strategy<Value = Edit> {
         ])
         .prop_map(Edit::BaseUrl),
         Just(Edit::Headers(Headers::new())),
-        prop_oneof![Just("X-Team"), Just("X-Me"), Just("Bad Name")]
-            .prop_map(|n| Edit::SetHeader { name: n.into(), value: "v".into() }),
+        prop_oneof![Just("X-Team"), Just("X-Me"), Just("Bad Name")].prop_map(|n| Edit::SetHeader {
+            name: n.into(),
+            value: "v".into()
+        }),
         Just(Edit::RemoveHeader("X-Team".into())),
-        proptest::option::of(prop_oneof![Just("2025-01-01".to_owned()), Just(String::new())])
-            .prop_map(Edit::AzureApiVersion),
+        proptest::option::of(prop_oneof![
+            Just("2025-01-01".to_owned()),
+            Just(String::new())
+        ])
+        .prop_map(Edit::AzureApiVersion),
         proptest::option::of(any::<bool>()).prop_map(Edit::AzureIdentity),
         proptest::option::of(prop_oneof![
             Just("gpt-4o".to_owned()),

@@ -78,7 +78,10 @@ impl RefreshOutcome {
 
     /// Whether the admin API answered with a usable result (a policy, or "none").
     pub fn is_success(&self) -> bool {
-        matches!(self, RefreshOutcome::Applied { .. } | RefreshOutcome::Cleared { .. })
+        matches!(
+            self,
+            RefreshOutcome::Applied { .. } | RefreshOutcome::Cleared { .. }
+        )
     }
 }
 
@@ -249,7 +252,10 @@ impl PolicyCache {
             )
         };
         let v: Value = serde_json::from_slice(&bytes).map_err(|_| damaged())?;
-        let id = v.get("organizationId").and_then(Value::as_str).ok_or_else(damaged)?;
+        let id = v
+            .get("organizationId")
+            .and_then(Value::as_str)
+            .ok_or_else(damaged)?;
         let mut org = Organization::new(id);
         org.name = v.get("name").and_then(Value::as_str).map(str::to_owned);
         Ok(Some(org))
@@ -325,13 +331,22 @@ impl RemoteConfigClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| Error::new(ErrorKind::Io, format!("could not build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    format!("could not build the HTTP client: {e}"),
+                )
+            })?;
         Self::with_http_client(api_base, token, http)
     }
 
     /// Like [`new`](RemoteConfigClient::new) with the application's own `reqwest::Client`
     /// (proxy, custom CA, timeouts).
-    pub fn with_http_client(api_base: &str, token: SecretString, http: reqwest::Client) -> Result<Self> {
+    pub fn with_http_client(
+        api_base: &str,
+        token: SecretString,
+        http: reqwest::Client,
+    ) -> Result<Self> {
         let api_base = json::base_url(api_base, "admin_api_url")?;
         let loopback = match api_base.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -347,7 +362,10 @@ impl RemoteConfigClient {
             ));
         }
         if token.expose_secret().trim().is_empty() {
-            return Err(Error::new(ErrorKind::NotSignedIn, "the admin API token is empty"));
+            return Err(Error::new(
+                ErrorKind::NotSignedIn,
+                "the admin API token is empty",
+            ));
         }
         Ok(RemoteConfigClient {
             http,
@@ -417,7 +435,11 @@ impl RemoteConfigClient {
             s.record(Instant::now(), outcome.is_success());
         }
         match &outcome {
-            RefreshOutcome::Applied { changed: true, policy, .. } => tracing::info!(
+            RefreshOutcome::Applied {
+                changed: true,
+                policy,
+                ..
+            } => tracing::info!(
                 organization = %policy.organization,
                 version = %policy.config.version,
                 "organization policy applied"
@@ -455,7 +477,12 @@ impl RemoteConfigClient {
         }
 
         match self.fetch_organization(&org).await {
-            Ok(OrgConfig::Disabled) => self.clear(ClearReason::Disabled { organization: org.clone() }, Some(&org)),
+            Ok(OrgConfig::Disabled) => self.clear(
+                ClearReason::Disabled {
+                    organization: org.clone(),
+                },
+                Some(&org),
+            ),
             Ok(OrgConfig::Enabled(raw)) => match RemoteConfig::from_json(&raw) {
                 Ok(config) => self.apply(org, config, &raw),
                 Err(e) => self.fall_back(Some(&org), e),
@@ -464,7 +491,11 @@ impl RemoteConfigClient {
                 let e = match discovery_error {
                     Some(d) => Error::new(
                         e.kind().clone(),
-                        format!("{} (the discovered policy was invalid too: {})", e.message(), d.message()),
+                        format!(
+                            "{} (the discovered policy was invalid too: {})",
+                            e.message(),
+                            d.message()
+                        ),
                     )
                     .with_field(e.field().unwrap_or_default().to_owned()),
                     None => e,
@@ -520,17 +551,26 @@ impl RemoteConfigClient {
             (None, _) => false,
         };
         if keep_current {
-            return RefreshOutcome::Kept { policy: current, error };
+            return RefreshOutcome::Kept {
+                policy: current,
+                error,
+            };
         }
         let Some(cache) = &self.cache else {
-            return RefreshOutcome::Kept { policy: current, error };
+            return RefreshOutcome::Kept {
+                policy: current,
+                error,
+            };
         };
         let org = match organization {
             Some(o) => Some(o.clone()),
             None => cache.last_organization().unwrap_or_default(),
         };
         let Some(org) = org else {
-            return RefreshOutcome::Kept { policy: current, error };
+            return RefreshOutcome::Kept {
+                policy: current,
+                error,
+            };
         };
         match cache.load(&org) {
             Ok(Some(policy)) => {
@@ -538,7 +578,10 @@ impl RemoteConfigClient {
                 self.set_current(Some(policy.clone()));
                 RefreshOutcome::FromCache { policy, error }
             }
-            Ok(None) => RefreshOutcome::Kept { policy: current, error },
+            Ok(None) => RefreshOutcome::Kept {
+                policy: current,
+                error,
+            },
             Err(cache_error) => RefreshOutcome::Kept {
                 policy: current,
                 error: Error::new(
@@ -565,11 +608,11 @@ impl RemoteConfigClient {
             })?;
             let mut v = http::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
                 .map_err(|_| {
-                    Error::new(
-                        ErrorKind::NotSignedIn,
-                        "the admin API token contains characters that cannot be sent in a header",
-                    )
-                })?;
+                Error::new(
+                    ErrorKind::NotSignedIn,
+                    "the admin API token contains characters that cannot be sent in a header",
+                )
+            })?;
             v.set_sensitive(true);
             v
         };
@@ -583,7 +626,11 @@ impl RemoteConfigClient {
             .map_err(|e| transport_error(&e, &url))?;
         let status = response.status();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e, &url))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&e, &url))?
+        {
             if body.len() + chunk.len() > MAX_BODY {
                 return Err(Error::new(
                     ErrorKind::Protocol,
@@ -609,8 +656,11 @@ impl RemoteConfigClient {
                 s if s >= 500 => ErrorKind::Server,
                 _ => ErrorKind::BadRequest,
             };
-            return Err(Error::new(kind, format!("the admin API answered {status} for {url}{said}"))
-                .with_status(status.as_u16()));
+            return Err(Error::new(
+                kind,
+                format!("the admin API answered {status} for {url}{said}"),
+            )
+            .with_status(status.as_u16()));
         }
         parsed.ok_or_else(|| {
             Error::new(
@@ -629,7 +679,10 @@ impl RemoteConfigClient {
             ));
         };
         if obj.get("success").and_then(Value::as_bool) == Some(false) {
-            let said = obj.get("error").and_then(Value::as_str).unwrap_or("no reason given");
+            let said = obj
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no reason given");
             return Err(Error::new(
                 ErrorKind::Server,
                 format!(
@@ -657,7 +710,9 @@ impl RemoteConfigClient {
                 format!("the remote configuration discovery response is malformed: {why}"),
             )
         };
-        let obj = data.as_object().ok_or_else(|| protocol("`data` is not an object"))?;
+        let obj = data
+            .as_object()
+            .ok_or_else(|| protocol("`data` is not an object"))?;
         let listed: Vec<Organization> = match obj.get("organizations") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => items
@@ -688,7 +743,10 @@ impl RemoteConfigClient {
                     .into_iter()
                     .find(|o| o.id == id)
                     .unwrap_or_else(|| Organization::new(id));
-                Some(Discovery { organization, value })
+                Some(Discovery {
+                    organization,
+                    value,
+                })
             }
             // The discovered value belongs to no organization; the original then turns to the
             // first listed organization, without a value.
@@ -701,14 +759,19 @@ impl RemoteConfigClient {
 
     async fn fetch_organization(&self, org: &Organization) -> Result<OrgConfig> {
         let url = self.endpoint(&["api", "v1", "organizations", &org.id, "remote-config"]);
-        let data = Self::envelope(self.get_json(url).await?, "organization remote configuration")?;
+        let data = Self::envelope(
+            self.get_json(url).await?,
+            "organization remote configuration",
+        )?;
         let protocol = |why: &str| {
             Error::new(
                 ErrorKind::Protocol,
                 format!("the organization remote configuration response is malformed: {why}"),
             )
         };
-        let obj = data.as_object().ok_or_else(|| protocol("`data` is missing"))?;
+        let obj = data
+            .as_object()
+            .ok_or_else(|| protocol("`data` is missing"))?;
         match obj.get("enabled") {
             Some(Value::Bool(false)) => return Ok(OrgConfig::Disabled),
             Some(Value::Bool(true)) | None => {}
@@ -728,9 +791,15 @@ fn transport_error(e: &reqwest::Error, url: &Url) -> Error {
             format!("the admin API request to {url} timed out"),
         )
     } else if e.is_connect() {
-        Error::new(ErrorKind::Unreachable, format!("could not reach the admin API at {url}"))
+        Error::new(
+            ErrorKind::Unreachable,
+            format!("could not reach the admin API at {url}"),
+        )
     } else {
-        Error::new(ErrorKind::Unreachable, format!("the admin API request to {url} failed: {e}"))
+        Error::new(
+            ErrorKind::Unreachable,
+            format!("the admin API request to {url} failed: {e}"),
+        )
     }
 }
 

@@ -106,7 +106,11 @@ impl EffectiveSettings {
         match edit {
             Edit::Provider(Some(p)) => {
                 if self.providers_restricted() && !self.allowed_providers().contains(p) {
-                    let allowed = self.allowed_providers().iter().map(|p| p.label().to_owned()).collect();
+                    let allowed = self
+                        .allowed_providers()
+                        .iter()
+                        .map(|p| p.label().to_owned())
+                        .collect();
                     return Err(self.refuse(
                         field,
                         PolicyErrorReason::ProviderNotAllowed { requested: *p },
@@ -221,7 +225,10 @@ fn check_model_info(info: &ModelInfo, key: &str) -> Result<()> {
             }
         }
     }
-    for (name, value) in [("contextWindow", info.context_window), ("maxTokens", info.max_output_tokens)] {
+    for (name, value) in [
+        ("contextWindow", info.context_window),
+        ("maxTokens", info.max_output_tokens),
+    ] {
         if value == Some(0) {
             return Err(Error::invalid_config(
                 json::join(key, name),

@@ -441,10 +441,15 @@ impl EffectiveSettings {
             } else {
                 configured[0]
             };
-            (restricted(&configured, member.provider, fallback), configured)
+            (
+                restricted(&configured, member.provider, fallback),
+                configured,
+            )
         } else {
-            let supported: Vec<ProviderId> =
-                ProviderId::ALL.into_iter().filter(|p| p.is_supported()).collect();
+            let supported: Vec<ProviderId> = ProviderId::ALL
+                .into_iter()
+                .filter(|p| p.is_supported())
+                .collect();
             let provider = match member.provider {
                 Some(p) => Effective::member(p),
                 None => Effective::default(ProviderId::OpenAiCompatible),
@@ -467,7 +472,11 @@ impl EffectiveSettings {
             member.azure_api_version.clone().map(Some),
             None,
         );
-        let azure_identity = managed(openai.and_then(|o| o.azure_identity), member.azure_identity, false);
+        let azure_identity = managed(
+            openai.and_then(|o| o.azure_identity),
+            member.azure_identity,
+            false,
+        );
 
         let offered_models = openai
             .and_then(|o| o.models.clone())
@@ -616,7 +625,12 @@ impl EffectiveSettings {
                 None if self.uses_azure() => format!("(default: {AZURE_DEFAULT_API_VERSION})"),
                 None => "(not set)".into(),
             },
-            Field::AzureIdentity => if self.azure_identity.value { "on" } else { "off" }.into(),
+            Field::AzureIdentity => if self.azure_identity.value {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
             Field::Model => opt_display(self.model_id.value.as_ref()),
             Field::ModelInfo => super::report::describe_model(&self.model_info.value),
             Field::ReasoningEffort => self.reasoning_effort.value.to_string(),
@@ -629,8 +643,15 @@ impl EffectiveSettings {
             Field::Provider => self.provider.overridden?.label().to_owned(),
             Field::BaseUrl => opt_display(self.base_url.overridden.clone()?.as_ref()),
             Field::Headers => self.headers.overridden.as_ref()?.masked(),
-            Field::AzureApiVersion => opt_display(self.azure_api_version.overridden.clone()?.as_ref()),
-            Field::AzureIdentity => if self.azure_identity.overridden? { "on" } else { "off" }.into(),
+            Field::AzureApiVersion => {
+                opt_display(self.azure_api_version.overridden.clone()?.as_ref())
+            }
+            Field::AzureIdentity => if self.azure_identity.overridden? {
+                "on"
+            } else {
+                "off"
+            }
+            .into(),
             Field::Model => opt_display(self.model_id.overridden.clone()?.as_ref()),
             Field::ModelInfo => super::report::describe_model(self.model_info.overridden.as_ref()?),
             Field::ReasoningEffort => self.reasoning_effort.overridden?.to_string(),

@@ -24,7 +24,10 @@ use crate::error::Result;
 /// # Ok::<(), cline_provider_core::Error>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "BTreeMap<String, String>", into = "BTreeMap<String, String>")]
+#[serde(
+    try_from = "BTreeMap<String, String>",
+    into = "BTreeMap<String, String>"
+)]
 pub struct Headers(BTreeMap<String, String>);
 
 impl TryFrom<BTreeMap<String, String>> for Headers {
@@ -114,7 +117,15 @@ impl fmt::Debug for Headers {
 pub fn is_sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     const MARKERS: [&str; 10] = [
-        "auth", "key", "token", "secret", "password", "passwd", "cookie", "session", "signature",
+        "auth",
+        "key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "cookie",
+        "session",
+        "signature",
         "credential",
     ];
     MARKERS.iter().any(|m| n.contains(m))

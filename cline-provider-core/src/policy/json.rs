@@ -32,7 +32,10 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 
 pub(crate) fn wrong_type(path: &str, expected: &str, got: &Value) -> Error {
     let path = if path.is_empty() { "$" } else { path };
-    Error::invalid_config(path, format!("expected {expected}, found {}", type_name(got)))
+    Error::invalid_config(
+        path,
+        format!("expected {expected}, found {}", type_name(got)),
+    )
 }
 
 /// Parses a document; a syntax error names the root (`$`) and the line and column.
@@ -61,7 +64,8 @@ fn syntax_kind(e: &serde_json::Error) -> &'static str {
 }
 
 pub(crate) fn object<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object().ok_or_else(|| wrong_type(path, "an object", v))
+    v.as_object()
+        .ok_or_else(|| wrong_type(path, "an object", v))
 }
 
 /// A present, non-null member of `obj`. `null` counts as absent, as many serializers write it
@@ -95,7 +99,10 @@ pub(crate) fn opt_f64(obj: &Map<String, Value>, key: &str, base: &str) -> Result
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(f) if f.is_finite() => Ok(Some(f)),
-            _ => Err(Error::invalid_config(join(base, key), "the number is out of range")),
+            _ => Err(Error::invalid_config(
+                join(base, key),
+                "the number is out of range",
+            )),
         },
         Some(v) => Err(wrong_type(&join(base, key), "a number", v)),
     }
@@ -114,17 +121,26 @@ pub(crate) fn opt_tokens(
     };
     let path = join(base, key);
     if f.fract() != 0.0 {
-        return Err(Error::invalid_config(path, "expected a whole number of tokens"));
+        return Err(Error::invalid_config(
+            path,
+            "expected a whole number of tokens",
+        ));
     }
     if f <= 0.0 {
         return if allow_unset {
             Ok(None)
         } else {
-            Err(Error::invalid_config(path, "expected a positive number of tokens"))
+            Err(Error::invalid_config(
+                path,
+                "expected a positive number of tokens",
+            ))
         };
     }
     if f > f64::from(u32::MAX) {
-        return Err(Error::invalid_config(path, "the number of tokens is too large"));
+        return Err(Error::invalid_config(
+            path,
+            "the number of tokens is too large",
+        ));
     }
     Ok(Some(f as u32))
 }
@@ -136,7 +152,10 @@ pub(crate) fn opt_non_negative(
     base: &str,
 ) -> Result<Option<f64>> {
     match opt_f64(obj, key, base)? {
-        Some(f) if f < 0.0 => Err(Error::invalid_config(join(base, key), "must not be negative")),
+        Some(f) if f < 0.0 => Err(Error::invalid_config(
+            join(base, key),
+            "must not be negative",
+        )),
         other => Ok(other),
     }
 }
@@ -148,12 +167,18 @@ pub(crate) fn base_url(text: &str, path: &str) -> Result<Url> {
         return Err(Error::invalid_config(path, "the URL is empty"));
     }
     let url = Url::parse(trimmed).map_err(|e| {
-        Error::invalid_config(path, format!("not a valid URL ({e}); expected e.g. https://host/v1"))
+        Error::invalid_config(
+            path,
+            format!("not a valid URL ({e}); expected e.g. https://host/v1"),
+        )
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::invalid_config(
             path,
-            format!("the URL must start with https:// or http://, not {}://", url.scheme()),
+            format!(
+                "the URL must start with https:// or http://, not {}://",
+                url.scheme()
+            ),
         ));
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -180,7 +205,11 @@ pub(crate) fn api_version(text: &str, path: &str) -> Result<String> {
     if v.is_empty() {
         return Err(Error::invalid_config(path, "the API version is empty"));
     }
-    if v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')) {
+    if v.len() > 64
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    {
         return Err(Error::invalid_config(
             path,
             "an API version contains only letters, digits, '-', '.' and '_' (e.g. 2024-08-01-preview)",
@@ -196,7 +225,10 @@ pub(crate) fn model_id(text: &str, path: &str) -> Result<String> {
         return Err(Error::invalid_config(path, "the model id is empty"));
     }
     if id.chars().any(char::is_control) {
-        return Err(Error::invalid_config(path, "the model id contains control characters"));
+        return Err(Error::invalid_config(
+            path,
+            "the model id contains control characters",
+        ));
     }
     Ok(id.to_owned())
 }
@@ -208,7 +240,9 @@ pub(crate) fn header(name: &str, value: &str, path: &str) -> Result<()> {
 
 /// The reason of an `invalid_config` error, without its "invalid `field`: " prefix.
 pub(crate) fn reason(e: &Error) -> &str {
-    e.message().split_once("`: ").map_or(e.message(), |(_, tail)| tail)
+    e.message()
+        .split_once("`: ")
+        .map_or(e.message(), |(_, tail)| tail)
 }
 
 /// The same `invalid_config` error, naming `path` instead of its own field.

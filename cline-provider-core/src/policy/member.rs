@@ -105,7 +105,10 @@ impl MemberSettings {
             m.model_info = Some(model_fields(obj, "openAiModelInfo", id)?);
         }
         if let Some(s) = json::opt_str(root, "reasoningEffort", "")? {
-            m.reasoning_effort = Some(s.parse().map_err(|e| json::relabel(&e, "reasoningEffort"))?);
+            m.reasoning_effort = Some(
+                s.parse()
+                    .map_err(|e| json::relabel(&e, "reasoningEffort"))?,
+            );
         }
         m.extra = root
             .iter()
@@ -124,7 +127,10 @@ impl MemberSettings {
             }
         };
         put("apiProvider", self.provider.map(|p| Value::from(p.id())));
-        put("openAiBaseUrl", self.base_url.as_ref().map(|u| Value::from(u.as_str())));
+        put(
+            "openAiBaseUrl",
+            self.base_url.as_ref().map(|u| Value::from(u.as_str())),
+        );
         put(
             "openAiHeaders",
             (!self.headers.is_empty()).then(|| {
@@ -136,14 +142,22 @@ impl MemberSettings {
                 )
             }),
         );
-        put("azureApiVersion", self.azure_api_version.as_deref().map(Value::from));
+        put(
+            "azureApiVersion",
+            self.azure_api_version.as_deref().map(Value::from),
+        );
         put("azureIdentity", self.azure_identity.map(Value::from));
         put("openAiModelId", self.model_id.as_deref().map(Value::from));
         put(
             "openAiModelInfo",
-            self.model_info.as_ref().map(|m| Value::Object(model_fields_to_json(m))),
+            self.model_info
+                .as_ref()
+                .map(|m| Value::Object(model_fields_to_json(m))),
         );
-        put("reasoningEffort", self.reasoning_effort.map(|r| Value::from(r.as_str())));
+        put(
+            "reasoningEffort",
+            self.reasoning_effort.map(|r| Value::from(r.as_str())),
+        );
         // Serializing a map of plain JSON values cannot fail.
         serde_json::to_string_pretty(&Value::Object(o)).unwrap_or_else(|_| "{}".to_owned())
     }

@@ -107,7 +107,9 @@ impl ProviderId {
 
     /// The provider for a `providerSettings` key.
     pub fn from_remote_block(key: &str) -> Option<ProviderId> {
-        Self::REMOTE_BLOCKS.into_iter().find(|p| p.remote_block() == Some(key))
+        Self::REMOTE_BLOCKS
+            .into_iter()
+            .find(|p| p.remote_block() == Some(key))
     }
 
     /// The connection mode this SDK uses for it, or `None` when this SDK does not implement it.

@@ -97,7 +97,12 @@ impl RemoteConfig {
         let version = match json::get(root, "version") {
             Some(Value::String(s)) => s.clone(),
             Some(v) => return Err(json::wrong_type("version", "a string", v)),
-            None => return Err(Error::invalid_config("version", "the required field is missing")),
+            None => {
+                return Err(Error::invalid_config(
+                    "version",
+                    "the required field is missing",
+                ))
+            }
         };
 
         let mut openai_compatible = None;
@@ -203,7 +208,10 @@ impl OpenAiCompatibleSettings {
         }
 
         if let Some(s) = json::opt_str(obj, "openAiBaseUrl", OPENAI_PATH)? {
-            out.base_url = Some(json::base_url(s, &json::join(OPENAI_PATH, "openAiBaseUrl"))?);
+            out.base_url = Some(json::base_url(
+                s,
+                &json::join(OPENAI_PATH, "openAiBaseUrl"),
+            )?);
         }
 
         if let Some(v) = json::get(obj, "openAiHeaders") {
@@ -223,8 +231,10 @@ impl OpenAiCompatibleSettings {
 
         if let Some(s) = json::opt_str(obj, "azureApiVersion", OPENAI_PATH)? {
             if !s.trim().is_empty() {
-                out.azure_api_version =
-                    Some(json::api_version(s, &json::join(OPENAI_PATH, "azureApiVersion"))?);
+                out.azure_api_version = Some(json::api_version(
+                    s,
+                    &json::join(OPENAI_PATH, "azureApiVersion"),
+                )?);
             }
         }
 
@@ -235,7 +245,11 @@ impl OpenAiCompatibleSettings {
             .filter(|(k, _)| {
                 !matches!(
                     k.as_str(),
-                    "models" | "openAiBaseUrl" | "openAiHeaders" | "azureApiVersion" | "azureIdentity"
+                    "models"
+                        | "openAiBaseUrl"
+                        | "openAiHeaders"
+                        | "azureApiVersion"
+                        | "azureIdentity"
                 )
             })
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -254,7 +268,12 @@ fn parse_model(item: &Value, path: &str) -> Result<ModelInfo> {
     let id = match json::get(obj, "id") {
         Some(Value::String(s)) => json::model_id(s, &json::join(path, "id"))?,
         Some(v) => return Err(json::wrong_type(&json::join(path, "id"), "a string", v)),
-        None => return Err(Error::invalid_config(json::join(path, "id"), "the model id is missing")),
+        None => {
+            return Err(Error::invalid_config(
+                json::join(path, "id"),
+                "the model id is missing",
+            ))
+        }
     };
     model_fields(obj, path, id)
 }
@@ -289,7 +308,10 @@ pub(crate) fn model_fields_to_json(m: &ModelInfo) -> Map<String, Value> {
     put("maxTokens", m.max_output_tokens.map(Value::from));
     put("supportsImages", m.supports_images.map(Value::from));
     put("supportsTools", m.supports_tools.map(Value::from));
-    put("supportsReasoningEffort", m.supports_reasoning.map(Value::from));
+    put(
+        "supportsReasoningEffort",
+        m.supports_reasoning.map(Value::from),
+    );
     put("inputPrice", m.input_price.map(Value::from));
     put("outputPrice", m.output_price.map(Value::from));
     // Through the shortest decimal form, so 0.2f32 is written as 0.2, not 0.20000000298.
@@ -416,13 +438,15 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
         )
         .with_field(path.display().to_string())
     })?;
-    String::from_utf8(bytes).map_err(|_| {
-        Error::invalid_config("$", format!("`{}` is not UTF-8 text", path.display()))
-    })
+    String::from_utf8(bytes)
+        .map_err(|_| Error::invalid_config("$", format!("`{}` is not UTF-8 text", path.display())))
 }
 
 /// Adds the file name to a parse error, keeping the JSON path as the field.
 pub(crate) fn in_file(e: Error, path: &Path) -> Error {
     let field = e.field().unwrap_or("$");
-    Error::invalid_config(field, format!("{} (in {})", json::reason(&e), path.display()))
+    Error::invalid_config(
+        field,
+        format!("{} (in {})", json::reason(&e), path.display()),
+    )
 }

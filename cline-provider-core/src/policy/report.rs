@@ -204,13 +204,21 @@ impl EffectiveSettings {
                 key: OPENAI_API_KEY.to_owned(),
                 label: "API key".to_owned(),
                 value,
-                origin: if present { Origin::Member } else { Origin::Default },
+                origin: if present {
+                    Origin::Member
+                } else {
+                    Origin::Default
+                },
                 locked: false,
                 replaced_member_value: None,
             });
             let identity = self.azure_identity().value;
             checks.push(match (present, identity) {
-                (true, _) => Check::new("A credential is available", CheckStatus::Pass, "an API key is stored"),
+                (true, _) => Check::new(
+                    "A credential is available",
+                    CheckStatus::Pass,
+                    "an API key is stored",
+                ),
                 (false, true) => Check::new(
                     "A credential is available",
                     CheckStatus::Pass,
@@ -219,7 +227,9 @@ impl EffectiveSettings {
                 (false, false) => Check::new(
                     "A credential is available",
                     CheckStatus::Fail,
-                    format!("no API key is stored under `{OPENAI_API_KEY}` and Azure Identity is off"),
+                    format!(
+                        "no API key is stored under `{OPENAI_API_KEY}` and Azure Identity is off"
+                    ),
                 ),
             });
         }
@@ -241,7 +251,10 @@ impl EffectiveSettings {
                 })
                 .collect(),
             providers_restricted: self.providers_restricted(),
-            offered_models: self.offered_models().map(<[ModelInfo]>::to_vec).unwrap_or_default(),
+            offered_models: self
+                .offered_models()
+                .map(<[ModelInfo]>::to_vec)
+                .unwrap_or_default(),
             notes: self.override_notes(),
             checks,
         }
@@ -296,11 +309,19 @@ impl EffectiveSettings {
         } else {
             Check::new(
                 "Provider shows as OpenAI Compatible",
-                if provider.is_supported() { CheckStatus::NotApplicable } else { CheckStatus::Fail },
+                if provider.is_supported() {
+                    CheckStatus::NotApplicable
+                } else {
+                    CheckStatus::Fail
+                },
                 format!(
                     "the policy configures {} but not OpenAI Compatible{}",
                     labels(&configured),
-                    if provider.is_supported() { "" } else { ", which this SDK cannot serve" }
+                    if provider.is_supported() {
+                        ""
+                    } else {
+                        ", which this SDK cannot serve"
+                    }
                 ),
             )
         });
@@ -318,10 +339,16 @@ impl EffectiveSettings {
                 }
             };
             expect(
-                openai.base_url.as_ref().map(|u| self.base_url().value.as_ref() == Some(u)),
+                openai
+                    .base_url
+                    .as_ref()
+                    .map(|u| self.base_url().value.as_ref() == Some(u)),
                 Field::BaseUrl,
             );
-            expect(openai.headers.as_ref().map(|h| self.headers().value == *h), Field::Headers);
+            expect(
+                openai.headers.as_ref().map(|h| self.headers().value == *h),
+                Field::Headers,
+            );
             expect(
                 openai
                     .azure_api_version
@@ -330,7 +357,9 @@ impl EffectiveSettings {
                 Field::AzureApiVersion,
             );
             expect(
-                openai.azure_identity.map(|b| self.azure_identity().value == b),
+                openai
+                    .azure_identity
+                    .map(|b| self.azure_identity().value == b),
                 Field::AzureIdentity,
             );
             checks.push(if wrong.is_empty() {
@@ -361,20 +390,33 @@ impl EffectiveSettings {
                 Check::new(
                     "Only the organization's providers are offered",
                     CheckStatus::Fail,
-                    format!("offered: {}; configured: {}", labels(offered), labels(&configured)),
+                    format!(
+                        "offered: {}; configured: {}",
+                        labels(offered),
+                        labels(&configured)
+                    ),
                 )
             });
         }
 
         // 4. The configured models are available.
-        if let Some(listed) = policy.config.openai_compatible.as_ref().and_then(|o| o.models.as_ref()) {
+        if let Some(listed) = policy
+            .config
+            .openai_compatible
+            .as_ref()
+            .and_then(|o| o.models.as_ref())
+        {
             let offered = self.offered_models().unwrap_or_default();
             let chosen = self.model_id().value.as_deref().unwrap_or_default();
             let ok = offered == listed.as_slice() && listed.iter().any(|m| m.id == chosen);
             let ids: Vec<&str> = listed.iter().map(|m| m.id.as_str()).collect();
             checks.push(Check::new(
                 "The configured models are available",
-                if ok { CheckStatus::Pass } else { CheckStatus::Fail },
+                if ok {
+                    CheckStatus::Pass
+                } else {
+                    CheckStatus::Fail
+                },
                 format!("offered: {}; in use: {chosen}", ids.join(", ")),
             ));
         }
@@ -412,7 +454,12 @@ impl fmt::Display for SettingsReport {
             None => writeln!(f, "Settings (no organization policy)")?,
         }
 
-        let label_width = self.fields.iter().map(|r| r.label.chars().count()).max().unwrap_or(0);
+        let label_width = self
+            .fields
+            .iter()
+            .map(|r| r.label.chars().count())
+            .max()
+            .unwrap_or(0);
         let value_width = self
             .fields
             .iter()
@@ -447,7 +494,11 @@ impl fmt::Display for SettingsReport {
                 s
             })
             .collect();
-        let lock = if self.providers_restricted { " 🔒" } else { "" };
+        let lock = if self.providers_restricted {
+            " 🔒"
+        } else {
+            ""
+        };
         writeln!(f, "Allowed providers{lock}: {}", providers.join(", "))?;
 
         if self.offered_models.is_empty() {
@@ -460,7 +511,10 @@ impl fmt::Display for SettingsReport {
         }
 
         if !self.notes.is_empty() {
-            writeln!(f, "Replaced by your organization (kept, and back in effect if the policy is lifted):")?;
+            writeln!(
+                f,
+                "Replaced by your organization (kept, and back in effect if the policy is lifted):"
+            )?;
             for n in &self.notes {
                 writeln!(f, "  - {n}")?;
             }
