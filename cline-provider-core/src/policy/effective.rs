@@ -683,7 +683,7 @@ impl EffectiveSettings {
     }
 
     /// Sentences for the member about every value of theirs the organization replaces, e.g.
-    /// "your base URL is replaced by your organization's (yours: https://mine.example/v1)".
+    /// "your base URL is replaced by your organization's (yours: `https://mine.example/v1`)".
     pub fn override_notes(&self) -> Vec<String> {
         Field::ALL
             .into_iter()
