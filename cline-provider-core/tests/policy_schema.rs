@@ -93,6 +93,24 @@ fn reads_every_field_of_the_openai_compatible_block() {
 }
 
 #[test]
+fn raw_fields_show_only_their_keys_in_debug() {
+    let cfg = RemoteConfig::from_json(
+        r#"{"version": "1", "remoteMCPServers": [{"name": "m", "url": "https://mcp.example", "headers": {"Authorization": "Bearer mcp-secret-42"}}],
+            "providerSettings": {"Vertex": {"vertexProjectId": "p", "token": "vertex-secret-43"}}}"#,
+    )
+    .expect("valid");
+    let dbg = format!("{cfg:?}");
+    assert!(
+        !dbg.contains("mcp-secret-42") && !dbg.contains("vertex-secret-43"),
+        "{dbg}"
+    );
+    assert!(
+        dbg.contains("remoteMCPServers") && dbg.contains("Vertex"),
+        "{dbg}"
+    );
+}
+
+#[test]
 fn a_document_without_provider_settings_configures_nothing() {
     let cfg =
         RemoteConfig::from_json(r#"{"version": "1", "yoloModeAllowed": false}"#).expect("valid");

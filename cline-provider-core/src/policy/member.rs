@@ -31,7 +31,7 @@ use crate::request::ReasoningEffort;
 /// assert_eq!(MemberSettings::from_json(&m.to_json())?, m);
 /// # Ok::<(), cline_provider_core::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct MemberSettings {
     /// `apiProvider`: the provider the member picked.
     pub provider: Option<ProviderId>,
@@ -51,6 +51,24 @@ pub struct MemberSettings {
     pub reasoning_effort: Option<ReasoningEffort>,
     /// Keys this version does not know, kept so that saving does not drop them.
     pub extra: Map<String, Value>,
+}
+
+impl std::fmt::Debug for MemberSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Unknown keys are shown by name only: their values are nobody's business in a log.
+        let extra: Vec<&String> = self.extra.keys().collect();
+        f.debug_struct("MemberSettings")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("headers", &self.headers)
+            .field("azure_api_version", &self.azure_api_version)
+            .field("azure_identity", &self.azure_identity)
+            .field("model_id", &self.model_id)
+            .field("model_info", &self.model_info)
+            .field("reasoning_effort", &self.reasoning_effort)
+            .field("extra", &extra)
+            .finish()
+    }
 }
 
 const KNOWN_KEYS: [&str; 8] = [

@@ -48,7 +48,7 @@ const OPENAI_PATH: &str = "providerSettings.OpenAiCompatible";
 /// assert_eq!(err.field(), Some("providerSettings.OpenAiCompatible.azureIdentity"));
 /// # Ok::<(), cline_provider_core::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct RemoteConfig {
     /// The document's `version` (required).
     pub version: String,
@@ -62,7 +62,7 @@ pub struct RemoteConfig {
 
 /// `providerSettings.OpenAiCompatible`: what the organization sets for OpenAI Compatible.
 /// A field that is `Some` is locked for every member.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Clone, PartialEq, Default)]
 pub struct OpenAiCompatibleSettings {
     /// `models`: the only models members may choose, with their info. Never empty.
     pub models: Option<Vec<ModelInfo>>,
@@ -76,6 +76,36 @@ pub struct OpenAiCompatibleSettings {
     pub azure_identity: Option<bool>,
     /// Keys of the block this SDK does not read, as raw JSON.
     pub extra: Map<String, Value>,
+}
+
+/// Raw JSON kept for fields this SDK does not read may hold credentials (remote MCP server
+/// headers, say), so `Debug` lists only their keys.
+fn raw_keys<'a, K: fmt::Display + 'a>(keys: impl Iterator<Item = &'a K>) -> Vec<String> {
+    keys.map(ToString::to_string).collect()
+}
+
+impl fmt::Debug for RemoteConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteConfig")
+            .field("version", &self.version)
+            .field("openai_compatible", &self.openai_compatible)
+            .field("other_providers", &raw_keys(self.other_providers.keys()))
+            .field("extra", &raw_keys(self.extra.keys()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for OpenAiCompatibleSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiCompatibleSettings")
+            .field("models", &self.models)
+            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("headers", &self.headers)
+            .field("azure_api_version", &self.azure_api_version)
+            .field("azure_identity", &self.azure_identity)
+            .field("extra", &raw_keys(self.extra.keys()))
+            .finish()
+    }
 }
 
 impl RemoteConfig {
