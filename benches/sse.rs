@@ -577,7 +577,7 @@ fn summary() {
     println!("| fixture | contender | ns/event | MiB/s | allocs/event | vs eventsource-stream |");
     println!("|---|---|---:|---:|---:|---:|");
     for r in rows {
-        let time = if r.ns_per_event >= 100_000.0 {
+        let time = if r.ns_per_event >= 10_000.0 {
             format!("{:.3} ms", r.ns_per_event / 1e6)
         } else {
             format!("{:.0}", r.ns_per_event)
