@@ -1,1 +1,605 @@
-fn main() {}
+//! SSE framing and decoding: our parser against `eventsource-stream` 0.2 (used by async-openai,
+//! rig and codex-rs) and `sse-stream` 0.3, in the same run, on the same bytes.
+//!
+//! Fixtures (all fed in 1,460-byte pieces, one TCP segment's payload):
+//! - `chat`: 20,000 `chat.completion.chunk` events (~230 B each) and `[DONE]`;
+//! - `responses_crlf`: 20,000 Responses-API `event:` + `data:` events with CRLF line ends;
+//! - `one_mib`: one 1 MiB tool-argument event.
+//!
+//! Criterion measures each contender; a summary table then gives ns/event, MiB/s,
+//! allocations/event (from the counting allocator below) and the speed-up over
+//! eventsource-stream. Run with `cargo bench --bench sse`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use cline_provider::http::sse::{SseDecoder, SseEvent, SseParser};
+use cline_provider::http::{HttpClient, HttpConfig};
+use cline_provider::StreamEvent;
+use criterion::{criterion_group, Criterion, Throughput};
+use futures_util::{Stream, StreamExt};
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::Deserialize;
+
+// ---------------------------------------------------------------- counting allocator
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+// ---------------------------------------------------------------- fixtures
+
+const PIECE: usize = 1460;
+const EVENTS: usize = 20_000;
+
+struct Fixture {
+    name: &'static str,
+    pieces: Vec<Bytes>,
+    bytes: usize,
+    /// Events every parser must yield (the terminal `[DONE]` included).
+    events: usize,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Chat,
+    Responses,
+    Big,
+}
+
+fn split(stream: &[u8]) -> Vec<Bytes> {
+    let pieces: Vec<Bytes> = stream.chunks(PIECE).map(Bytes::copy_from_slice).collect();
+    // The first clone of a `Bytes` made from a Vec allocates its shared header; do it now so
+    // that the contenders that need owned pieces pay nothing for them while measured.
+    drop(pieces.clone());
+    pieces
+}
+
+fn chat_fixture() -> Fixture {
+    let mut s = String::new();
+    for i in 0..EVENTS {
+        let _ = write!(
+            s,
+            "data: {{\"id\":\"chatcmpl-AbC123xyzDEF456\",\"object\":\"chat.completion.chunk\",\
+             \"created\":1731000000,\"model\":\"gpt-4o-mini-2024-07-18\",\
+             \"system_fingerprint\":\"fp_0ba0d124f1\",\"choices\":[{{\"index\":0,\
+             \"delta\":{{\"content\":\" word{i}\"}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n"
+        );
+    }
+    s.push_str("data: [DONE]\n\n");
+    Fixture {
+        name: "chat",
+        bytes: s.len(),
+        pieces: split(s.as_bytes()),
+        events: EVENTS + 1,
+        kind: Kind::Chat,
+    }
+}
+
+fn responses_fixture() -> Fixture {
+    let mut s = String::new();
+    for i in 0..EVENTS {
+        let _ = write!(
+            s,
+            "event: response.output_text.delta\r\ndata: {{\"type\":\"response.output_text.delta\",\
+             \"item_id\":\"msg_67c9fdcecf488190bdd9a0409de3a1ec\",\"output_index\":0,\
+             \"content_index\":0,\"delta\":\" word{i}\"}}\r\n\r\n"
+        );
+    }
+    s.push_str("event: response.completed\r\ndata: {\"type\":\"response.completed\"}\r\n\r\n");
+    Fixture {
+        name: "responses_crlf",
+        bytes: s.len(),
+        pieces: split(s.as_bytes()),
+        events: EVENTS + 1,
+        kind: Kind::Responses,
+    }
+}
+
+fn big_fixture() -> Fixture {
+    let args = "x".repeat(1 << 20);
+    let s = format!(
+        "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\
+         \"function\":{{\"arguments\":\"{args}\"}}}}]}}}}]}}\n\n"
+    );
+    Fixture {
+        name: "one_mib",
+        bytes: s.len(),
+        pieces: split(s.as_bytes()),
+        events: 1,
+        kind: Kind::Big,
+    }
+}
+
+// ---------------------------------------------------------------- typed decoders
+
+/// Keeps the first element of a JSON array without allocating a Vec for it.
+struct First<T>(Option<T>);
+
+impl<T> Default for First<T> {
+    fn default() -> Self {
+        First(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = First<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<First<T>, A::Error> {
+                let first = seq.next_element()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(First(first))
+            }
+        }
+        d.deserialize_seq(V(PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct ChatChunk<'a> {
+    #[serde(borrow, default)]
+    choices: First<Choice<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(borrow, default)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+}
+
+/// A chat-completions decoder of the kind the engine expects: typed, borrowing, one parse.
+struct ChatDecoder;
+
+impl SseDecoder for ChatDecoder {
+    fn decode(
+        &mut self,
+        event: &SseEvent,
+        out: &mut Vec<StreamEvent>,
+    ) -> cline_provider::Result<bool> {
+        if event.data == "[DONE]" {
+            return Ok(true);
+        }
+        let chunk: ChatChunk = serde_json::from_str(&event.data).map_err(|e| {
+            cline_provider::Error::new(
+                cline_provider::ErrorKind::Protocol,
+                format!("bad chunk: {e}"),
+            )
+        })?;
+        if let Some(choice) = chunk.choices.0 {
+            if let Some(text) = choice.delta.and_then(|d| d.content) {
+                out.push(StreamEvent::TextDelta {
+                    text: text.into_owned(),
+                });
+            }
+            if let Some(reason) = choice.finish_reason {
+                out.push(StreamEvent::Finish {
+                    reason: reason.as_ref().into(),
+                });
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[derive(Deserialize)]
+struct ResponsesEvent<'a> {
+    #[serde(borrow, default)]
+    delta: Option<Cow<'a, str>>,
+}
+
+struct ResponsesDecoder;
+
+impl SseDecoder for ResponsesDecoder {
+    fn decode(
+        &mut self,
+        event: &SseEvent,
+        out: &mut Vec<StreamEvent>,
+    ) -> cline_provider::Result<bool> {
+        match event.event_type() {
+            "response.completed" => Ok(true),
+            "response.output_text.delta" => {
+                let ev: ResponsesEvent = serde_json::from_str(&event.data).map_err(|e| {
+                    cline_provider::Error::new(
+                        cline_provider::ErrorKind::Protocol,
+                        format!("bad event: {e}"),
+                    )
+                })?;
+                if let Some(delta) = ev.delta {
+                    out.push(StreamEvent::TextDelta {
+                        text: delta.into_owned(),
+                    });
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// Tool arguments arrive as one huge string; a typed decode still parses it once.
+#[derive(Deserialize)]
+struct BigChunk<'a> {
+    #[serde(borrow, default)]
+    choices: First<BigChoice<'a>>,
+}
+#[derive(Deserialize)]
+struct BigChoice<'a> {
+    #[serde(borrow)]
+    delta: BigDelta<'a>,
+}
+#[derive(Deserialize)]
+struct BigDelta<'a> {
+    #[serde(borrow, default)]
+    tool_calls: First<BigCall<'a>>,
+}
+#[derive(Deserialize)]
+struct BigCall<'a> {
+    index: u32,
+    #[serde(borrow)]
+    function: BigFunction<'a>,
+}
+#[derive(Deserialize)]
+struct BigFunction<'a> {
+    #[serde(borrow)]
+    arguments: Cow<'a, str>,
+}
+
+struct BigDecoder;
+
+impl SseDecoder for BigDecoder {
+    fn decode(
+        &mut self,
+        event: &SseEvent,
+        out: &mut Vec<StreamEvent>,
+    ) -> cline_provider::Result<bool> {
+        let chunk: BigChunk = serde_json::from_str(&event.data).map_err(|e| {
+            cline_provider::Error::new(
+                cline_provider::ErrorKind::Protocol,
+                format!("bad chunk: {e}"),
+            )
+        })?;
+        if let Some(call) = chunk.choices.0.and_then(|c| c.delta.tool_calls.0) {
+            out.push(StreamEvent::ToolCallArgumentsDelta {
+                index: call.index,
+                delta: call.function.arguments.into_owned(),
+            });
+        }
+        // The fixture has no terminal marker; the bench counts events instead.
+        Ok(true)
+    }
+}
+
+fn decoder_for(kind: Kind) -> Box<dyn SseDecoder> {
+    match kind {
+        Kind::Chat => Box::new(ChatDecoder),
+        Kind::Responses => Box::new(ResponsesDecoder),
+        Kind::Big => Box::new(BigDecoder),
+    }
+}
+
+// ---------------------------------------------------------------- contenders
+
+/// Our framing only: bytes → `SseEvent`s.
+/// Consumed events go back to the parser with `recycle`, as the engine's stream does.
+fn ours_framing(f: &Fixture) -> usize {
+    let mut parser = SseParser::new();
+    let mut n = 0;
+    for piece in &f.pieces {
+        parser.feed(piece);
+        while let Some(Ok(event)) = parser.next_event() {
+            black_box(&event);
+            parser.recycle(event);
+            n += 1;
+        }
+    }
+    parser.finish();
+    while let Some(Ok(event)) = parser.next_event() {
+        black_box(&event);
+        parser.recycle(event);
+        n += 1;
+    }
+    n
+}
+
+/// Our framing plus the typed decode into `StreamEvent`s.
+fn ours_decoded(f: &Fixture) -> usize {
+    let mut parser = SseParser::new();
+    let mut decoder = decoder_for(f.kind);
+    let mut out = Vec::with_capacity(4);
+    let mut n = 0;
+    let mut step = |parser: &mut SseParser, event: SseEvent, out: &mut Vec<StreamEvent>| {
+        if decoder.decode(&event, out).is_ok() {
+            n += 1;
+        }
+        parser.recycle(event);
+        black_box(&*out);
+        out.clear();
+    };
+    for piece in &f.pieces {
+        parser.feed(piece);
+        while let Some(Ok(event)) = parser.next_event() {
+            step(&mut parser, event, &mut out);
+        }
+    }
+    parser.finish();
+    while let Some(Ok(event)) = parser.next_event() {
+        step(&mut parser, event, &mut out);
+    }
+    n
+}
+
+/// Polls a stream that never waits (its input is in memory) to the end.
+fn drain<S: Stream + Unpin>(mut stream: S, mut each: impl FnMut(S::Item)) {
+    let mut cx = Context::from_waker(Waker::noop());
+    while let Poll::Ready(Some(item)) = Pin::new(&mut stream).poll_next(&mut cx) {
+        each(item);
+    }
+}
+
+fn in_memory(f: &Fixture) -> impl Stream<Item = Result<Bytes, Infallible>> + Unpin + '_ {
+    futures_util::stream::iter(f.pieces.iter().cloned().map(Ok))
+}
+
+fn eventsource_stream(f: &Fixture) -> usize {
+    let mut n = 0;
+    drain(eventsource_stream::EventStream::new(in_memory(f)), |e| {
+        if let Ok(e) = e {
+            black_box(&e);
+            n += 1;
+        }
+    });
+    n
+}
+
+fn sse_stream(f: &Fixture) -> usize {
+    let mut n = 0;
+    drain(sse_stream::SseByteStream::new(in_memory(f)), |e| {
+        if let Ok(e) = e {
+            if e.data.is_some() {
+                black_box(&e);
+                n += 1;
+            }
+        }
+    });
+    n
+}
+
+/// The whole engine path without a socket: a `reqwest::Response` whose body yields the
+/// pieces, through `HttpClient::events_from_response` (timers, queue, decoder).
+///
+/// Returns the number of SSE events consumed, like the other contenders: the decoded events
+/// plus the terminal one (which decodes to nothing) when the stream ended cleanly.
+fn engine_stream(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime) -> usize {
+    let pieces = futures_util::stream::iter(f.pieces.clone().into_iter().map(Ok::<_, Infallible>));
+    let response = reqwest::Response::from(http::Response::new(reqwest::Body::wrap_stream(pieces)));
+    let mut stream = client.events_from_response(response, decoder_for(f.kind), None);
+    rt.block_on(async {
+        let mut n = 0;
+        let mut clean = true;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(ev) => {
+                    black_box(&ev);
+                    n += 1;
+                }
+                Err(_) => clean = false,
+            }
+        }
+        let terminal_is_silent = !matches!(f.kind, Kind::Big);
+        n + usize::from(clean && terminal_is_silent)
+    })
+}
+
+type Contender = (&'static str, fn(&Fixture) -> usize);
+
+const CONTENDERS: &[Contender] = &[
+    ("ours: framing", ours_framing),
+    ("ours: framing + typed decode", ours_decoded),
+    ("sse-stream 0.3: framing", sse_stream),
+    ("eventsource-stream 0.2: framing", eventsource_stream),
+];
+
+// ---------------------------------------------------------------- criterion
+
+fn fixtures() -> Vec<Fixture> {
+    vec![chat_fixture(), responses_fixture(), big_fixture()]
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime");
+    let client = HttpClient::new(HttpConfig::default()).expect("an HTTP client");
+    for f in fixtures() {
+        let mut group = c.benchmark_group(format!("sse/{}", f.name));
+        group.throughput(Throughput::Bytes(f.bytes as u64));
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(3));
+        for (name, run) in CONTENDERS {
+            group.bench_function(*name, |b| b.iter(|| run(black_box(&f))));
+        }
+        group.bench_function("ours: EventStream (reqwest body → events)", |b| {
+            b.iter(|| engine_stream(black_box(&f), &client, &rt))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+
+// ---------------------------------------------------------------- summary
+
+struct Row {
+    fixture: &'static str,
+    contender: &'static str,
+    ns_per_event: f64,
+    mib_per_s: f64,
+    allocs_per_event: f64,
+    speedup: Option<f64>,
+}
+
+/// Median wall time of `run`, repeated until about `budget` is spent (3 to 21 runs).
+fn median_time(budget: Duration, mut run: impl FnMut() -> usize) -> Duration {
+    let start = Instant::now();
+    black_box(run());
+    let once = start.elapsed().max(Duration::from_micros(1));
+    let runs = (budget.as_secs_f64() / once.as_secs_f64()).clamp(3.0, 21.0) as usize;
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(run());
+            t.elapsed()
+        })
+        .collect();
+    times.sort_unstable();
+    times[times.len() / 2]
+}
+
+fn allocations(run: impl FnOnce() -> usize) -> (u64, usize) {
+    let before = ALLOCS.load(Ordering::Relaxed);
+    let n = run();
+    (ALLOCS.load(Ordering::Relaxed) - before, n)
+}
+
+fn summary() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime");
+    let client = HttpClient::new(HttpConfig::default()).expect("an HTTP client");
+    let mut rows = Vec::new();
+    for f in fixtures() {
+        let mut fixture_rows = Vec::new();
+        let mut measure = |name: &'static str, run: &dyn Fn() -> usize| {
+            let (allocs, n) = allocations(run);
+            assert_eq!(
+                n, f.events,
+                "{name} on {} yielded {n} events, expected {}",
+                f.name, f.events
+            );
+            let t = median_time(Duration::from_secs(2), run);
+            fixture_rows.push(Row {
+                fixture: f.name,
+                contender: name,
+                ns_per_event: t.as_nanos() as f64 / n as f64,
+                mib_per_s: f.bytes as f64 / (1024.0 * 1024.0) / t.as_secs_f64(),
+                allocs_per_event: allocs as f64 / n as f64,
+                speedup: None,
+            });
+        };
+        for (name, run) in CONTENDERS {
+            measure(name, &|| run(&f));
+        }
+        measure("ours: EventStream (reqwest body → events)", &|| {
+            engine_stream(&f, &client, &rt)
+        });
+        // For reference: the typed JSON decode alone, on events framed beforehand.
+        let framed: Vec<SseEvent> = {
+            let mut parser = SseParser::new();
+            let mut v = Vec::new();
+            for piece in &f.pieces {
+                parser.feed(piece);
+                while let Some(Ok(e)) = parser.next_event() {
+                    v.push(e);
+                }
+            }
+            v
+        };
+        measure("typed decode alone (reference)", &|| {
+            let mut decoder = decoder_for(f.kind);
+            let mut out = Vec::with_capacity(4);
+            let mut n = 0;
+            for e in &framed {
+                if decoder.decode(e, &mut out).is_ok() {
+                    n += 1;
+                }
+                black_box(&out);
+                out.clear();
+            }
+            n
+        });
+        let baseline = fixture_rows
+            .iter()
+            .find(|r| r.contender.starts_with("eventsource-stream"))
+            .map(|r| r.ns_per_event);
+        for row in &mut fixture_rows {
+            row.speedup = baseline.map(|b| b / row.ns_per_event);
+        }
+        rows.extend(fixture_rows);
+    }
+    println!();
+    println!("| fixture | contender | ns/event | MiB/s | allocs/event | vs eventsource-stream |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for r in rows {
+        let time = if r.ns_per_event >= 10_000.0 {
+            format!("{:.3} ms", r.ns_per_event / 1e6)
+        } else {
+            format!("{:.0}", r.ns_per_event)
+        };
+        println!(
+            "| {} | {} | {} | {:.0} | {:.2} | {} |",
+            r.fixture,
+            r.contender,
+            time,
+            r.mib_per_s,
+            r.allocs_per_event,
+            r.speedup.map(|s| format!("{s:.1}×")).unwrap_or_default()
+        );
+    }
+}
+
+fn main() {
+    // `cargo test --benches` runs each benchmark once; the summary is for real runs only.
+    let testing = std::env::args().any(|a| a == "--test" || a == "--list");
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    if !testing {
+        summary();
+    }
+}

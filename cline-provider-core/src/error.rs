@@ -253,8 +253,17 @@ impl Error {
         }
     }
 
+    /// The organization-policy refusal behind this error, when it is one.
+    pub fn policy_error(&self) -> Option<&crate::policy::PolicyError> {
+        self.inner.source.as_deref()?.downcast_ref()
+    }
+
     /// A sentence for the person in front of the screen: what to do about it.
     pub fn hint(&self) -> String {
+        // A policy refusal knows the allowed choices; its hint is the more useful one.
+        if let Some(policy) = self.policy_error() {
+            return policy.hint();
+        }
         match &self.inner.kind {
             ErrorKind::InvalidApiKey => {
                 "The endpoint rejected your API key. Check that the key is complete, has not been \
@@ -269,7 +278,8 @@ impl Error {
             }
             ErrorKind::Unreachable => {
                 "The endpoint could not be reached. Check the base URL, and whether a VPN, \
-                 firewall or proxy (HTTPS_PROXY, NO_PROXY) is needed or in the way."
+                 firewall or proxy (HTTPS_PROXY, NO_PROXY) is needed or in the way. If your \
+                 company inspects TLS traffic, point SSL_CERT_FILE at its root certificate."
                     .into()
             }
             ErrorKind::Timeout(phase) => match phase {

@@ -6,24 +6,31 @@
 //! - [`ModelInfo`];
 //! - [`Error`], one type with an [`ErrorKind`], retryability and a [`hint`](Error::hint) for
 //!   the person;
-//! - [`http`], the HTTP plumbing shared by the backends.
+//! - [`http`], the HTTP plumbing shared by the backends;
+//! - [`policy`], the organization's policy over the member's settings;
+//! - [`secrets`], where credentials live; [`fs`], crash-safe private files.
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod error;
+pub mod fs;
 pub mod http;
 pub mod model;
+pub mod policy;
 pub mod provider;
 pub mod request;
+pub mod secrets;
 pub mod stream;
 
 pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
+pub use policy::{resolve, EffectiveSettings, MemberSettings, PolicyError, RemoteConfig};
 pub use provider::{Provider, ProviderInfo, ProviderKind};
 pub use request::{
     CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool,
     ToolCall, ToolChoice,
 };
+pub use secrets::SecretStore;
 pub use stream::{
     ChatResponse, Collector, CompletedToolCall, EventStream, FinishReason, StreamEvent,
     ToolArguments, Usage,

@@ -1,4 +1,50 @@
-//! HTTP plumbing shared by every backend.
+//! HTTP plumbing shared by every backend: one client per configuration, retries before the
+//! first byte, four timeouts, cancellation, and server-sent-event streaming.
+//!
+//! A backend describes its request with a [`RequestSpec`] (a factory that builds each attempt
+//! afresh, and a mapper for its error bodies), and its event protocol with an
+//! [`SseDecoder`](sse::SseDecoder); [`HttpClient::stream_sse`] does the rest.
+//!
+//! ```no_run
+//! use cline_provider_core::http::sse::{SseDecoder, SseEvent};
+//! use cline_provider_core::http::{default_error_mapper, HttpClient, HttpConfig, RequestSpec};
+//! use cline_provider_core::{Result, StreamEvent};
+//! use futures_util::StreamExt;
+//!
+//! struct Echo;
+//! impl SseDecoder for Echo {
+//!     fn decode(&mut self, e: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<bool> {
+//!         if e.data == "[DONE]" {
+//!             return Ok(true);
+//!         }
+//!         out.push(StreamEvent::TextDelta { text: e.data.clone() });
+//!         Ok(false)
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<()> {
+//! let client = HttpClient::new(HttpConfig::default())?;
+//! let build = |c: &reqwest::Client| Ok(c.post("https://llm.example/v1/chat/completions").body("{}"));
+//! let spec = RequestSpec::new(&build, &default_error_mapper);
+//! let mut events = client.stream_sse(&spec, Box::new(Echo)).await?;
+//! while let Some(event) = events.next().await {
+//!     println!("{:?}", event?);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod config;
+mod errors;
+pub mod sse;
+mod stream;
+
+pub use client::{HttpClient, RequestSpec};
+pub use config::{
+    default_user_agent, HttpConfig, ProxyConfig, RetryCallback, RetryInfo, RetryPolicy,
+};
+pub use errors::{default_error_mapper, parse_retry_after};
 
 use crate::error::{Error, Result};
 

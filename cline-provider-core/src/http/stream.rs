@@ -1,0 +1,247 @@
+//! The poll-driven event stream: body bytes → SSE frames → decoded [`StreamEvent`]s.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use super::client::error_chain;
+use super::config::HttpConfig;
+use super::sse::{SseDecoder, SseParser};
+use crate::error::{Error, ErrorKind, Result, TimeoutPhase};
+use crate::stream::StreamEvent;
+
+type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading the body.
+    Streaming,
+    /// The terminal event arrived; hand out what is pending, then end.
+    Terminal,
+    /// Ended (cleanly or after an error): only `None` from now on.
+    Done,
+}
+
+/// The whole-request deadline, shared with the retries that came before the stream.
+struct TotalDeadline {
+    limit: Duration,
+    at: Instant,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+/// Owns the response body, the parser, the decoder and the timers. Nothing runs unless the
+/// caller polls, and dropping it drops the body, which closes the connection.
+pub(crate) struct SseStream {
+    body: Option<Body>,
+    parser: SseParser,
+    decoder: Box<dyn SseDecoder>,
+    pending: VecDeque<StreamEvent>,
+    scratch: Vec<StreamEvent>,
+    state: State,
+    /// The body ended; the parser may still hold the last event.
+    eof: bool,
+    events_seen: u64,
+    progress: u64,
+    idle_timeout: Duration,
+    idle_deadline: Instant,
+    /// Timers are created on first use, inside the runtime that polls the stream.
+    idle: Option<Pin<Box<Sleep>>>,
+    total: Option<TotalDeadline>,
+    cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
+}
+
+impl SseStream {
+    pub(crate) fn new(
+        response: reqwest::Response,
+        decoder: Box<dyn SseDecoder>,
+        config: &HttpConfig,
+        deadline: Option<Instant>,
+        cancel: Option<CancellationToken>,
+    ) -> Self {
+        let now = Instant::now();
+        let idle_deadline = now + config.idle_timeout;
+        SseStream {
+            body: Some(Box::pin(response.bytes_stream())),
+            parser: SseParser::with_max_event_bytes(config.max_event_bytes),
+            decoder,
+            pending: VecDeque::new(),
+            scratch: Vec::new(),
+            state: State::Streaming,
+            eof: false,
+            events_seen: 0,
+            progress: 0,
+            idle_timeout: config.idle_timeout,
+            idle_deadline,
+            idle: None,
+            total: deadline.map(|at| TotalDeadline {
+                limit: config.total_timeout.unwrap_or_default(),
+                at,
+                sleep: None,
+            }),
+            cancel: cancel.map(|t| {
+                let fut = Box::pin(t.clone().cancelled_owned());
+                (t, fut)
+            }),
+        }
+    }
+
+    /// Ends the stream with `err`, dropping the body (and so the connection) at once.
+    fn fail(&mut self, err: Error) -> Poll<Option<Result<StreamEvent>>> {
+        self.state = State::Done;
+        self.body = None;
+        self.pending.clear();
+        tracing::debug!(kind = ?err.kind(), "event stream ended with an error: {err}");
+        Poll::Ready(Some(Err(err)))
+    }
+
+    /// Parses and decodes buffered events until one produces output or the buffer runs dry.
+    /// Returns `Some(err)` on a framing or decoding error.
+    fn drain_parser(&mut self) -> Option<Error> {
+        while self.pending.is_empty() && self.state == State::Streaming {
+            let event = match self.parser.next_event()? {
+                Ok(event) => event,
+                Err(e) => return Some(e),
+            };
+            self.events_seen += 1;
+            let decoded = self.decoder.decode(&event, &mut self.scratch);
+            self.parser.recycle(event);
+            let terminal = match decoded {
+                Ok(terminal) => terminal,
+                Err(e) => {
+                    self.scratch.clear();
+                    return Some(e);
+                }
+            };
+            self.pending.extend(self.scratch.drain(..));
+            if terminal {
+                self.state = State::Terminal;
+            }
+        }
+        None
+    }
+
+    fn truncated(&self, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Truncated,
+            format!(
+                "the response stream ended before its terminal event ({why}; {} events received)",
+                self.events_seen
+            ),
+        )
+    }
+}
+
+impl Stream for SseStream {
+    type Item = Result<StreamEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.state == State::Done {
+            return Poll::Ready(None);
+        }
+        // Cheap checks first; the timers' futures are only polled before returning Pending.
+        if this.cancel.as_ref().is_some_and(|(t, _)| t.is_cancelled()) {
+            return this.fail(Error::new(
+                ErrorKind::Cancelled,
+                "the request was cancelled",
+            ));
+        }
+        if let Some(total) = &this.total {
+            if Instant::now() >= total.at {
+                let limit = total.limit;
+                return this.fail(Error::timeout(TimeoutPhase::Total, limit));
+            }
+        }
+        loop {
+            if let Some(event) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            if this.state == State::Terminal {
+                // One look at the body: if its end already arrived, the connection goes back
+                // to the pool; otherwise it is closed. Either way nothing more is waited for.
+                if let Some(body) = this.body.as_mut() {
+                    let _ = body.as_mut().poll_next(cx);
+                }
+                this.body = None;
+                this.state = State::Done;
+                return Poll::Ready(None);
+            }
+            if let Some(err) = this.drain_parser() {
+                return this.fail(err);
+            }
+            if !this.pending.is_empty() || this.state != State::Streaming {
+                continue;
+            }
+            if this.eof {
+                return this.fail(this.truncated("the server closed the body"));
+            }
+            let Some(body) = this.body.as_mut() else {
+                return this.fail(this.truncated("the body was closed"));
+            };
+            match body.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(bytes))) => {
+                    this.parser.feed(&bytes);
+                    let progress = this.parser.progress();
+                    let now = Instant::now();
+                    if progress != this.progress {
+                        this.progress = progress;
+                        this.idle_deadline = now + this.idle_timeout;
+                    } else if now >= this.idle_deadline {
+                        // Only comments keep arriving: they are not progress.
+                        let idle = this.idle_timeout;
+                        return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    let why = format!("the connection failed: {}", error_chain(&e));
+                    let err = this.truncated(&why).with_source(e.without_url());
+                    return this.fail(err);
+                }
+                Poll::Ready(None) => {
+                    this.body = None;
+                    this.eof = true;
+                    this.parser.finish();
+                }
+                Poll::Pending => {
+                    if let Some((_, fut)) = this.cancel.as_mut() {
+                        if fut.as_mut().poll(cx).is_ready() {
+                            return this.fail(Error::new(
+                                ErrorKind::Cancelled,
+                                "the request was cancelled",
+                            ));
+                        }
+                    }
+                    if let Some(total) = this.total.as_mut() {
+                        let at = total.at;
+                        let sleep = total
+                            .sleep
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                        if sleep.as_mut().poll(cx).is_ready() {
+                            let limit = total.limit;
+                            return this.fail(Error::timeout(TimeoutPhase::Total, limit));
+                        }
+                    }
+                    let deadline = this.idle_deadline;
+                    let idle = this
+                        .idle
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                    if idle.deadline() != deadline {
+                        idle.as_mut().reset(deadline);
+                    }
+                    if idle.as_mut().poll(cx).is_ready() {
+                        let idle = this.idle_timeout;
+                        return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}

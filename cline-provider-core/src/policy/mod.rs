@@ -1,0 +1,67 @@
+//! Organization policy: what an administrator sets once for every member, what each member
+//! chooses, and how the two combine.
+//!
+//! - [`RemoteConfig`] reads the organization's JSON document (the original product's schema);
+//!   [`Policy`] pairs it with its [`Organization`];
+//! - [`MemberSettings`] are the member's own choices, saved atomically with mode `0600`
+//!   ([`ConfigDir`]); the API key lives apart, in a [`SecretStore`](crate::secrets::SecretStore);
+//! - [`resolve`] gives [`EffectiveSettings`]: every field an [`Effective`] value with its
+//!   [`Origin`] and lock;
+//! - [`EffectiveSettings::edit`] is the one way to change settings: a locked field, a provider
+//!   the organization does not allow or a model it does not offer is a [`PolicyError`];
+//! - [`RemoteConfigClient`] fetches the policy from the admin API, keeps a last known good copy
+//!   per organization ([`PolicyCache`]) and refreshes on a [`RefreshSchedule`];
+//! - [`EffectiveSettings::report`] gives a [`SettingsReport`] for a settings screen.
+//!
+//! ```
+//! use cline_provider_core::policy::{resolve, ConfigDir, Edit, MemberSettings, Organization, Policy};
+//! use cline_provider_core::ErrorKind;
+//!
+//! let policy = Policy::from_json(r#"{
+//!   "version": "7",
+//!   "providerSettings": {"OpenAiCompatible": {
+//!     "openAiBaseUrl": "https://llm.acme.example/v1",
+//!     "openAiHeaders": {"X-Team": "platform"},
+//!     "azureIdentity": false,
+//!     "models": [{"id": "gpt-4o", "contextWindow": 128000}, {"id": "gpt-4o-mini"}]
+//!   }}
+//! }"#, Organization::new("org-42").with_name("Acme"))?;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let config = ConfigDir::new(dir.path());
+//! let mut settings = resolve(Some(&policy), &config.load_member_settings()?);
+//!
+//! settings.edit(Edit::Model(Some("gpt-4o-mini".into())))?;
+//! let refused = settings.edit(Edit::BaseUrl(Some("https://elsewhere.example/v1".into()))).unwrap_err();
+//! assert_eq!(refused.kind(), &ErrorKind::LockedByOrganization);
+//! assert_eq!(refused.field(), Some("openAiBaseUrl"));
+//!
+//! config.save_member_settings(settings.member())?;
+//! println!("{}", settings.report());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod client;
+mod edit;
+mod effective;
+mod headers;
+mod json;
+mod member;
+mod provider_id;
+mod remote;
+mod report;
+
+pub use client::{
+    spawn_refresher, ClearReason, PolicyCache, RefreshOutcome, RefreshSchedule, RefresherHandle,
+    RemoteConfigClient,
+};
+pub use edit::Edit;
+pub use effective::{
+    resolve, Effective, EffectiveSettings, Field, Origin, PolicyError, PolicyErrorReason,
+    AZURE_DEFAULT_API_VERSION,
+};
+pub use headers::{is_sensitive_header, Headers};
+pub use member::{ConfigDir, MemberSettings};
+pub use provider_id::ProviderId;
+pub use remote::{OpenAiCompatibleSettings, Organization, Policy, PolicySource, RemoteConfig};
+pub use report::{mask_secret, Check, CheckStatus, FieldReport, ProviderReport, SettingsReport};
