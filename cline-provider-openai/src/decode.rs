@@ -4,10 +4,14 @@
 //! One [`ChatCompletionsDecoder`] per response. It parses each payload once, into the
 //! borrowing types of [`crate::wire`], and keeps only what tool calls need across chunks.
 
+use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
-use crate::wire::{ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, ToolCallDelta};
+use crate::wire::{
+    ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, ToolCallDelta, WireErrorBody,
+    WireErrorField,
+};
 
 /// How much of an undecodable payload is quoted in the error.
 const DATA_QUOTE_CHARS: usize = 120;
@@ -105,16 +109,6 @@ impl ChatCompletionsDecoder {
             out.push(StreamEvent::Usage(usage.to_usage()));
         }
         Ok(false)
-    }
-
-    /// Decodes an SSE event that the server named `error` (some gateways send
-    /// `event: error`): its data is an error, whatever its shape.
-    pub fn decode_error_event(&mut self, data: &str) -> Error {
-        let field = serde_json::from_str::<crate::wire::WireErrorBody>(data)
-            .ok()
-            .map(|b| crate::wire::WireErrorField::Object(b.into_error()))
-            .unwrap_or_else(|| crate::wire::WireErrorField::Text(quote(data)));
-        stream_error(field)
     }
 
     fn on_delta(&mut self, delta: ChunkDelta<'_>, out: &mut Vec<StreamEvent>) {
@@ -240,6 +234,17 @@ impl ChatCompletionsDecoder {
     }
 }
 
+impl SseDecoder for ChatCompletionsDecoder {
+    /// Decodes one event: an event named `error` is an error whatever its data, any other
+    /// event is a chunk (or `[DONE]`).
+    fn decode(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<bool> {
+        if event.event.as_deref() == Some("error") {
+            return Err(error_event(&event.data));
+        }
+        self.decode_data(&event.data, out)
+    }
+}
+
 fn start_call(call: &mut CallState, out: &mut Vec<StreamEvent>) {
     call.started = true;
     out.push(StreamEvent::ToolCallStart {
@@ -253,6 +258,16 @@ fn start_call(call: &mut CallState, out: &mut Vec<StreamEvent>) {
             delta: std::mem::take(&mut call.pending),
         });
     }
+}
+
+/// The error carried by an SSE event that the server named `error` (some gateways send
+/// `event: error`), whatever the shape of its data.
+pub fn error_event(data: &str) -> Error {
+    let field = serde_json::from_str::<WireErrorBody>(data)
+        .ok()
+        .map(|b| WireErrorField::Object(b.into_error()))
+        .unwrap_or_else(|| WireErrorField::Text(quote(data)));
+    stream_error(field)
 }
 
 /// A finish reason as the SDK names it. Servers built on other APIs leak their own words
@@ -491,10 +506,17 @@ mod tests {
     #[test]
     fn error_event_of_any_shape() {
         let mut d = ChatCompletionsDecoder::new();
-        let e =
-            d.decode_error_event(r#"{"error":{"message":"quota","type":"insufficient_quota"}}"#);
+        let mut out = Vec::new();
+        let event = SseEvent::named(
+            "error",
+            r#"{"error":{"message":"quota","type":"insufficient_quota"}}"#,
+        );
+        let e = d.decode(&event, &mut out).unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::QuotaExhausted);
-        let e = d.decode_error_event("upstream went away");
+        assert!(out.is_empty());
+        // Unnamed events are chunks.
+        assert!(d.decode(&SseEvent::new("[DONE]"), &mut out).unwrap());
+        let e = error_event("upstream went away");
         assert_eq!(e.kind(), &ErrorKind::StreamError);
         assert!(e.message().contains("upstream went away"));
     }

@@ -12,8 +12,9 @@
 //! | other 4xx | [`BadRequest`](ErrorKind::BadRequest) |
 //! | 5xx | [`Server`](ErrorKind::Server) |
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use cline_provider_core::http::parse_retry_after;
 use cline_provider_core::{Error, ErrorKind};
 use http::HeaderMap;
 
@@ -61,7 +62,7 @@ pub fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         err = err.with_request_id(id);
     }
     if kind == ErrorKind::RateLimited {
-        if let Some(wait) = retry_after(headers, SystemTime::now()) {
+        if let Some(wait) = parse_retry_after(headers, SystemTime::now()) {
             err = err.with_retry_after(wait);
         }
     }
@@ -201,33 +202,11 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
     .map(str::to_owned)
 }
 
-/// How long the server asks us to wait: `retry-after-ms` (OpenAI, Azure), else
-/// `retry-after` in seconds or as an HTTP date.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    if let Some(ms) = header_str(headers, "retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        if ms.is_finite() && ms >= 0.0 {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
-        }
-    }
-    let value = header_str(headers, "retry-after")?;
-    if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use std::time::Duration;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -338,40 +317,6 @@ mod tests {
         assert!(e.message().ends_with('…'));
         let e = err(500, "");
         assert!(e.message().contains("no error message"));
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(
-            retry_after(&headers(&[("retry-after-ms", "1500")]), now),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", "7")]), now),
-            Some(Duration::from_secs(7))
-        );
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &later)]), now),
-            Some(Duration::from_secs(30))
-        );
-        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
-        assert_eq!(
-            retry_after(&headers(&[("retry-after", &past)]), now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
-        assert_eq!(retry_after(&headers(&[("retry-after", "-3")]), now), None);
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
-        // ms wins over seconds.
-        assert_eq!(
-            retry_after(
-                &headers(&[("retry-after-ms", "20"), ("retry-after", "9")]),
-                now
-            ),
-            Some(Duration::from_millis(20))
-        );
     }
 
     #[test]

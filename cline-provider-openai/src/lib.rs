@@ -11,14 +11,21 @@
 //!   [`StreamEvent`](cline_provider_core::StreamEvent)s ([`decode`]);
 //! - [`map_error`] turns error responses into typed errors ([`errors`]);
 //! - [`models::parse_model_list`] reads `GET /models`.
+//!
+//! [`OpenAiProvider`] puts them together with an [`OpenAiConfig`] (base URL, API key, custom
+//! headers) over the shared streaming engine.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod convert;
 pub mod decode;
 pub mod errors;
 pub mod models;
+pub mod provider;
 pub mod wire;
 
+pub use config::{ConfigWarning, OpenAiConfig};
 pub use convert::build_body;
 pub use decode::ChatCompletionsDecoder;
 pub use errors::map_error;
+pub use provider::OpenAiProvider;
