@@ -1,4 +1,111 @@
-//! `cline-provider`: reach LLM endpoints the way your organization configured them.
+//! `cline-provider`: reach large-language-model endpoints the way your organization
+//! configured them.
+//!
+//! This facade re-exports the core types ([`Provider`], [`ChatRequest`], [`StreamEvent`],
+//! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default), and
+//! [`connect`], which turns resolved [`EffectiveSettings`](policy::EffectiveSettings) and the
+//! member's [`SecretStore`](secrets::SecretStore) into a ready `Box<dyn Provider>`.
+//!
+//! ```no_run
+//! use cline_provider::policy::{resolve, MemberSettings, Organization, Policy};
+//! use cline_provider::secrets::MemorySecretStore;
+//! use cline_provider::{connect, ChatRequest, Message};
+//!
+//! # async fn run() -> cline_provider::Result<()> {
+//! let member = MemberSettings::from_json(r#"{"openAiModelId": "gpt-4o-mini"}"#)?;
+//! let policy = Policy::from_file("org-policy.json".as_ref(), Organization::new("org-1"))?;
+//! let settings = resolve(Some(&policy), &member);
+//! let secrets = MemorySecretStore::new();
+//! let provider = connect(&settings, &secrets)?;
+//! let reply = provider
+//!     .complete(ChatRequest::new("").message(Message::user("Say hello")))
+//!     .await?;
+//! println!("{}", reply.text);
+//! # Ok(())
+//! # }
+//! ```
 #![warn(missing_docs)]
 
 pub use cline_provider_core::*;
+
+/// The OpenAI Compatible backend (feature `openai`, on by default).
+#[cfg(feature = "openai")]
+pub mod openai {
+    pub use cline_provider_openai::*;
+}
+
+use cline_provider_core::policy::EffectiveSettings;
+use cline_provider_core::secrets::SecretStore;
+
+/// Builds the provider the effective settings call for.
+///
+/// - OpenAI Compatible, with the organization's (or member's) base URL, custom headers and
+///   model, and the member's API key from `secrets`;
+/// - Azure Foundry when the original product's Azure rule holds (an `azureApiVersion` is set,
+///   or the base URL is an Azure host and the model is not a DeepSeek model);
+/// - OpenAI Codex.
+///
+/// Fails with a typed error and a hint when the settings cannot work: no base URL, no API key
+/// while Azure Identity is off, a provider this build does not include, or a provider the SDK
+/// does not implement.
+pub fn connect(settings: &EffectiveSettings, secrets: &dyn SecretStore) -> Result<Box<dyn Provider>> {
+    match settings.provider_kind()? {
+        ProviderKind::OpenAiCompatible if settings.uses_azure() => not_built(
+            ProviderKind::AzureFoundry,
+            "azure",
+            "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
+        ),
+        ProviderKind::OpenAiCompatible => connect_openai(settings, secrets),
+        ProviderKind::AzureFoundry => not_built(ProviderKind::AzureFoundry, "azure", "it was chosen"),
+        ProviderKind::OpenAiCodex => not_built(ProviderKind::OpenAiCodex, "codex", "it was chosen"),
+    }
+}
+
+fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Box<dyn Provider>> {
+    Err(Error::invalid_config(
+        "provider",
+        format!(
+            "{kind} is needed because {why}, but this build of cline-provider does not include it \
+             (the `{feature}` backend is not built yet)"
+        ),
+    ))
+}
+
+#[cfg(feature = "openai")]
+fn connect_openai(settings: &EffectiveSettings, secrets: &dyn SecretStore) -> Result<Box<dyn Provider>> {
+    use openai::{OpenAiConfig, OpenAiProvider};
+
+    let Some(base_url) = settings.base_url().value.as_ref() else {
+        return Err(Error::invalid_config(
+            "openAiBaseUrl",
+            "no base URL is configured; enter the endpoint's URL, e.g. https://llm.example.com/v1",
+        ));
+    };
+    let api_key = settings.api_key(secrets)?;
+    if api_key.is_none() && !settings.azure_identity().value {
+        return Err(Error::invalid_config(
+            settings.api_key_name(),
+            "no API key is stored for this endpoint; enter your own API key (an organization never \
+             supplies it), or any placeholder if the server needs none",
+        ));
+    }
+    let mut config = OpenAiConfig::new(base_url.as_str())?
+        .headers(settings.headers().value.iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
+    if let Some(key) = api_key {
+        config = config.api_key(key);
+    }
+    if let Some(model) = settings.model_id().value.as_deref() {
+        config = config
+            .default_model(model)
+            .model_info(settings.model_info().value.clone());
+    }
+    for warning in config.warnings() {
+        tracing::warn!(%warning, "OpenAI Compatible configuration");
+    }
+    Ok(Box::new(OpenAiProvider::new(config)?))
+}
+
+#[cfg(not(feature = "openai"))]
+fn connect_openai(_: &EffectiveSettings, _: &dyn SecretStore) -> Result<Box<dyn Provider>> {
+    not_built(ProviderKind::OpenAiCompatible, "openai", "it was chosen")
+}
