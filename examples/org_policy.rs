@@ -13,7 +13,7 @@
 use std::process::ExitCode;
 
 use cline_provider::policy::{
-    EffectiveSettings, Edit, MemberSettings, Organization, Policy, RefreshOutcome,
+    Edit, EffectiveSettings, MemberSettings, Organization, Policy, RefreshOutcome,
     RemoteConfigClient,
 };
 use cline_provider::secrets::{MemorySecretStore, SecretStore, OPENAI_API_KEY};
@@ -71,11 +71,21 @@ async fn run() -> Result<(), Error> {
 
     let mut settings = EffectiveSettings::new(Some(policy.into()), member);
 
-    println!("\n== Settings report\n{}", settings.report_with_credentials(&secrets));
+    println!(
+        "\n== Settings report\n{}",
+        settings.report_with_credentials(&secrets)
+    );
 
     println!("== The member tries to change the base URL");
-    match settings.edit(Edit::BaseUrl(Some("https://elsewhere.example.com/v1".into()))) {
-        Ok(()) => return Err(Error::invalid_config("openAiBaseUrl", "a locked field changed")),
+    match settings.edit(Edit::BaseUrl(Some(
+        "https://elsewhere.example.com/v1".into(),
+    ))) {
+        Ok(()) => {
+            return Err(Error::invalid_config(
+                "openAiBaseUrl",
+                "a locked field changed",
+            ))
+        }
         Err(refusal) => println!("refused: {refusal}\nhint: {}", refusal.hint()),
     }
 
@@ -93,10 +103,9 @@ async fn run() -> Result<(), Error> {
     while let Some(event) = stream.next().await {
         match event? {
             StreamEvent::TextDelta { text } => print!("{text}"),
-            StreamEvent::Usage(u) => println!(
-                "\n[usage: {} in, {} out]",
-                u.input_tokens, u.output_tokens
-            ),
+            StreamEvent::Usage(u) => {
+                println!("\n[usage: {} in, {} out]", u.input_tokens, u.output_tokens)
+            }
             _ => {}
         }
     }
@@ -157,7 +166,8 @@ async fn fetch_from_admin_api(llm: &TestServer) -> Result<Policy, Error> {
     );
 
     println!("== Fetching the organization's policy from {}", admin.url());
-    let cache = std::env::temp_dir().join(format!("cline-provider-org-policy-{}", std::process::id()));
+    let cache =
+        std::env::temp_dir().join(format!("cline-provider-org-policy-{}", std::process::id()));
     let client = RemoteConfigClient::new(&admin.url(), "member-account-token".to_owned().into())?
         .with_cache_dir(&cache);
     let outcome = client.refresh().await;
@@ -170,6 +180,8 @@ async fn fetch_from_admin_api(llm: &TestServer) -> Result<Policy, Error> {
         other => Err(other
             .error()
             .map(|e| Error::new(e.kind().clone(), e.message()))
-            .unwrap_or_else(|| Error::invalid_config("policy", "the admin API returned no policy"))),
+            .unwrap_or_else(|| {
+                Error::invalid_config("policy", "the admin API returned no policy")
+            })),
     }
 }

@@ -34,9 +34,6 @@ pub mod openai {
     pub use cline_provider_openai::*;
 }
 
-use cline_provider_core::policy::EffectiveSettings;
-use cline_provider_core::secrets::SecretStore;
-
 /// Builds the provider the effective settings call for.
 ///
 /// - OpenAI Compatible, with the organization's (or member's) base URL, custom headers and
@@ -48,7 +45,10 @@ use cline_provider_core::secrets::SecretStore;
 /// Fails with a typed error and a hint when the settings cannot work: no base URL, no API key
 /// while Azure Identity is off, a provider this build does not include, or a provider the SDK
 /// does not implement.
-pub fn connect(settings: &EffectiveSettings, secrets: &dyn SecretStore) -> Result<Box<dyn Provider>> {
+pub fn connect(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+) -> Result<Box<dyn Provider>> {
     match settings.provider_kind()? {
         ProviderKind::OpenAiCompatible if settings.uses_azure() => not_built(
             ProviderKind::AzureFoundry,
@@ -72,7 +72,10 @@ fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Box<dyn Pro
 }
 
 #[cfg(feature = "openai")]
-fn connect_openai(settings: &EffectiveSettings, secrets: &dyn SecretStore) -> Result<Box<dyn Provider>> {
+fn connect_openai(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+) -> Result<Box<dyn Provider>> {
     use openai::{OpenAiConfig, OpenAiProvider};
 
     let Some(base_url) = settings.base_url().value.as_ref() else {
@@ -89,11 +92,17 @@ fn connect_openai(settings: &EffectiveSettings, secrets: &dyn SecretStore) -> Re
              supplies it), or any placeholder if the server needs none",
         ));
     }
-    let mut config = OpenAiConfig::new(base_url.as_str())?
-        .headers(settings.headers().value.iter().map(|(k, v)| (k.to_owned(), v.to_owned())));
+    let mut config = OpenAiConfig::new(base_url.as_str())?.headers(
+        settings
+            .headers()
+            .value
+            .iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     if let Some(key) = api_key {
         config = config.api_key(key);
     }
+    config = config.reasoning_effort(settings.reasoning_effort().value);
     if let Some(model) = settings.model_id().value.as_deref() {
         config = config
             .default_model(model)

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use cline_provider_core::http::{validate_header, HttpConfig};
-use cline_provider_core::{Error, ModelInfo, Result};
+use cline_provider_core::{Error, ModelInfo, ReasoningEffort, Result};
 use secrecy::{ExposeSecret, SecretString};
 use url::{Host, Url};
 
@@ -57,6 +57,8 @@ pub struct OpenAiConfig {
     /// What is known about the configured model (from the administrator or the member):
     /// fills the request's unset temperature and output limit, and switches the R1 format.
     pub model_info: Option<ModelInfo>,
+    /// The reasoning effort used when a request sets none (the member's setting).
+    pub reasoning_effort: Option<ReasoningEffort>,
 }
 
 /// Something in a configuration that works but deserves a look, for the settings report.
@@ -104,6 +106,7 @@ impl OpenAiConfig {
             http: HttpConfig::default(),
             default_model: None,
             model_info: None,
+            reasoning_effort: None,
         })
     }
 
@@ -196,6 +199,13 @@ impl OpenAiConfig {
     /// Sets what is known about the configured model.
     pub fn model_info(mut self, info: ModelInfo) -> Self {
         self.model_info = Some(info);
+        self
+    }
+
+    /// Sets the reasoning effort used when a request sets none. It reaches the wire only for
+    /// reasoning models, and `none` omits the field.
+    pub fn reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
+        self.reasoning_effort = Some(effort);
         self
     }
 
@@ -300,6 +310,7 @@ impl fmt::Debug for OpenAiConfig {
             .field("http", &self.http)
             .field("default_model", &self.default_model)
             .field("model_info", &self.model_info)
+            .field("reasoning_effort", &self.reasoning_effort)
             .finish()
     }
 }

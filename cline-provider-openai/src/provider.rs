@@ -214,6 +214,9 @@ impl Provider for OpenAiProvider {
                 request.model = model.clone();
             }
         }
+        if request.reasoning_effort.is_none() {
+            request.reasoning_effort = self.config.reasoning_effort;
+        }
         let body = build_body(&request, self.model_info_for(&request.model))?;
         let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
             Error::invalid_config(

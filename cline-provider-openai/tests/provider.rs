@@ -734,3 +734,36 @@ async fn collector_agrees_with_stream() {
     assert_eq!(r.text, "ab");
     assert_eq!(r.finish_reason, Some(FinishReason::Length));
 }
+
+#[tokio::test]
+async fn the_configured_reasoning_effort_applies_when_a_request_sets_none() {
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        CHAT,
+        Reply::sse(openai::text_stream("o3-mini", &["ok"], "stop", None)),
+    );
+    let p = provider(
+        config(&server)
+            .default_model("o3-mini")
+            .reasoning_effort(cline_provider_core::ReasoningEffort::High),
+    );
+    // Model left empty: the default model and the default effort fill in.
+    collect(&p, ChatRequest::new("").message(Message::user("think")))
+        .await
+        .unwrap();
+    // The request's own effort wins over the configured one.
+    collect(
+        &p,
+        ChatRequest::new("o3-mini")
+            .message(Message::user("think less"))
+            .reasoning_effort(cline_provider_core::ReasoningEffort::Low),
+    )
+    .await
+    .unwrap();
+    let reqs = server.requests();
+    let first = reqs[0].json().unwrap();
+    assert_eq!(first["model"], "o3-mini");
+    assert_eq!(first["reasoning_effort"], "high");
+    assert_eq!(reqs[1].json().unwrap()["reasoning_effort"], "low");
+}

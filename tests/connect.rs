@@ -1,0 +1,157 @@
+//! `connect()` turns effective settings and the member's secrets into a working provider, or
+//! a typed error that says what is missing.
+
+use cline_provider::policy::{resolve, MemberSettings, Organization, Policy};
+use cline_provider::secrets::{MemorySecretStore, SecretStore, OPENAI_API_KEY};
+use cline_provider::{connect, ChatRequest, ErrorKind, Message, ProviderKind};
+use cline_provider_testkit::{openai, Reply, TestServer};
+use serde_json::json;
+
+fn policy(doc: serde_json::Value) -> Policy {
+    Policy::from_json(
+        &doc.to_string(),
+        Organization::new("org-1").with_name("Acme"),
+    )
+    .unwrap()
+}
+
+fn member(doc: serde_json::Value) -> MemberSettings {
+    MemberSettings::from_json(&doc.to_string()).unwrap()
+}
+
+fn secrets_with_key() -> MemorySecretStore {
+    let s = MemorySecretStore::new();
+    s.set(OPENAI_API_KEY, "sk-member-key".to_owned().into())
+        .unwrap();
+    s
+}
+
+fn connect_err(
+    settings: &cline_provider::policy::EffectiveSettings,
+    secrets: &dyn SecretStore,
+) -> cline_provider::Error {
+    match connect(settings, secrets) {
+        Ok(_) => panic!("connect should fail"),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test]
+async fn the_organizations_url_headers_and_model_reach_the_wire_with_the_members_key() {
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        "/v1/chat/completions",
+        Reply::sse(openai::text_stream(
+            "team-model",
+            &["hi"],
+            "stop",
+            Some((3, 1)),
+        )),
+    );
+    let org = policy(json!({
+        "version": "1",
+        "providerSettings": {"OpenAiCompatible": {
+            "openAiBaseUrl": format!("{}/v1", server.url()),
+            "openAiHeaders": {"X-Team": "search"},
+            "models": [{"id": "team-model", "maxTokens": 256}]
+        }}
+    }));
+    let me = member(json!({
+        "openAiBaseUrl": "https://mine.example.com/v1",
+        "openAiHeaders": {"X-Team": "mine"},
+        "openAiModelId": "team-model"
+    }));
+    let settings = resolve(Some(&org), &me);
+    let provider = connect(&settings, &secrets_with_key()).unwrap();
+    assert_eq!(provider.info().kind, ProviderKind::OpenAiCompatible);
+
+    let reply = provider
+        .complete(ChatRequest::new("").message(Message::user("hello")))
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "hi");
+
+    let sent = &server.requests()[0];
+    assert_eq!(sent.header("x-team"), Some("search"));
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-member-key"));
+    let body = sent.json().unwrap();
+    assert_eq!(body["model"], "team-model");
+    // The organization's model info supplies the output limit.
+    assert_eq!(body["max_tokens"], 256);
+}
+
+#[test]
+fn a_missing_key_is_refused_with_a_hint_unless_azure_identity_is_on() {
+    let settings = resolve(
+        None,
+        &member(json!({"openAiBaseUrl": "https://llm.example.com/v1"})),
+    );
+    let err = connect_err(&settings, &MemorySecretStore::new());
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+    assert_eq!(err.field(), Some(OPENAI_API_KEY));
+    assert!(err.hint().contains("API key"), "{}", err.hint());
+}
+
+#[test]
+fn no_base_url_is_refused() {
+    let err = connect_err(
+        &resolve(None, &MemberSettings::default()),
+        &secrets_with_key(),
+    );
+    assert_eq!(err.field(), Some("openAiBaseUrl"));
+}
+
+#[test]
+fn azure_settings_say_the_azure_backend_is_not_built_yet() {
+    for doc in [
+        json!({"openAiBaseUrl": "https://llm.example.com/v1", "azureApiVersion": "2024-10-21"}),
+        json!({"openAiBaseUrl": "https://res.openai.azure.com/openai", "openAiModelId": "gpt-4o"}),
+    ] {
+        let err = connect_err(&resolve(None, &member(doc)), &secrets_with_key());
+        assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+        assert_eq!(err.field(), Some("provider"));
+        assert!(err.message().contains("Azure Foundry"), "{err}");
+        assert!(err.message().contains("`azure`"), "{err}");
+    }
+}
+
+#[test]
+fn a_deepseek_model_on_an_azure_host_uses_the_plain_protocol() {
+    let settings = resolve(
+        None,
+        &member(json!({
+            "openAiBaseUrl": "https://res.services.ai.azure.com/models",
+            "openAiModelId": "DeepSeek-R1"
+        })),
+    );
+    let provider = connect(&settings, &secrets_with_key()).unwrap();
+    assert_eq!(provider.info().kind, ProviderKind::OpenAiCompatible);
+}
+
+#[test]
+fn codex_says_it_is_not_built_yet() {
+    let settings = resolve(None, &member(json!({"apiProvider": "openai-codex"})));
+    let err = connect_err(&settings, &secrets_with_key());
+    assert_eq!(err.field(), Some("provider"));
+    assert!(err.message().contains("OpenAI Codex"), "{err}");
+}
+
+#[test]
+fn a_provider_the_sdk_does_not_implement_is_refused() {
+    let org = policy(
+        json!({"version": "1", "providerSettings": {"AwsBedrock": {"awsRegion": "us-east-1"}}}),
+    );
+    let err = connect_err(
+        &resolve(Some(&org), &MemberSettings::default()),
+        &secrets_with_key(),
+    );
+    assert!(!err.hint().is_empty());
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::InvalidConfig | ErrorKind::LockedByOrganization
+        ),
+        "{err:?}"
+    );
+}
