@@ -3,8 +3,8 @@
 //!
 //! This facade re-exports the core types ([`Provider`], [`ChatRequest`], [`StreamEvent`],
 //! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default), and
-//! [`connect`], which turns resolved [`EffectiveSettings`](policy::EffectiveSettings) and the
-//! member's [`SecretStore`](secrets::SecretStore) into a ready `Box<dyn Provider>`.
+//! [`connect`], which turns resolved [`EffectiveSettings`] and the
+//! member's [`SecretStore`] into a ready `Box<dyn Provider>`.
 //!
 //! ```no_run
 //! use cline_provider::policy::{resolve, MemberSettings, Organization, Policy};
@@ -118,3 +118,8 @@ fn connect_openai(
 fn connect_openai(_: &EffectiveSettings, _: &dyn SecretStore) -> Result<Box<dyn Provider>> {
     not_built(ProviderKind::OpenAiCompatible, "openai", "it was chosen")
 }
+
+// Compiles the README's code so that it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
