@@ -8,10 +8,7 @@ use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
-use crate::wire::{
-    ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, ToolCallDelta, WireErrorBody,
-    WireErrorField,
-};
+use crate::wire::{ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, ToolCallDelta};
 
 /// How much of an undecodable payload is quoted in the error.
 const DATA_QUOTE_CHARS: usize = 120;
@@ -88,7 +85,7 @@ impl ChatCompletionsDecoder {
             )
         })?;
         if let Some(err) = chunk.error {
-            return Err(stream_error(err));
+            return Err(stream_error(err.get().as_bytes()));
         }
         for choice in chunk.choices.into_iter().flatten() {
             // Only the first choice is read: the SDK never asks for `n > 1`.
@@ -263,11 +260,7 @@ fn start_call(call: &mut CallState, out: &mut Vec<StreamEvent>) {
 /// The error carried by an SSE event that the server named `error` (some gateways send
 /// `event: error`), whatever the shape of its data.
 pub fn error_event(data: &str) -> Error {
-    let field = serde_json::from_str::<WireErrorBody>(data)
-        .ok()
-        .map(|b| WireErrorField::Object(b.into_error()))
-        .unwrap_or_else(|| WireErrorField::Text(quote(data)));
-    stream_error(field)
+    stream_error(data.as_bytes())
 }
 
 /// A finish reason as the SDK names it. Servers built on other APIs leak their own words

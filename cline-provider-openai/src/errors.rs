@@ -1,86 +1,33 @@
-//! From an endpoint's error (HTTP status + body, or an in-band `{"error": …}` chunk) to a
-//! typed [`Error`] with a hint for the person.
+//! In-band errors: an `{"error": …}` chunk, or an `event: error`, in a stream that had
+//! already started.
 //!
-//! | what the endpoint says | [`ErrorKind`] |
-//! |---|---|
-//! | 401 | [`InvalidApiKey`](ErrorKind::InvalidApiKey) |
-//! | 403 | [`AccessDenied`](ErrorKind::AccessDenied) |
-//! | 404, or code `model_not_found` | [`ModelNotFound`](ErrorKind::ModelNotFound) |
-//! | 429 | [`RateLimited`](ErrorKind::RateLimited), with the wait from `retry-after-ms` / `retry-after` |
-//! | 429 or 402 with `insufficient_quota` / credits | [`QuotaExhausted`](ErrorKind::QuotaExhausted) |
-//! | code `context_length_exceeded` (or vLLM's / llama.cpp's wording) | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) |
-//! | other 4xx | [`BadRequest`](ErrorKind::BadRequest) |
-//! | 5xx | [`Server`](ErrorKind::Server) |
+//! HTTP error responses need nothing OpenAI-specific: the provider hands
+//! [`default_error_mapper`](cline_provider_core::http::default_error_mapper) to the engine, and
+//! the same rules ([`classify`]) decide what an in-band error means.
 
-use std::time::SystemTime;
-
-use cline_provider_core::http::parse_retry_after;
+use cline_provider_core::http::{classify, ErrorDetails};
 use cline_provider_core::{Error, ErrorKind};
-use http::HeaderMap;
 
-use crate::wire::{WireError, WireErrorBody, WireErrorField};
-
-/// How much of a non-JSON error body is quoted in the message.
-const BODY_QUOTE_CHARS: usize = 300;
-
-/// Maps an HTTP error response of a chat-completions (or models) endpoint to an [`Error`].
-///
-/// It has the shape the streaming engine expects of an error mapper, and depends only on
-/// the response, so Azure and any other OpenAI-style endpoint can use it as it is.
+/// Turns an in-band error (the JSON of the `error` member, or of a whole `event: error`
+/// payload) into an [`Error`]. Rate limits, quota, context, model and credential errors keep
+/// their kind; anything else is a [`StreamError`](ErrorKind::StreamError).
 ///
 /// ```
 /// use cline_provider_core::ErrorKind;
-/// use cline_provider_openai::map_error;
-/// let body = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
-/// let err = map_error(429, &http::HeaderMap::new(), body);
-/// assert_eq!(err.kind(), &ErrorKind::QuotaExhausted);
-/// assert!(!err.is_retryable());
+/// use cline_provider_openai::errors::stream_error;
+/// let err = stream_error(br#"{"code":"server_error","message":"Provider disconnected"}"#);
+/// assert_eq!(err.kind(), &ErrorKind::StreamError);
+/// assert!(err.message().contains("Provider disconnected"));
 /// ```
-pub fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-    let wire = parse_body(body);
-    let described = describe(&wire, body);
-    let reason = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    let message = if reason.is_empty() {
-        format!("HTTP {status}: {described}")
-    } else {
-        format!("HTTP {status} {reason}: {described}")
-    };
-    let kind = classify(Some(status), &wire);
-    let mut err = Error::new(kind.clone(), message).with_status(status);
-    if let Some(code) = wire
-        .code
-        .as_ref()
-        .map(|c| c.0.as_str())
-        .or(wire.kind.as_deref())
-    {
-        err = err.with_code(code);
-    }
-    if let Some(id) = request_id(headers) {
-        err = err.with_request_id(id);
-    }
-    if kind == ErrorKind::RateLimited {
-        if let Some(wait) = parse_retry_after(headers, SystemTime::now()) {
-            err = err.with_retry_after(wait);
-        }
-    }
-    err
-}
-
-/// Turns an in-band error (an `{"error": …}` chunk in a stream that had already started) into
-/// an [`Error`]. Rate limits, quota and context errors keep their kind; anything else is a
-/// [`StreamError`](ErrorKind::StreamError).
-pub fn stream_error(field: WireErrorField) -> Error {
-    let wire = field.into_error();
+pub fn stream_error(json: &[u8]) -> Error {
+    let details = ErrorDetails::parse(json);
     // OpenRouter puts the HTTP status it would have used into `code`.
-    let status = wire
+    let status = details
         .code
-        .as_ref()
-        .and_then(|c| c.0.parse::<u16>().ok())
+        .as_deref()
+        .and_then(|c| c.parse::<u16>().ok())
         .filter(|s| (400..600).contains(s));
-    let kind = match classify(status, &wire) {
+    let kind = match classify(status, &details) {
         k @ (ErrorKind::RateLimited
         | ErrorKind::QuotaExhausted
         | ErrorKind::ContextWindowExceeded
@@ -93,119 +40,20 @@ pub fn stream_error(field: WireErrorField) -> Error {
         kind,
         format!(
             "the endpoint reported an error mid-stream: {}",
-            describe(&wire, b"")
+            details.describe()
         ),
     );
-    if let Some(code) = wire
-        .code
-        .as_ref()
-        .map(|c| c.0.as_str())
-        .or(wire.kind.as_deref())
-    {
+    if let Some(code) = details.code_or_type() {
         err = err.with_code(code);
     }
     err
 }
 
-/// Reads an error body in any of the known shapes; an unreadable body yields an empty error.
-fn parse_body(body: &[u8]) -> WireError {
-    serde_json::from_slice::<WireErrorBody>(body)
-        .map(WireErrorBody::into_error)
-        .unwrap_or_default()
-}
-
-/// The server's message, or a quote of the body when it sent no JSON message.
-fn describe(wire: &WireError, body: &[u8]) -> String {
-    let mut text = match wire.message.as_deref().map(str::trim) {
-        Some(m) if !m.is_empty() => m.to_owned(),
-        _ => quote_body(body),
-    };
-    if let Some(param) = wire.param.as_deref().filter(|p| !p.is_empty()) {
-        text.push_str(&format!(" (param: {param})"));
-    }
-    text
-}
-
-fn quote_body(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return "no error message in the response".into();
-    }
-    if trimmed.starts_with('<') {
-        // A proxy, firewall or login page answered instead of the API.
-        return "the response is an HTML page, not an API error (a proxy, firewall or login page may be in the way, or the base URL is wrong)".into();
-    }
-    let collapsed: String = trimmed.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.chars().count() > BODY_QUOTE_CHARS {
-        let cut: String = collapsed.chars().take(BODY_QUOTE_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        collapsed
-    }
-}
-
-fn has(hay: Option<&str>, needle: &str) -> bool {
-    hay.is_some_and(|h| h.to_ascii_lowercase().contains(needle))
-}
-
-fn classify(status: Option<u16>, wire: &WireError) -> ErrorKind {
-    let code = wire.code.as_ref().map(|c| c.0.as_str());
-    let kind = wire.kind.as_deref();
-    let message = wire.message.as_deref();
-    let mentions = |needle: &str| has(code, needle) || has(kind, needle);
-
-    if mentions("insufficient_quota") {
-        return ErrorKind::QuotaExhausted;
-    }
-    if mentions("context_length_exceeded")
-        || mentions("exceed_context_size")
-        || has(message, "maximum context length")
-        || has(message, "context length exceeded")
-        || has(message, "context_length_exceeded")
-        || has(message, "exceeds the available context size")
-        || has(message, "exceed_context_size")
-    {
-        return ErrorKind::ContextWindowExceeded;
-    }
-    if mentions("model_not_found") {
-        return ErrorKind::ModelNotFound;
-    }
-    if mentions("invalid_api_key") {
-        return ErrorKind::InvalidApiKey;
-    }
-    match status {
-        Some(401) => ErrorKind::InvalidApiKey,
-        Some(402) => ErrorKind::QuotaExhausted,
-        Some(403) => ErrorKind::AccessDenied,
-        Some(404) => ErrorKind::ModelNotFound,
-        Some(429) => ErrorKind::RateLimited,
-        Some(s) if (400..500).contains(&s) => ErrorKind::BadRequest,
-        Some(s) if (500..600).contains(&s) => ErrorKind::Server,
-        Some(_) => ErrorKind::Protocol,
-        None if mentions("rate_limit") => ErrorKind::RateLimited,
-        None => ErrorKind::StreamError,
-    }
-}
-
-/// The request id servers attach, for support tickets.
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    [
-        "x-request-id",
-        "request-id",
-        "apim-request-id",
-        "x-ms-request-id",
-    ]
-    .iter()
-    .find_map(|name| headers.get(*name))
-    .and_then(|v| v.to_str().ok())
-    .map(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use cline_provider_core::http::default_error_mapper;
+    use http::{HeaderMap, HeaderValue};
     use std::time::Duration;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -216,8 +64,9 @@ mod tests {
         h
     }
 
+    /// The dialects' HTTP error bodies, through the mapper the provider uses.
     fn err(status: u16, body: &str) -> Error {
-        map_error(status, &HeaderMap::new(), body.as_bytes())
+        default_error_mapper(status, &HeaderMap::new(), body.as_bytes())
     }
 
     #[test]
@@ -313,7 +162,7 @@ mod tests {
         assert!(e.message().contains("HTML page"), "{}", e.message());
         let long = "x ".repeat(1000);
         let e = err(500, &long);
-        assert!(e.message().chars().count() < 400);
+        assert!(e.message().chars().count() < 700);
         assert!(e.message().ends_with('…'));
         let e = err(500, "");
         assert!(e.message().contains("no error message"));
@@ -321,7 +170,7 @@ mod tests {
 
     #[test]
     fn rate_limit_carries_wait_and_request_id() {
-        let e = map_error(
+        let e = default_error_mapper(
             429,
             &headers(&[("retry-after", "12"), ("x-request-id", "req_123")]),
             br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
@@ -335,7 +184,9 @@ mod tests {
 
     #[test]
     fn in_band_errors() {
-        let parse = |s: &str| serde_json::from_str::<WireErrorField>(s).unwrap();
+        fn parse(s: &str) -> &[u8] {
+            s.as_bytes()
+        }
         let e = stream_error(parse(
             r#"{"code":"server_error","message":"Provider disconnected"}"#,
         ));

@@ -9,7 +9,8 @@
 //!   JSON ([`convert`]);
 //! - [`ChatCompletionsDecoder`] turns the streamed chunks into
 //!   [`StreamEvent`](cline_provider_core::StreamEvent)s ([`decode`]);
-//! - [`map_error`] turns error responses into typed errors ([`errors`]);
+//! - [`errors::stream_error`] turns in-band error events into typed errors (HTTP error
+//!   responses go through the core's `default_error_mapper`);
 //! - [`models::parse_model_list`] reads `GET /models`.
 //!
 //! [`OpenAiProvider`] puts them together with an [`OpenAiConfig`] (base URL, API key, custom
@@ -27,5 +28,4 @@ pub mod wire;
 pub use config::{ConfigWarning, OpenAiConfig};
 pub use convert::build_body;
 pub use decode::ChatCompletionsDecoder;
-pub use errors::map_error;
 pub use provider::OpenAiProvider;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cline_provider_core::http::{HttpClient, RequestSpec};
+use cline_provider_core::http::{default_error_mapper, HttpClient, RequestSpec};
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     Result,
@@ -16,7 +16,6 @@ use url::Url;
 use crate::config::{is_credential_header, OpenAiConfig};
 use crate::convert::build_body;
 use crate::decode::ChatCompletionsDecoder;
-use crate::errors::map_error;
 use crate::models::parse_model_list;
 
 /// How long the model list may take when it is fetched only to explain a "model not found".
@@ -138,7 +137,7 @@ impl OpenAiProvider {
                 )
                 .with_status(404)
             } else {
-                map_error(status, h, body)
+                default_error_mapper(status, h, body)
             }
         };
         let spec = RequestSpec::new(&build, &map);
@@ -242,7 +241,7 @@ impl Provider for OpenAiProvider {
                 .headers(headers.clone())
                 .body(body.clone()))
         };
-        let spec = RequestSpec::new(&build, &map_error)
+        let spec = RequestSpec::new(&build, &default_error_mapper)
             .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()));
         match self
             .client

@@ -1,5 +1,5 @@
 //! The chat-completions wire format: what goes out ([`ChatCompletionRequest`]) and what
-//! comes back ([`ChatCompletionChunk`], [`WireUsage`], [`WireError`]).
+//! comes back ([`ChatCompletionChunk`], [`WireUsage`]).
 //!
 //! Outgoing types borrow from the [`ChatRequest`](cline_provider_core::ChatRequest) they are
 //! built from; incoming types borrow from the event's text wherever the JSON holds no escape
@@ -15,6 +15,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------------------------
@@ -327,9 +328,10 @@ pub struct ChatCompletionChunk<'a> {
     /// Token usage, in the last chunk (or in every chunk on some servers).
     #[serde(default)]
     pub usage: Option<WireUsage>,
-    /// An in-band error (OpenRouter, vLLM, LiteLLM send one mid-stream).
-    #[serde(default)]
-    pub error: Option<WireErrorField>,
+    /// An in-band error (OpenRouter, vLLM, LiteLLM send one mid-stream), left unparsed: it is
+    /// rare, and [`ErrorDetails`](cline_provider_core::http::ErrorDetails) reads every shape.
+    #[serde(borrow, default)]
+    pub error: Option<&'a RawValue>,
 }
 
 /// One choice of a chunk.
@@ -569,117 +571,6 @@ impl WireUsage {
     }
 }
 
-/// The `error` member of an error body or an in-band error chunk: an object almost
-/// everywhere, a bare string on Ollama and text-generation-inference.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum WireErrorField {
-    /// `{"message": …, "type": …, "code": …}`.
-    Object(WireError),
-    /// `"model 'x' not found"`.
-    Text(String),
-    /// Anything else; kept so that a strange error still becomes an error.
-    Other(Value),
-}
-
-/// An OpenAI-style error object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct WireError {
-    /// What went wrong.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// `invalid_request_error`, `insufficient_quota`, …
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    /// `model_not_found`, `context_length_exceeded`, … (OpenRouter and vLLM send numbers).
-    #[serde(default)]
-    pub code: Option<ErrorCode>,
-    /// The request field at fault.
-    #[serde(default)]
-    pub param: Option<String>,
-}
-
-/// An error code as a string, whatever JSON type the server used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErrorCode(pub String);
-
-impl<'de> Deserialize<'de> for ErrorCode {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(ErrorCode(s)),
-            Value::Number(n) => Ok(ErrorCode(n.to_string())),
-            other => Ok(ErrorCode(other.to_string())),
-        }
-    }
-}
-
-/// A whole error response body. Servers disagree on its shape, so every known one is
-/// accepted: `{"error": {…}}` (OpenAI, llama.cpp, LiteLLM, OpenRouter),
-/// `{"error": "…"}` (Ollama, TGI), flat `{"message", "type", "code"}` (vLLM) and
-/// `{"detail": …}` (FastAPI-based gateways).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct WireErrorBody {
-    /// The nested error.
-    #[serde(default)]
-    pub error: Option<WireErrorField>,
-    /// Flat message.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// Flat type.
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    /// Flat code.
-    #[serde(default)]
-    pub code: Option<ErrorCode>,
-    /// TGI's error type.
-    #[serde(default)]
-    pub error_type: Option<String>,
-    /// FastAPI's detail (string or list of problems).
-    #[serde(default)]
-    pub detail: Option<Value>,
-}
-
-impl WireErrorBody {
-    /// Flattens every known shape into one [`WireError`].
-    pub fn into_error(self) -> WireError {
-        let mut e = match self.error {
-            Some(field) => field.into_error(),
-            None => WireError::default(),
-        };
-        if e.message.is_none() {
-            e.message = self.message.or_else(|| match self.detail {
-                Some(Value::String(s)) => Some(s),
-                Some(other) => Some(other.to_string()),
-                None => None,
-            });
-        }
-        if e.kind.is_none() {
-            e.kind = self.kind.or(self.error_type);
-        }
-        if e.code.is_none() {
-            e.code = self.code;
-        }
-        e
-    }
-}
-
-impl WireErrorField {
-    /// The error as an object, whatever shape it came in.
-    pub fn into_error(self) -> WireError {
-        match self {
-            WireErrorField::Object(e) => e,
-            WireErrorField::Text(message) => WireError {
-                message: Some(message),
-                ..WireError::default()
-            },
-            WireErrorField::Other(v) => WireError {
-                message: Some(v.to_string()),
-                ..WireError::default()
-            },
-        }
-    }
-}
-
 /// The body of `GET /models`: `{"data": [...]}` or, on a few servers, a bare array.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -829,12 +720,11 @@ mod tests {
             ),
         ];
         for (json, (msg, kind, code)) in cases {
-            let e = serde_json::from_str::<WireErrorBody>(json)
-                .unwrap()
-                .into_error();
-            assert_eq!(e.message.as_deref(), Some(msg), "{json}");
+            // The dialects' error bodies, as the core reads them for every backend.
+            let e = cline_provider_core::http::ErrorDetails::parse(json.as_bytes());
+            assert_eq!(e.message, msg, "{json}");
             assert_eq!(e.kind.as_deref(), kind, "{json}");
-            assert_eq!(e.code.as_ref().map(|c| c.0.as_str()), code, "{json}");
+            assert_eq!(e.code.as_deref(), code, "{json}");
         }
     }
 

@@ -56,22 +56,24 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name)?.to_str().ok().map(str::trim)
 }
 
-/// A mapper for the common error bodies: `{"error":{"message","type","code"}}`,
-/// `{"error":"…"}` and `{"message":"…"}` (anything else is quoted as text).
+/// Maps an error response of an OpenAI-style endpoint (chat completions, models, Azure
+/// deployments, the Responses API) to a typed [`Error`]. Every backend passes it as its
+/// `map_error`, so one set of rules decides what a status and body mean.
 ///
-/// | status | kind |
+/// | what the endpoint says | kind |
 /// |---|---|
-/// | 400 | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) when the code or message says so, else [`BadRequest`](ErrorKind::BadRequest) |
-/// | 401 | [`InvalidApiKey`](ErrorKind::InvalidApiKey) |
+/// | code or type `insufficient_quota`, or HTTP 402 | [`QuotaExhausted`](ErrorKind::QuotaExhausted) |
+/// | `context_length_exceeded`, or a 4xx whose message says the context is too long | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) |
+/// | code `model_not_found`, or HTTP 404 | [`ModelNotFound`](ErrorKind::ModelNotFound) |
+/// | code `invalid_api_key`, or HTTP 401 | [`InvalidApiKey`](ErrorKind::InvalidApiKey) |
 /// | 403 | [`AccessDenied`](ErrorKind::AccessDenied) |
-/// | 404 | [`ModelNotFound`](ErrorKind::ModelNotFound) |
+/// | 429 | [`RateLimited`](ErrorKind::RateLimited), with the requested wait |
 /// | 408, 409, other 4xx | [`BadRequest`](ErrorKind::BadRequest) (408 and 409 are retryable by status) |
-/// | 429 | [`QuotaExhausted`](ErrorKind::QuotaExhausted) for `insufficient_quota`, else [`RateLimited`](ErrorKind::RateLimited) |
 /// | 5xx | [`Server`](ErrorKind::Server) |
 ///
 /// It fills the status, the provider's code, the request id (`x-request-id`,
-/// `apim-request-id`, `cf-ray`, …) and the requested wait. Backends wrap it to read their own
-/// error shapes first.
+/// `apim-request-id`, `cf-ray`, …) and the requested wait. The body may have any shape
+/// [`ErrorDetails::parse`] reads.
 ///
 /// ```
 /// use cline_provider_core::{http::default_error_mapper, ErrorKind};
@@ -83,39 +85,16 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// assert!(!err.is_retryable());
 /// ```
 pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
-    let parsed = ErrorBody::parse(body);
-    let code = parsed.code.clone().or_else(|| parsed.kind.clone());
-    let lower_code = code.as_deref().unwrap_or("").to_ascii_lowercase();
-    let lower_type = parsed.kind.as_deref().unwrap_or("").to_ascii_lowercase();
-    let lower_message = parsed.message.to_ascii_lowercase();
-
-    let kind = match status {
-        400 | 413 if is_context_overflow(&lower_code, &lower_message) => {
-            ErrorKind::ContextWindowExceeded
-        }
-        401 => ErrorKind::InvalidApiKey,
-        403 => ErrorKind::AccessDenied,
-        404 => ErrorKind::ModelNotFound,
-        429 if lower_code == "insufficient_quota" || lower_type == "insufficient_quota" => {
-            ErrorKind::QuotaExhausted
-        }
-        429 => ErrorKind::RateLimited,
-        400..=499 => ErrorKind::BadRequest,
-        500..=599 => ErrorKind::Server,
-        _ => ErrorKind::Protocol,
-    };
-
+    let details = ErrorDetails::parse(body);
+    let kind = classify(Some(status), &details);
     let reason = http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    let message = if parsed.message.is_empty() {
-        format!("HTTP {status} {reason}").trim_end().to_owned()
-    } else {
-        format!("HTTP {status}: {}", parsed.message)
-    };
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    let message = format!("HTTP {status}{reason}: {}", details.describe());
     let mut err = Error::new(kind, message).with_status(status);
-    if let Some(code) = code {
+    if let Some(code) = details.code_or_type() {
         err = err.with_code(code);
     }
     if let Some(id) = REQUEST_ID_HEADERS
@@ -132,72 +111,166 @@ pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Er
     err
 }
 
-fn is_context_overflow(code: &str, message: &str) -> bool {
-    code == "context_length_exceeded"
+/// Decides what an error means, from the HTTP status when there was one (`None` for an error
+/// event inside a stream) and what the body says. Codes win over statuses, since gateways
+/// often wrap an upstream failure in a generic status.
+///
+/// ```
+/// use cline_provider_core::http::{classify, ErrorDetails};
+/// use cline_provider_core::ErrorKind;
+/// let d = ErrorDetails::parse(br#"{"error":{"code":"model_not_found","message":"no"}}"#);
+/// assert_eq!(classify(Some(400), &d), ErrorKind::ModelNotFound);
+/// assert_eq!(classify(None, &ErrorDetails::parse(br#"{"error":{"code":"rate_limit_exceeded"}}"#)), ErrorKind::RateLimited);
+/// ```
+pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
+    let code = details.code.as_deref().unwrap_or("").to_ascii_lowercase();
+    let kind = details.kind.as_deref().unwrap_or("").to_ascii_lowercase();
+    let mentions = |needle: &str| code.contains(needle) || kind.contains(needle);
+    let client_side = status.is_none_or(|s| (400..500).contains(&s));
+
+    if mentions("insufficient_quota") {
+        return ErrorKind::QuotaExhausted;
+    }
+    if mentions("context_length_exceeded")
+        || mentions("exceed_context_size")
         || code == "string_above_max_length"
-        || message.contains("context length")
-        || message.contains("context_length_exceeded")
-        || message.contains("context window")
-        || message.contains("maximum context")
-        || message.contains("too many tokens")
-        || message.contains("prompt is too long")
+        || (client_side && says_context_is_too_long(&details.message.to_ascii_lowercase()))
+    {
+        return ErrorKind::ContextWindowExceeded;
+    }
+    if mentions("model_not_found") {
+        return ErrorKind::ModelNotFound;
+    }
+    if mentions("invalid_api_key") {
+        return ErrorKind::InvalidApiKey;
+    }
+    match status {
+        Some(401) => ErrorKind::InvalidApiKey,
+        Some(402) => ErrorKind::QuotaExhausted,
+        Some(403) => ErrorKind::AccessDenied,
+        Some(404) => ErrorKind::ModelNotFound,
+        Some(429) => ErrorKind::RateLimited,
+        Some(400..=499) => ErrorKind::BadRequest,
+        Some(500..=599) => ErrorKind::Server,
+        Some(_) => ErrorKind::Protocol,
+        None if mentions("rate_limit") => ErrorKind::RateLimited,
+        None => ErrorKind::StreamError,
+    }
 }
 
-/// The useful parts of an error body.
-#[derive(Debug, Default)]
-struct ErrorBody {
-    message: String,
-    code: Option<String>,
-    kind: Option<String>,
+fn says_context_is_too_long(message: &str) -> bool {
+    [
+        "context length",
+        "context_length_exceeded",
+        "context window",
+        "maximum context",
+        "too many tokens",
+        "prompt is too long",
+        "exceeds the available context size",
+        "exceed_context_size",
+    ]
+    .iter()
+    .any(|phrase| message.contains(phrase))
 }
 
-impl ErrorBody {
-    fn parse(body: &[u8]) -> ErrorBody {
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
-            return ErrorBody {
-                message: clean_text(&String::from_utf8_lossy(body)),
-                ..ErrorBody::default()
-            };
-        };
+/// What an error body says. Servers disagree on its shape, so every known one is read:
+/// `{"error": {…}}` (OpenAI, Azure, llama.cpp, LiteLLM, OpenRouter), `{"error": "…"}` (Ollama,
+/// TGI), a flat `{"message", "type", "code"}` (vLLM), `{"detail": …}` (FastAPI gateways), the
+/// same wrapped in a one-element array, and plain text or an HTML page (quoted, bounded).
+///
+/// ```
+/// use cline_provider_core::http::ErrorDetails;
+/// let d = ErrorDetails::parse(br#"{"error":"model \"llama9\" not found"}"#);
+/// assert_eq!(d.message, "model \"llama9\" not found");
+/// let d = ErrorDetails::parse(br#"{"error":{"message":"bad","code":400,"param":"tools"}}"#);
+/// assert_eq!((d.code.as_deref(), d.param.as_deref()), (Some("400"), Some("tools")));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorDetails {
+    /// The server's message on one line, bounded; empty when it sent none.
+    pub message: String,
+    /// `code`, as text whatever its JSON type.
+    pub code: Option<String>,
+    /// `type` (or TGI's `error_type`).
+    pub kind: Option<String>,
+    /// `param`: the request field at fault.
+    pub param: Option<String>,
+}
+
+impl ErrorDetails {
+    /// Reads a response body (or an in-band error's JSON) in any known shape.
+    pub fn parse(body: &[u8]) -> ErrorDetails {
+        match serde_json::from_slice::<Value>(body) {
+            Ok(value) => ErrorDetails::from_value(&value),
+            Err(_) => ErrorDetails {
+                message: quote_text(&String::from_utf8_lossy(body)),
+                ..ErrorDetails::default()
+            },
+        }
+    }
+
+    /// Reads an already parsed JSON error: a whole body, or the `error` member of one.
+    pub fn from_value(value: &Value) -> ErrorDetails {
         // Some gateways wrap the error in a one-element array.
         let value = match value {
-            Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
+            Value::Array(items) if !items.is_empty() => &items[0],
             other => other,
         };
         let (obj, outer) = match value.get("error") {
-            Some(Value::Object(_)) => (value.get("error"), Some(&value)),
+            Some(inner @ Value::Object(_)) => (inner, Some(value)),
             Some(Value::String(s)) => {
-                return ErrorBody {
+                return ErrorDetails {
                     message: clean_text(s),
                     code: scalar(value.get("code")),
-                    kind: scalar(value.get("type")),
+                    kind: scalar(value.get("type")).or_else(|| scalar(value.get("error_type"))),
+                    param: None,
                 }
             }
-            _ => (Some(&value), None),
+            _ => (value, None),
         };
-        let obj = obj.unwrap_or(&value);
-        let message = obj
-            .get("message")
-            .or_else(|| outer.and_then(|o| o.get("message")))
-            .or_else(|| obj.get("detail"))
-            .and_then(|m| match m {
-                Value::String(s) => Some(s.clone()),
-                Value::Null => None,
-                other => Some(other.to_string()),
-            })
-            .map(|m| clean_text(&m))
-            .unwrap_or_else(|| {
-                if obj.is_object() && obj.as_object().is_some_and(|o| !o.is_empty()) {
-                    clean_text(&obj.to_string())
-                } else {
-                    String::new()
-                }
-            });
-        ErrorBody {
+        let message = match value {
+            Value::String(s) => Some(s.clone()),
+            _ => obj
+                .get("message")
+                .or_else(|| outer.and_then(|o| o.get("message")))
+                .or_else(|| obj.get("detail"))
+                .and_then(|m| match m {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Null => None,
+                    other => Some(other.to_string()),
+                }),
+        };
+        let message = message.map(|m| clean_text(&m)).unwrap_or_else(|| {
+            if obj.as_object().is_some_and(|o| !o.is_empty()) {
+                clean_text(&obj.to_string())
+            } else {
+                String::new()
+            }
+        });
+        ErrorDetails {
             message,
             code: scalar(obj.get("code")),
-            kind: scalar(obj.get("type")),
+            kind: scalar(obj.get("type")).or_else(|| scalar(obj.get("error_type"))),
+            param: scalar(obj.get("param")),
         }
+    }
+
+    /// The code, else the type: what [`Error::code`] reports.
+    pub fn code_or_type(&self) -> Option<&str> {
+        self.code.as_deref().or(self.kind.as_deref())
+    }
+
+    /// The message for a person, with the field at fault when the server named one.
+    pub fn describe(&self) -> String {
+        let mut text = if self.message.is_empty() {
+            "no error message in the response".to_owned()
+        } else {
+            self.message.clone()
+        };
+        if let Some(param) = &self.param {
+            text.push_str(&format!(" (param: {param})"));
+        }
+        text
     }
 }
 
@@ -207,6 +280,17 @@ fn scalar(v: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// A non-JSON body: an HTML page is named as such (its markup helps nobody), anything else is
+/// quoted on one line.
+fn quote_text(text: &str) -> String {
+    if text.trim_start().starts_with('<') {
+        return "the response is an HTML page, not an API error (a proxy, firewall or login \
+                page may be in the way, or the base URL is wrong)"
+            .into();
+    }
+    clean_text(text)
 }
 
 /// One line, no control characters, bounded length.
@@ -377,7 +461,9 @@ mod tests {
         assert_eq!(err.code(), Some("429"));
         assert_eq!(err.request_id(), Some("abc-123"));
         assert_eq!(err.retry_after(), Some(Duration::from_secs(3)));
-        assert!(err.message().starts_with("HTTP 429: Requests to the"));
+        assert!(err
+            .message()
+            .starts_with("HTTP 429 Too Many Requests: Requests to the"));
         assert!(err.hint().contains("3 s"));
     }
 
@@ -385,17 +471,20 @@ mod tests {
     fn other_body_shapes() {
         let h = HeaderMap::new();
         let e = default_error_mapper(400, &h, br#"{"message":"flat message","code":7}"#);
-        assert_eq!(e.message(), "HTTP 400: flat message");
+        assert_eq!(e.message(), "HTTP 400 Bad Request: flat message");
         assert_eq!(e.code(), Some("7"));
         let e = default_error_mapper(400, &h, br#"{"error":"just a string","type":"invalid"}"#);
-        assert_eq!(e.message(), "HTTP 400: just a string");
+        assert_eq!(e.message(), "HTTP 400 Bad Request: just a string");
         assert_eq!(e.code(), Some("invalid"));
         let e = default_error_mapper(400, &h, br#"[{"error":{"message":"in an array"}}]"#);
-        assert_eq!(e.message(), "HTTP 400: in an array");
+        assert_eq!(e.message(), "HTTP 400 Bad Request: in an array");
         let e = default_error_mapper(422, &h, br#"{"detail":"vllm style"}"#);
-        assert_eq!(e.message(), "HTTP 422: vllm style");
+        assert_eq!(e.message(), "HTTP 422 Unprocessable Entity: vllm style");
         let e = default_error_mapper(502, &h, b"");
-        assert_eq!(e.message(), "HTTP 502 Bad Gateway");
+        assert_eq!(
+            e.message(),
+            "HTTP 502 Bad Gateway: no error message in the response"
+        );
         let e = default_error_mapper(599, &h, b"\xff\xfe");
         assert!(e.message().starts_with("HTTP 599"));
     }
@@ -406,7 +495,8 @@ mod tests {
         let err = default_error_mapper(500, &HeaderMap::new(), body.as_bytes());
         assert!(!err.message().contains('\n'));
         assert!(!err.message().contains('\x07'));
-        assert!(err.message().chars().count() < MAX_MESSAGE_CHARS + 20);
+        // "HTTP 500 Internal Server Error: " plus the bounded message.
+        assert!(err.message().chars().count() < MAX_MESSAGE_CHARS + 40);
         assert!(err.message().ends_with('…'));
     }
 }

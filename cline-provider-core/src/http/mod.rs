@@ -44,7 +44,7 @@ pub use client::{HttpClient, RequestSpec};
 pub use config::{
     default_user_agent, HttpConfig, ProxyConfig, RetryCallback, RetryInfo, RetryPolicy,
 };
-pub use errors::{default_error_mapper, parse_retry_after};
+pub use errors::{classify, default_error_mapper, parse_retry_after, ErrorDetails};
 
 use crate::error::{Error, Result};
 
