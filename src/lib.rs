@@ -108,9 +108,6 @@ fn connect_openai(
             .default_model(model)
             .model_info(settings.model_info().value.clone());
     }
-    for warning in config.warnings() {
-        tracing::warn!(%warning, "OpenAI Compatible configuration");
-    }
     Ok(Box::new(OpenAiProvider::new(config)?))
 }
 
