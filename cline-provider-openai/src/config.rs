@@ -2,10 +2,12 @@
 
 use std::fmt;
 
-use cline_provider_core::http::{validate_header, HttpConfig};
+use cline_provider_core::http::{
+    check_endpoint_url, is_credential_header, is_plain_http_to_remote, validate_header, HttpConfig,
+};
 use cline_provider_core::{Error, ModelInfo, ReasoningEffort, Result};
 use secrecy::{ExposeSecret, SecretString};
-use url::{Host, Url};
+use url::Url;
 
 /// The base URL used by [`OpenAiConfig::from_env`] when only an API key is set.
 pub const OPENAI_DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -234,11 +236,11 @@ impl OpenAiConfig {
     /// Checks everything [`OpenAiProvider::new`](crate::OpenAiProvider::new) needs: the base
     /// URL's form, the custom headers (no line breaks, valid names), and `require_https`.
     pub fn validate(&self) -> Result<()> {
-        check_url(&self.base_url)?;
+        check_endpoint_url(&self.base_url, "base_url")?;
         for (name, value) in &self.headers {
             validate_header(name, value)?;
         }
-        if self.require_https && self.base_url.scheme() == "http" && !is_loopback(&self.base_url) {
+        if self.require_https && is_plain_http_to_remote(&self.base_url) {
             return Err(Error::invalid_config(
                 "base_url",
                 format!(
@@ -273,10 +275,7 @@ impl OpenAiConfig {
     /// ```
     pub fn warnings(&self) -> Vec<ConfigWarning> {
         let mut out = Vec::new();
-        if self.base_url.scheme() == "http"
-            && !is_loopback(&self.base_url)
-            && self.sends_credentials()
-        {
+        if is_plain_http_to_remote(&self.base_url) && self.sends_credentials() {
             out.push(ConfigWarning::PlainHttpCredential {
                 host: host_of(&self.base_url),
             });
@@ -315,31 +314,6 @@ impl fmt::Debug for OpenAiConfig {
     }
 }
 
-/// Whether a header name looks like it carries a credential (its value is then never
-/// shown, and sending it over plain HTTP is warned about).
-pub fn is_credential_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "authorization"
-        || n == "proxy-authorization"
-        || n == "cookie"
-        || ["key", "token", "secret", "auth", "password", "credential"]
-            .iter()
-            .any(|w| n.contains(w))
-}
-
-/// Whether the URL's host is loopback (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            d == "localhost" || d.ends_with(".localhost")
-        }
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 fn host_of(url: &Url) -> String {
     url.host_str().unwrap_or("").to_owned()
 }
@@ -359,7 +333,7 @@ pub fn normalize_base_url(raw: &str) -> Result<Url> {
         };
         Error::invalid_config("base_url", why)
     })?;
-    check_url(&url)?;
+    check_endpoint_url(&url, "base_url")?;
     url.set_fragment(None);
     let mut path = url.path().trim_end_matches('/').to_owned();
     for suffix in ["/chat/completions", "/completions"] {
@@ -373,28 +347,6 @@ pub fn normalize_base_url(raw: &str) -> Result<Url> {
     let path = path.trim_end_matches('/').to_owned();
     url.set_path(&path);
     Ok(url)
-}
-
-fn check_url(url: &Url) -> Result<()> {
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::invalid_config(
-            "base_url",
-            format!(
-                "the scheme `{}` is not supported; use http:// or https://",
-                url.scheme()
-            ),
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::invalid_config("base_url", "the URL has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_config(
-            "base_url",
-            "the URL contains a user name or password; put credentials in the API key or a header, never in the URL",
-        ));
-    }
-    Ok(())
 }
 
 /// `base` with `/{tail}` appended to its path; the query string is kept.

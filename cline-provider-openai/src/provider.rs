@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cline_provider_core::http::{default_error_mapper, HttpClient, RequestSpec};
+use cline_provider_core::http::{
+    default_error_mapper, is_credential_header, HttpClient, RequestSpec,
+};
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     Result,
@@ -13,7 +15,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CO
 use secrecy::ExposeSecret;
 use url::Url;
 
-use crate::config::{is_credential_header, OpenAiConfig};
+use crate::config::OpenAiConfig;
 use crate::convert::build_body;
 use crate::decode::ChatCompletionsDecoder;
 use crate::models::parse_model_list;

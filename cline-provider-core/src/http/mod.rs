@@ -36,6 +36,7 @@
 
 mod client;
 mod config;
+mod endpoint;
 mod errors;
 pub mod sse;
 mod stream;
@@ -43,6 +44,9 @@ mod stream;
 pub use client::{HttpClient, RequestSpec};
 pub use config::{
     default_user_agent, HttpConfig, ProxyConfig, RetryCallback, RetryInfo, RetryPolicy,
+};
+pub use endpoint::{
+    check_endpoint_url, is_credential_header, is_loopback, is_plain_http_to_remote,
 };
 pub use errors::{classify, default_error_mapper, parse_retry_after, ErrorDetails};
 

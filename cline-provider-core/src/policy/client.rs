@@ -348,13 +348,7 @@ impl RemoteConfigClient {
         http: reqwest::Client,
     ) -> Result<Self> {
         let api_base = json::base_url(api_base, "admin_api_url")?;
-        let loopback = match api_base.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            None => false,
-        };
-        if api_base.scheme() == "http" && !loopback {
+        if crate::http::is_plain_http_to_remote(&api_base) {
             return Err(Error::invalid_config(
                 "admin_api_url",
                 "the admin API must use https:// (plain http is allowed only to localhost), \

@@ -113,26 +113,8 @@ impl fmt::Debug for Headers {
     }
 }
 
-/// Whether a header's name suggests its value is a credential.
-pub fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    const MARKERS: [&str; 10] = [
-        "auth",
-        "key",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "cookie",
-        "session",
-        "signature",
-        "credential",
-    ];
-    MARKERS.iter().any(|m| n.contains(m))
-}
-
 fn mask_header_value<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
-    if is_sensitive_header(name) {
+    if crate::http::is_credential_header(name) {
         "••••".into()
     } else {
         value.into()

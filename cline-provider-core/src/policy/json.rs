@@ -172,24 +172,7 @@ pub(crate) fn base_url(text: &str, path: &str) -> Result<Url> {
             format!("not a valid URL ({e}); expected e.g. https://host/v1"),
         )
     })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::invalid_config(
-            path,
-            format!(
-                "the URL must start with https:// or http://, not {}://",
-                url.scheme()
-            ),
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(Error::invalid_config(path, "the URL has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::invalid_config(
-            path,
-            "the URL must not contain a user name or password; use the API key or headers",
-        ));
-    }
+    crate::http::check_endpoint_url(&url, path)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid_config(
             path,

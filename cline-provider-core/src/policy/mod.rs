@@ -60,7 +60,7 @@ pub use effective::{
     resolve, Effective, EffectiveSettings, Field, Origin, PolicyError, PolicyErrorReason,
     AZURE_DEFAULT_API_VERSION,
 };
-pub use headers::{is_sensitive_header, Headers};
+pub use headers::Headers;
 pub use member::{ConfigDir, MemberSettings};
 pub use provider_id::ProviderId;
 pub use remote::{OpenAiCompatibleSettings, Organization, Policy, PolicySource, RemoteConfig};
