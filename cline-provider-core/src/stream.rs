@@ -5,13 +5,21 @@ use std::collections::BTreeMap;
 use std::pin::Pin;
 
 use futures_core::Stream;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::ModelInfo;
+use crate::request::{Message, ToolCall};
 
-/// The stream a [`Provider`](crate::Provider) returns. Poll-driven: dropping it cancels the
-/// request and closes the connection.
+/// The stream a [`Provider`](crate::Provider) returns. Poll-driven.
+///
+/// # Cancellation
+///
+/// Dropping it cancels the request and closes the connection; nothing keeps running in the
+/// background. A [`CancelToken`](crate::CancelToken) on the request ends it with
+/// [`ErrorKind::Cancelled`] instead.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent>> + Send>>;
 
 /// Token counts for one reply.
@@ -30,9 +38,39 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Input plus output.
+    /// Input plus output. Saturates: the counts come from the server.
     pub fn total_tokens(&self) -> u64 {
-        self.input_tokens + self.output_tokens
+        self.input_tokens.saturating_add(self.output_tokens)
+    }
+
+    /// What these tokens cost at `model`'s prices, in USD, as the original product computes
+    /// it: cached input at the cached-input price, the rest of the input at the input price,
+    /// output at the output price (prices are per million tokens; a missing one counts as 0).
+    /// `None` when the model has neither an input nor an output price.
+    ///
+    /// ```
+    /// use cline_provider_core::{ModelInfo, Usage};
+    /// let mut m = ModelInfo::new("m");
+    /// m.input_price = Some(2.0);
+    /// m.output_price = Some(8.0);
+    /// m.cached_input_price = Some(0.5);
+    /// let u = Usage { input_tokens: 1_000_000, cached_input_tokens: 400_000, output_tokens: 100_000, ..Usage::default() };
+    /// // 600k × $2 + 400k × $0.5 + 100k × $8, per million
+    /// assert!((u.cost(&m).unwrap() - 2.2).abs() < 1e-9);
+    /// assert_eq!(u.cost(&ModelInfo::new("unpriced")), None);
+    /// ```
+    pub fn cost(&self, model: &ModelInfo) -> Option<f64> {
+        if model.input_price.is_none() && model.output_price.is_none() {
+            return None;
+        }
+        let per_token = |price: Option<f64>| price.unwrap_or(0.0) / 1_000_000.0;
+        let cached = self.cached_input_tokens.min(self.input_tokens);
+        let uncached = self.input_tokens - cached;
+        Some(
+            uncached as f64 * per_token(model.input_price)
+                + cached as f64 * per_token(model.cached_input_price)
+                + self.output_tokens as f64 * per_token(model.output_price),
+        )
     }
 }
 
@@ -122,6 +160,14 @@ pub enum StreamEvent {
     },
     /// Token counts.
     Usage(Usage),
+    /// What the server says about the reply itself: its id and the model that actually
+    /// answered (a gateway may route to another). Sent once, before the first output.
+    Metadata {
+        /// The response id (`chatcmpl-…`), when the server sent one.
+        id: Option<String>,
+        /// The model that answered, when the server said.
+        model: Option<String>,
+    },
     /// The model stopped.
     Finish {
         /// Why.
@@ -137,6 +183,9 @@ pub enum ToolArguments {
     Parsed {
         /// The value.
         value: Value,
+        /// The text exactly as the model wrote it (`{}` when it wrote nothing), which is what
+        /// goes back in the history: re-serializing would change key order and spacing.
+        raw: String,
     },
     /// The model wrote something that is not JSON; the raw text is kept.
     Invalid {
@@ -160,12 +209,86 @@ pub struct CompletedToolCall {
     pub arguments: ToolArguments,
 }
 
+impl ToolArguments {
+    /// The arguments as the model wrote them.
+    pub fn raw(&self) -> &str {
+        match self {
+            ToolArguments::Parsed { raw, .. } | ToolArguments::Invalid { raw, .. } => raw,
+        }
+    }
+
+    /// The parsed JSON, when the model wrote valid JSON.
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            ToolArguments::Parsed { value, .. } => Some(value),
+            ToolArguments::Invalid { .. } => None,
+        }
+    }
+
+    /// The arguments as the caller's type.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidToolArguments`] when the model wrote invalid JSON or JSON that does
+    /// not fit `T`; the message says why, in words the model understands when it is sent back
+    /// as the tool result.
+    ///
+    /// ```
+    /// use cline_provider_core::{Collector, StreamEvent};
+    /// #[derive(serde::Deserialize)]
+    /// struct Weather { city: String }
+    /// let mut c = Collector::default();
+    /// c.push(&StreamEvent::ToolCallStart { index: 0, id: "call_1".into(), name: "weather".into() });
+    /// c.push(&StreamEvent::ToolCallArgumentsDelta { index: 0, delta: r#"{"city":"Paris"}"#.into() });
+    /// let call = &c.finish().tool_calls[0];
+    /// assert_eq!(call.arguments.parse::<Weather>()?.city, "Paris");
+    /// # Ok::<(), cline_provider_core::Error>(())
+    /// ```
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T> {
+        match self {
+            ToolArguments::Parsed { value, .. } => T::deserialize(value).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidToolArguments,
+                    format!("the tool arguments do not fit: {e}"),
+                )
+            }),
+            ToolArguments::Invalid { error, .. } => Err(Error::new(
+                ErrorKind::InvalidToolArguments,
+                format!("the tool arguments are not valid JSON: {error}"),
+            )),
+        }
+    }
+}
+
 impl CompletedToolCall {
     /// The arguments as text, as the model wrote them (for sending back in history).
-    pub fn raw_arguments(&self) -> String {
-        match &self.arguments {
-            ToolArguments::Parsed { value } => value.to_string(),
-            ToolArguments::Invalid { raw, .. } => raw.clone(),
+    pub fn raw_arguments(&self) -> &str {
+        self.arguments.raw()
+    }
+
+    /// The arguments as the caller's type; the error names this call's tool.
+    ///
+    /// # Errors
+    ///
+    /// As [`ToolArguments::parse`].
+    pub fn parse_arguments<T: DeserializeOwned>(&self) -> Result<T> {
+        self.arguments.parse().map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidToolArguments,
+                format!("`{}` was called with arguments that {}", self.name, {
+                    let m = e.message();
+                    m.strip_prefix("the tool arguments ").unwrap_or(m).to_owned()
+                }),
+            )
+        })
+    }
+
+    /// The call as it goes back in the history, inside the assistant message.
+    pub fn to_tool_call(&self) -> ToolCall {
+        ToolCall {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            arguments: self.raw_arguments().to_owned(),
         }
     }
 }
@@ -183,6 +306,49 @@ pub struct ChatResponse {
     pub usage: Option<Usage>,
     /// Why the model stopped, when the endpoint said.
     pub finish_reason: Option<FinishReason>,
+    /// The response id the server assigned (`chatcmpl-…`), when it sent one.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The model that actually answered, when the server said (a gateway may route a request
+    /// to another model than the one asked for).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// What the reply cost in USD, from the model info's prices (see [`Usage::cost`]); `None`
+    /// when no price is known or the endpoint reported no usage.
+    #[serde(default)]
+    pub cost: Option<f64>,
+}
+
+impl ChatResponse {
+    /// The assistant message that goes into the history for the next turn: the text and the
+    /// tool calls, with their arguments as the model wrote them.
+    ///
+    /// ```
+    /// use cline_provider_core::{ChatResponse, Message, Role};
+    /// let reply = ChatResponse { text: "Hi".into(), ..ChatResponse::default() };
+    /// let m: Message = reply.to_message();
+    /// assert_eq!((m.role, m.text()), (Role::Assistant, "Hi".to_owned()));
+    /// ```
+    pub fn to_message(&self) -> Message {
+        let calls = self
+            .tool_calls
+            .iter()
+            .map(CompletedToolCall::to_tool_call)
+            .collect();
+        Message::assistant_tool_calls(self.text.clone(), calls)
+    }
+}
+
+impl From<&ChatResponse> for Message {
+    fn from(r: &ChatResponse) -> Self {
+        r.to_message()
+    }
+}
+
+impl From<ChatResponse> for Message {
+    fn from(r: ChatResponse) -> Self {
+        r.to_message()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -208,9 +374,20 @@ pub struct Collector {
     calls: BTreeMap<u32, PartialCall>,
     usage: Option<Usage>,
     finish_reason: Option<FinishReason>,
+    id: Option<String>,
+    model: Option<String>,
+    prices: Option<ModelInfo>,
 }
 
 impl Collector {
+    /// A collector that prices the reply with `model`'s prices (see [`ChatResponse::cost`]).
+    pub fn priced(model: Option<ModelInfo>) -> Self {
+        Collector {
+            prices: model,
+            ..Collector::default()
+        }
+    }
+
     /// Adds one event. A later usage event replaces an earlier one, since endpoints report
     /// cumulative totals.
     pub fn push(&mut self, event: &StreamEvent) {
@@ -235,6 +412,14 @@ impl Collector {
             }
             StreamEvent::Usage(u) => self.usage = Some(*u),
             StreamEvent::Finish { reason } => self.finish_reason = Some(reason.clone()),
+            StreamEvent::Metadata { id, model } => {
+                if id.is_some() {
+                    self.id.clone_from(id);
+                }
+                if model.is_some() {
+                    self.model.clone_from(model);
+                }
+            }
         }
     }
 
@@ -250,7 +435,7 @@ impl Collector {
                     call.arguments
                 };
                 let arguments = match serde_json::from_str::<Value>(&raw) {
-                    Ok(value) => ToolArguments::Parsed { value },
+                    Ok(value) => ToolArguments::Parsed { value, raw },
                     Err(e) => ToolArguments::Invalid {
                         raw,
                         error: e.to_string(),
@@ -264,12 +449,19 @@ impl Collector {
                 }
             })
             .collect();
+        let cost = match (&self.usage, &self.prices) {
+            (Some(usage), Some(prices)) => usage.cost(prices),
+            _ => None,
+        };
         ChatResponse {
             text: self.text,
             reasoning: self.reasoning,
             tool_calls,
             usage: self.usage,
             finish_reason: self.finish_reason,
+            id: self.id,
+            model: self.model,
+            cost,
         }
     }
 }

@@ -102,6 +102,24 @@ pub fn uses_r1_format(model: &str, info: Option<&ModelInfo>) -> bool {
 /// assert_eq!(body["stream_options"]["include_usage"], true);
 /// ```
 pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Result<Value> {
+    body(request, model_info, true)
+}
+
+/// Like [`build_body`], for a whole reply in one JSON document: `stream: false` and no
+/// `stream_options`.
+///
+/// ```
+/// use cline_provider_core::{ChatRequest, Message};
+/// use cline_provider_openai::convert::build_complete_body;
+/// let body = build_complete_body(&ChatRequest::new("m").message(Message::user("Hi")), None).unwrap();
+/// assert_eq!(body["stream"], false);
+/// assert!(body.get("stream_options").is_none());
+/// ```
+pub fn build_complete_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Result<Value> {
+    body(request, model_info, false)
+}
+
+fn body(request: &ChatRequest, model_info: Option<&ModelInfo>, stream: bool) -> Result<Value> {
     request.validate()?;
     let model = request.model.as_str();
     let reasoning = is_reasoning_model(model);
@@ -174,10 +192,10 @@ pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Resu
         stop: &request.stop,
         tools,
         tool_choice,
-        stream: true,
-        stream_options: StreamOptions {
+        stream,
+        stream_options: stream.then_some(StreamOptions {
             include_usage: true,
-        },
+        }),
     };
     let mut value = serde_json::to_value(&body).map_err(|e| {
         Error::invalid_config(

@@ -26,6 +26,7 @@ const DATA_QUOTE_CHARS: usize = 120;
 ///   are known, then [`StreamEvent::ToolCallArgumentsDelta`]s. Argument fragments that
 ///   arrive before the name are held back and sent right after the start. A call whose id
 ///   never arrives gets `call_<index>` when the choice finishes.
+/// - `id` and `model` of the first chunk → one [`StreamEvent::Metadata`].
 /// - `usage` → [`StreamEvent::Usage`], DeepSeek's cache fields included.
 /// - `finish_reason` → [`StreamEvent::Finish`]; unknown reasons are kept, `eos` and friends
 ///   mean `stop`, and an empty string is ignored.
@@ -44,6 +45,9 @@ const DATA_QUOTE_CHARS: usize = 120;
 #[derive(Debug, Default)]
 pub struct ChatCompletionsDecoder {
     calls: Vec<CallState>,
+    /// [`StreamEvent::Metadata`] was sent (once per stream, from the first chunk with an id
+    /// or model).
+    metadata_sent: bool,
 }
 
 #[derive(Debug)]
@@ -86,6 +90,13 @@ impl ChatCompletionsDecoder {
         })?;
         if let Some(err) = chunk.error {
             return Err(stream_error(err.get().as_bytes()));
+        }
+        if !self.metadata_sent && (chunk.id.0.is_some() || chunk.model.0.is_some()) {
+            self.metadata_sent = true;
+            out.push(StreamEvent::Metadata {
+                id: chunk.id.0.map(|s| s.into_owned()).filter(|s| !s.is_empty()),
+                model: chunk.model.0.map(|s| s.into_owned()).filter(|s| !s.is_empty()),
+            });
         }
         for choice in chunk.choices.into_iter().flatten() {
             // Only the first choice is read: the SDK never asks for `n > 1`.
@@ -325,6 +336,10 @@ mod tests {
         assert_eq!(
             events,
             vec![
+                StreamEvent::Metadata {
+                    id: Some("c".into()),
+                    model: None
+                },
                 text("Hel"),
                 text("lo\n"),
                 StreamEvent::Finish {

@@ -50,10 +50,12 @@ pub struct ChatCompletionRequest<'a> {
     /// Tool choice; only sent together with tools.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RequestToolChoice<'a>>,
-    /// Always `true`: this SDK streams.
+    /// `true` for `Provider::stream`, `false` for a whole reply (`Provider::complete`).
     pub stream: bool,
-    /// Always asks for the final usage chunk.
-    pub stream_options: StreamOptions,
+    /// When streaming, always asks for the final usage chunk; absent otherwise (servers refuse
+    /// `stream_options` without `stream: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
 }
 
 /// `stream_options`.
@@ -322,6 +324,12 @@ impl<'de> Deserialize<'de> for Count {
 /// One `chat.completion.chunk` event.
 #[derive(Debug, Deserialize)]
 pub struct ChatCompletionChunk<'a> {
+    /// The completion id, the same in every chunk (any other type reads as absent).
+    #[serde(borrow, default)]
+    pub id: LenientStr<'a>,
+    /// The model that answers, the same in every chunk.
+    #[serde(borrow, default)]
+    pub model: LenientStr<'a>,
     /// The choices; empty in the final usage chunk.
     #[serde(borrow, default)]
     pub choices: Option<Vec<ChunkChoice<'a>>>,
@@ -548,7 +556,8 @@ impl WireUsage {
         let miss = count(self.prompt_cache_miss_tokens);
         let mut input = count(self.prompt_tokens);
         if input == 0 {
-            input = hit + miss;
+            // Server-supplied numbers: never trust them not to overflow.
+            input = hit.saturating_add(miss);
         }
         let mut cached = count(details.cached_tokens);
         if cached == 0 {
@@ -764,9 +773,9 @@ mod tests {
             }],
             tool_choice: Some(RequestToolChoice::Mode("auto")),
             stream: true,
-            stream_options: StreamOptions {
+            stream_options: Some(StreamOptions {
                 include_usage: true,
-            },
+            }),
         };
         let v = serde_json::to_value(&req).unwrap();
         assert_eq!(

@@ -63,8 +63,8 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// | what the endpoint says | kind |
 /// |---|---|
 /// | code or type `insufficient_quota`, or HTTP 402 | [`QuotaExhausted`](ErrorKind::QuotaExhausted) |
-/// | `context_length_exceeded`, or a 4xx whose message says the context is too long | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) |
-/// | code `model_not_found`, or HTTP 404 | [`ModelNotFound`](ErrorKind::ModelNotFound) |
+/// | `context_length_exceeded`, or a 4xx other than 429 whose message says the context is too long | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) |
+/// | code `model_not_found`, LiteLLM's "Invalid model name", or HTTP 404 | [`ModelNotFound`](ErrorKind::ModelNotFound) |
 /// | code `invalid_api_key`, or HTTP 401 | [`InvalidApiKey`](ErrorKind::InvalidApiKey) |
 /// | 403 | [`AccessDenied`](ErrorKind::AccessDenied) |
 /// | 429 | [`RateLimited`](ErrorKind::RateLimited), with the requested wait |
@@ -93,7 +93,11 @@ pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Er
         .map(|r| format!(" {r}"))
         .unwrap_or_default();
     let message = format!("HTTP {status}{reason}: {}", details.describe());
-    let mut err = Error::new(kind, message).with_status(status);
+    annotate(Error::new(kind, message).with_status(status), &details, headers)
+}
+
+/// Adds what the body and headers tell beyond the kind: the code, the request id, the wait.
+fn annotate(mut err: Error, details: &ErrorDetails, headers: &HeaderMap) -> Error {
     if let Some(code) = details.code_or_type() {
         err = err.with_code(code);
     }
@@ -111,6 +115,30 @@ pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Er
     err
 }
 
+/// A 2xx answer with a JSON body where an event stream was expected. Gateways do this with
+/// an error (`200 {"error": …}`): it is classified like an in-band error, so an upstream rate
+/// limit stays [`RateLimited`](ErrorKind::RateLimited) and keeps its message. Any other JSON
+/// document means the endpoint does not stream: [`Protocol`](ErrorKind::Protocol).
+pub(crate) fn json_instead_of_stream(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    match ErrorDetails::parse_error_document(body) {
+        Some(details) => {
+            let kind = classify(None, &details);
+            let message = format!(
+                "HTTP {status} with an error instead of an event stream: {}",
+                details.describe()
+            );
+            annotate(Error::new(kind, message), &details, headers).with_status(status)
+        }
+        None => Error::new(
+            ErrorKind::Protocol,
+            "expected an event stream (text/event-stream) but the server answered with a JSON \
+             document (`application/json`); the endpoint may not stream, so ask for a whole reply \
+             instead (`Provider::complete`)",
+        )
+        .with_status(status),
+    }
+}
+
 /// Decides what an error means, from the HTTP status when there was one (`None` for an error
 /// event inside a stream) and what the body says. Codes win over statuses, since gateways
 /// often wrap an upstream failure in a generic status.
@@ -126,7 +154,11 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
     let code = details.code.as_deref().unwrap_or("").to_ascii_lowercase();
     let kind = details.kind.as_deref().unwrap_or("").to_ascii_lowercase();
     let mentions = |needle: &str| code.contains(needle) || kind.contains(needle);
-    let client_side = status.is_none_or(|s| (400..500).contains(&s));
+    let message = details.message.to_ascii_lowercase();
+    // Rate limits talk about tokens too ("too many tokens per minute"): the context heuristic
+    // must never read one as a context overflow.
+    let rate_limit = status == Some(429) || code == "429" || mentions("rate_limit");
+    let client_side = !rate_limit && status.is_none_or(|s| (400..500).contains(&s));
 
     if mentions("insufficient_quota") {
         return ErrorKind::QuotaExhausted;
@@ -134,11 +166,12 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
     if mentions("context_length_exceeded")
         || mentions("exceed_context_size")
         || code == "string_above_max_length"
-        || (client_side && says_context_is_too_long(&details.message.to_ascii_lowercase()))
+        || (client_side && says_context_is_too_long(&message))
     {
         return ErrorKind::ContextWindowExceeded;
     }
-    if mentions("model_not_found") {
+    // LiteLLM: `400 {"error": {"message": "… Invalid model name passed in model=x …"}}`.
+    if mentions("model_not_found") || (client_side && message.contains("invalid model name")) {
         return ErrorKind::ModelNotFound;
     }
     if mentions("invalid_api_key") {
@@ -253,6 +286,21 @@ impl ErrorDetails {
             kind: scalar(obj.get("type")).or_else(|| scalar(obj.get("error_type"))),
             param: scalar(obj.get("param")),
         }
+    }
+
+    /// Reads a body only when it is an error document: an `error` member that is not null,
+    /// vLLM's `"object": "error"`, or FastAPI's `detail`. `None` for anything else (a
+    /// completion, a model list), so that those are never mistaken for errors.
+    pub fn parse_error_document(body: &[u8]) -> Option<ErrorDetails> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let first = match &value {
+            Value::Array(items) => items.first()?,
+            other => other,
+        };
+        let is_error = first.get("error").is_some_and(|e| !e.is_null())
+            || first.get("object").and_then(Value::as_str) == Some("error")
+            || first.get("detail").is_some_and(|d| !d.is_null());
+        is_error.then(|| ErrorDetails::from_value(&value))
     }
 
     /// The code, else the type: what [`Error::code`] reports.
