@@ -38,6 +38,8 @@ options:
   --model <id>                 model to use (default: $CLINE_MODEL, else the first listed)
   --system <text>              system prompt
   --reasoning-effort <e>       none, low, medium, high or xhigh (reasoning models)
+  --offline                    use the built-in offline demo endpoint even when
+                               OPENAI_BASE_URL is set (OPENAI_API_KEY, if set, is sent to it)
   -h, --help                   show this help
 
 environment: OPENAI_BASE_URL, OPENAI_API_KEY, CLINE_MODEL
@@ -53,6 +55,7 @@ struct Args {
     model: Option<String>,
     system: Option<String>,
     reasoning_effort: Option<String>,
+    offline: bool,
     help: bool,
 }
 
@@ -73,6 +76,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "-h" | "--help" => args.help = true,
             "--models" => args.models = true,
+            "--offline" => args.offline = true,
             "--provider" => args.provider = Some(value("--provider")?),
             "--model" => args.model = Some(value("--model")?),
             "--system" => args.system = Some(value("--system")?),
@@ -178,15 +182,23 @@ async fn run() -> Result<(), Failure> {
         .iter()
         .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()));
     // The demo server must outlive the requests, so it is held here.
-    let (config, _demo) = if configured {
+    let (config, _demo) = if configured && !args.offline {
         (OpenAiConfig::from_env()?, None)
     } else {
         let server = cline_provider_testkit::demo::start().await.map_err(|e| {
             Failure::Other(format!("could not start the offline demo endpoint: {e}"))
         })?;
         let base = format!("{}/v1", server.url());
-        eprintln!("note: OPENAI_BASE_URL is not set, so a built-in offline demo endpoint answers ({base}); no real model is involved.");
-        (OpenAiConfig::new(&base)?, Some(server))
+        if args.offline {
+            eprintln!("note: --offline: the built-in offline demo endpoint answers ({base}); no real model is involved.");
+        } else {
+            eprintln!("note: OPENAI_BASE_URL is not set, so a built-in offline demo endpoint answers ({base}); no real model is involved.");
+        }
+        let mut config = OpenAiConfig::new(&base)?;
+        if let Ok(key) = std::env::var("OPENAI_API_KEY") {
+            config = config.api_key(key);
+        }
+        (config, Some(server))
     };
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
@@ -335,7 +347,7 @@ async fn stream_reply(provider: &OpenAiProvider, request: ChatRequest) -> Result
     let reply = collector.finish();
     for call in &reply.tool_calls {
         let args = match &call.arguments {
-            ToolArguments::Parsed { value } => value.to_string(),
+            ToolArguments::Parsed { raw, .. } => raw.clone(),
             ToolArguments::Invalid { raw, .. } => format!("{raw} (not valid JSON)"),
         };
         eprintln!("tool call {} ({}): {args}", call.name, call.id);
@@ -391,6 +403,7 @@ mod tests {
         assert_eq!(a.system.as_deref(), Some("be brief"));
         assert_eq!(a.reasoning_effort.as_deref(), Some("high"));
         assert_eq!(a.prompt, ["Say", "hello"]);
+        assert!(parse(&["--offline", "x"]).unwrap().offline);
         let a = parse(&["--", "--models", "is", "text"]).unwrap();
         assert!(!a.models);
         assert_eq!(a.prompt, ["--models", "is", "text"]);

@@ -122,7 +122,7 @@ fn annotate(mut err: Error, details: &ErrorDetails, headers: &HeaderMap) -> Erro
 pub(crate) fn json_instead_of_stream(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     match ErrorDetails::parse_error_document(body) {
         Some(details) => {
-            let kind = classify(None, &details);
+            let kind = classify_in_band(&details);
             let message = format!(
                 "HTTP {status} with an error instead of an event stream: {}",
                 details.describe()
@@ -188,6 +188,37 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
         Some(_) => ErrorKind::Protocol,
         None if mentions("rate_limit") => ErrorKind::RateLimited,
         None => ErrorKind::StreamError,
+    }
+}
+
+/// Decides what an error reported inside a 2xx answer means (an `{"error": …}` stream
+/// event, or a `200` JSON error from a gateway). OpenRouter puts the HTTP status it would have
+/// used into `code`, so a numeric code acts as the status. Rate limits, quota, context, model
+/// and credential errors keep their kind; anything else is a
+/// [`StreamError`](ErrorKind::StreamError).
+///
+/// ```
+/// use cline_provider_core::http::{classify_in_band, ErrorDetails};
+/// use cline_provider_core::ErrorKind;
+/// let d = ErrorDetails::parse(br#"{"code":429,"message":"Rate limited upstream"}"#);
+/// assert_eq!(classify_in_band(&d), ErrorKind::RateLimited);
+/// let d = ErrorDetails::parse(br#"{"code":502,"message":"Upstream failed"}"#);
+/// assert_eq!(classify_in_band(&d), ErrorKind::StreamError);
+/// ```
+pub fn classify_in_band(details: &ErrorDetails) -> ErrorKind {
+    let status = details
+        .code
+        .as_deref()
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|s| (400..600).contains(s));
+    match classify(status, details) {
+        k @ (ErrorKind::RateLimited
+        | ErrorKind::QuotaExhausted
+        | ErrorKind::ContextWindowExceeded
+        | ErrorKind::ModelNotFound
+        | ErrorKind::InvalidApiKey
+        | ErrorKind::AccessDenied) => k,
+        _ => ErrorKind::StreamError,
     }
 }
 

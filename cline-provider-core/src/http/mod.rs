@@ -56,7 +56,9 @@ pub use endpoint::{
     check_endpoint_url, is_credential_header, is_credential_query_param, is_loopback,
     is_plain_http_to_remote, redact_url, url_credentials,
 };
-pub use errors::{classify, default_error_mapper, parse_retry_after, ErrorDetails};
+pub use errors::{
+    classify, classify_in_band, default_error_mapper, parse_retry_after, ErrorDetails,
+};
 
 use crate::error::{Error, Result};
 
