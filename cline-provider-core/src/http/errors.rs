@@ -404,6 +404,42 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limit_that_talks_about_tokens_is_never_a_context_overflow() {
+        let tpm = br#"{"error":{"message":"Rate limit reached for gpt-4o: too many tokens per minute (TPM): Limit 30000","type":"tokens","code":"rate_limit_exceeded"}}"#;
+        let e = default_error_mapper(429, &HeaderMap::new(), tpm);
+        assert_eq!(e.kind(), &ErrorKind::RateLimited);
+        let bare = br#"{"error":{"message":"too many tokens, maximum context is busy"}}"#;
+        assert_eq!(
+            default_error_mapper(429, &HeaderMap::new(), bare).kind(),
+            &ErrorKind::RateLimited
+        );
+        let in_band = ErrorDetails::parse(br#"{"code":429,"message":"too many tokens in the last minute"}"#);
+        assert_eq!(classify_in_band(&in_band), ErrorKind::RateLimited);
+        // The same words on a 400 are a context overflow.
+        assert_eq!(
+            default_error_mapper(400, &HeaderMap::new(), bare).kind(),
+            &ErrorKind::ContextWindowExceeded
+        );
+    }
+
+    #[test]
+    fn litellms_invalid_model_name_is_model_not_found() {
+        let body = br#"{"error":{"message":"400: {'error': '/chat/completions: Invalid model name passed in model=gpt-5. Call `/v1/models` to view available models for your key.'}","type":"None","param":"None","code":"400"}}"#;
+        let e = default_error_mapper(400, &HeaderMap::new(), body);
+        assert_eq!(e.kind(), &ErrorKind::ModelNotFound);
+        assert!(e.message().contains("Invalid model name"), "{}", e.message());
+    }
+
+    #[test]
+    fn only_error_documents_are_read_as_errors() {
+        assert!(ErrorDetails::parse_error_document(br#"{"error":{"message":"x"}}"#).is_some());
+        assert!(ErrorDetails::parse_error_document(br#"{"object":"error","message":"x"}"#).is_some());
+        assert!(ErrorDetails::parse_error_document(br#"{"detail":"Not authenticated"}"#).is_some());
+        assert!(ErrorDetails::parse_error_document(br#"{"choices":[],"error":null}"#).is_none());
+        assert!(ErrorDetails::parse_error_document(b"not json").is_none());
+    }
+
+    #[test]
     fn retry_after_seconds_ms_and_date() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(
