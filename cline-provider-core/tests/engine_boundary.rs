@@ -430,3 +430,62 @@ async fn metadata_alone_does_not_cross_the_retry_boundary() {
         ]
     );
 }
+
+// --- Certificates --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_not_retried_and_points_at_ssl_cert_file() {
+    let certs = cline_provider_testkit::TestCertificates::localhost();
+    let server = cline_provider_testkit::TestServer::start_tls(&certs)
+        .await
+        .expect("https server");
+    server.route("POST", PATH, Reply::sse(frames(&["trusted"])));
+    let (client, retries) = recording_client(fast_config());
+    let err = run(&client, &url(&server), None)
+        .await
+        .expect_err("the test CA is not trusted");
+    assert_eq!(err.kind(), &ErrorKind::TlsCertificate, "{err}");
+    assert!(!err.is_retryable());
+    assert!(retries.lock().expect("not poisoned").is_empty());
+    for word in ["SSL_CERT_FILE", "corporate proxy"] {
+        assert!(err.hint().contains(word), "{}", err.hint());
+    }
+
+    // Trusting the authority (as SSL_CERT_FILE would) makes the same server fine.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("corp-root.pem");
+    std::fs::write(&ca, certs.ca_pem()).expect("write the CA");
+    let config = HttpConfig {
+        extra_root_certificates: Some(ca),
+        ..fast_config()
+    };
+    let (texts, error) = run(&client_for(config), &url(&server), None)
+        .await
+        .expect("trusted now");
+    assert_eq!(texts, ["trusted"]);
+    assert!(error.is_none());
+}
+
+#[tokio::test]
+async fn an_expired_certificate_is_a_certificate_error_too() {
+    let certs = cline_provider_testkit::TestCertificates::expired_localhost();
+    let server = cline_provider_testkit::TestServer::start_tls(&certs)
+        .await
+        .expect("https server");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("root.pem");
+    std::fs::write(&ca, certs.ca_pem()).expect("write the CA");
+    let config = HttpConfig {
+        extra_root_certificates: Some(ca),
+        ..fast_config()
+    };
+    let err = run(&client_for(config), &url(&server), None)
+        .await
+        .expect_err("expired");
+    assert_eq!(err.kind(), &ErrorKind::TlsCertificate, "{err}");
+    assert!(server.requests().is_empty());
+}
+
+fn client_for(config: HttpConfig) -> cline_provider_core::http::HttpClient {
+    client(config)
+}

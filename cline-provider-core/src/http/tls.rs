@@ -40,13 +40,14 @@ pub(crate) fn is_certificate_error(err: &(dyn std::error::Error + 'static)) -> b
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return is_certificate_rustls_error(tls);
         }
-        // `io::Error::source` skips the error it wraps; rustls errors arrive wrapped that way.
+        // `io::Error::source` skips the error it wraps, and rustls errors arrive wrapped that
+        // way, sometimes twice (an `Other` around tokio-rustls' `InvalidData`): look inside.
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                return is_certificate_rustls_error(tls);
+            if let Some(inner) = io.get_ref() {
+                let inner: &(dyn std::error::Error + 'static) = inner;
+                if is_certificate_error(inner) {
+                    return true;
+                }
             }
         }
         cur = e.source();
