@@ -35,6 +35,7 @@
 
 pub mod demo;
 pub mod openai;
+pub mod shared;
 mod reply;
 mod server;
 mod sse;
