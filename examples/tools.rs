@@ -106,11 +106,19 @@ async fn run() -> Result<()> {
     let (config, _demo) = if configured {
         (OpenAiConfig::from_env()?, None)
     } else {
-        let server = cline_provider_testkit::demo::start()
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, format!("the demo endpoint did not start: {e}")))?;
-        eprintln!("note: OPENAI_BASE_URL is not set, so the built-in offline demo endpoint answers.");
-        (OpenAiConfig::new(&format!("{}/v1", server.url()))?, Some(server))
+        let server = cline_provider_testkit::demo::start().await.map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                format!("the demo endpoint did not start: {e}"),
+            )
+        })?;
+        eprintln!(
+            "note: OPENAI_BASE_URL is not set, so the built-in offline demo endpoint answers."
+        );
+        (
+            OpenAiConfig::new(&format!("{}/v1", server.url()))?,
+            Some(server),
+        )
     };
     let provider = OpenAiProvider::new(config)?;
     let model = std::env::var("CLINE_MODEL")

@@ -63,10 +63,10 @@ pub mod prelude {
     pub use cline_provider_core::secrets::{FileSecretStore, MemorySecretStore, SecretStore};
     pub use cline_provider_core::{
         async_trait, run_tool_loop, CancellationToken, ChatRequest, ChatResponse, Collector,
-        CompletedToolCall, ContentPart, Error, ErrorKind, EventStream, FinishReason,
-        ImageSource, Message, ModelInfo, Provider, ProviderInfo, ProviderKind,
-        ReasoningEffort, Result, Role, StreamEvent, TimeoutPhase, Tool, ToolArguments,
-        ToolCall, ToolChoice, ToolLoopOutcome, Usage,
+        CompletedToolCall, ContentPart, Error, ErrorKind, EventStream, FinishReason, ImageSource,
+        Message, ModelInfo, Provider, ProviderInfo, ProviderKind, ReasoningEffort, Result, Role,
+        StreamEvent, TimeoutPhase, Tool, ToolArguments, ToolCall, ToolChoice, ToolLoopOutcome,
+        Usage,
     };
     pub use futures_util::StreamExt;
     pub use secrecy::{ExposeSecret, SecretString};

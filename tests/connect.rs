@@ -151,6 +151,9 @@ fn a_provider_the_sdk_does_not_implement_is_refused() {
     assert_eq!(err.kind(), &ErrorKind::InvalidConfig, "{err:?}");
     assert!(err.message().contains("AWS Bedrock"), "{err}");
     assert_eq!(err.field(), Some("apiProvider"));
-    assert!(err.policy_error().is_some(), "the policy refusal stays reachable");
+    assert!(
+        err.policy_error().is_some(),
+        "the policy refusal stays reachable"
+    );
     assert!(!err.hint().is_empty());
 }

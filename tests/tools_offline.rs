@@ -17,8 +17,8 @@ async fn a_two_tool_agent_runs_against_the_offline_endpoint() {
     let server = cline_provider_testkit::demo::start_with_pacing(Duration::ZERO)
         .await
         .unwrap();
-    let provider = OpenAiProvider::new(OpenAiConfig::new(&format!("{}/v1", server.url())).unwrap())
-        .unwrap();
+    let provider =
+        OpenAiProvider::new(OpenAiConfig::new(&format!("{}/v1", server.url())).unwrap()).unwrap();
     let weather = Tool::function(
         "get_weather",
         "Weather in a city",
@@ -40,7 +40,9 @@ async fn a_two_tool_agent_runs_against_the_offline_endpoint() {
         |call: CompletedToolCall| {
             calls.lock().unwrap().push(call.name.clone());
             let answer = match call.name.as_str() {
-                "get_weather" => call.parse_arguments::<City>().map(|c| format!("{}: sunny", c.city)),
+                "get_weather" => call
+                    .parse_arguments::<City>()
+                    .map(|c| format!("{}: sunny", c.city)),
                 _ => Ok("13:00".to_owned()),
             };
             async move { answer }
@@ -52,13 +54,23 @@ async fn a_two_tool_agent_runs_against_the_offline_endpoint() {
     assert_eq!(*calls.lock().unwrap(), ["get_weather", "clock"]);
     assert_eq!(outcome.turns, 3);
     assert!(!outcome.hit_turn_limit);
-    assert!(outcome.response.text.contains("get_weather said \"Oslo: sunny\""), "{}", outcome.response.text);
+    assert!(
+        outcome
+            .response
+            .text
+            .contains("get_weather said \"Oslo: sunny\""),
+        "{}",
+        outcome.response.text
+    );
     assert!(outcome.response.text.contains("clock said \"13:00\""));
     assert!(streamed > 3, "every turn streamed its events");
     // The third request carried both assistant turns and both results, as the model wrote them.
     let sent = server.requests();
     let history = sent[2].json().unwrap()["messages"].clone();
     assert_eq!(history.as_array().unwrap().len(), 5);
-    assert_eq!(history[1]["tool_calls"][0]["function"]["arguments"], "{\"city\":\"Oslo\"}");
+    assert_eq!(
+        history[1]["tool_calls"][0]["function"]["arguments"],
+        "{\"city\":\"Oslo\"}"
+    );
     assert_eq!(history[2]["role"], "tool");
 }

@@ -51,7 +51,11 @@ fn docs_rs_builds_every_feature_of_the_crates_that_have_them() {
             .unwrap_or_else(|| panic!("{} has no docs.rs section", dir.display()));
         let section = section.split("\n[").next().unwrap_or("");
         assert!(section.contains("all-features = true"), "{}", dir.display());
-        assert!(section.contains("\"--cfg\", \"docsrs\""), "{}", dir.display());
+        assert!(
+            section.contains("\"--cfg\", \"docsrs\""),
+            "{}",
+            dir.display()
+        );
         let lib = std::fs::read_to_string(Path::new(&dir).join("src/lib.rs")).unwrap();
         assert!(
             lib.contains("#![cfg_attr(docsrs, feature(doc_cfg))]"),

@@ -316,10 +316,7 @@ impl Error {
                 continue;
             }
             if self.inner.message.contains(secret) {
-                self.inner.message = self
-                    .inner
-                    .message
-                    .replace(secret, crate::secrets::REDACTED);
+                self.inner.message = self.inner.message.replace(secret, crate::secrets::REDACTED);
             }
             if let Some(code) = &mut self.inner.code {
                 if code.contains(secret) {

@@ -277,7 +277,9 @@ impl CompletedToolCall {
                 ErrorKind::InvalidToolArguments,
                 format!("`{}` was called with arguments that {}", self.name, {
                     let m = e.message();
-                    m.strip_prefix("the tool arguments ").unwrap_or(m).to_owned()
+                    m.strip_prefix("the tool arguments ")
+                        .unwrap_or(m)
+                        .to_owned()
                 }),
             )
         })

@@ -51,7 +51,11 @@ async fn an_llm_request_never_follows_a_redirect_to_another_origin() {
         elsewhere.requests().is_empty(),
         "neither the credentials nor the prompt reached the other origin"
     );
-    assert_eq!(server.requests().len(), 5, "each redirect was answered once");
+    assert_eq!(
+        server.requests().len(),
+        5,
+        "each redirect was answered once"
+    );
     assert!(retries.lock().expect("not poisoned").is_empty());
 }
 
@@ -63,9 +67,17 @@ async fn the_same_origin_policy_follows_a_path_move_but_not_another_host() {
         "/api/v1/config",
         Reply::redirect(308, "/api/v2/config"),
     );
-    origin.route("GET", "/api/v2/config", Reply::json(200, json!({"ok": true})));
+    origin.route(
+        "GET",
+        "/api/v2/config",
+        Reply::json(200, json!({"ok": true})),
+    );
     let other = server().await;
-    other.route("GET", "/api/v2/config", Reply::json(200, json!({"ok": "stolen"})));
+    other.route(
+        "GET",
+        "/api/v2/config",
+        Reply::json(200, json!({"ok": "stolen"})),
+    );
     origin.route(
         "GET",
         "/api/v1/moved-away",
@@ -110,7 +122,11 @@ async fn the_same_origin_policy_follows_a_path_move_but_not_another_host() {
 #[tokio::test]
 async fn a_reset_after_the_headers_before_any_event_is_retried() {
     let server = server().await;
-    server.route("POST", PATH, Reply::sse(frames(&["lost"])).close_after_bytes(0));
+    server.route(
+        "POST",
+        PATH,
+        Reply::sse(frames(&["lost"])).close_after_bytes(0),
+    );
     server.route("POST", PATH, Reply::sse(frames(&["second", "try"])));
     let (client, retries) = recording_client(fast_config());
     let (texts, error) = run(&client, &url(&server), None)
@@ -131,20 +147,24 @@ async fn a_retryable_in_band_error_as_the_first_event_is_retried_like_a_429() {
         PATH,
         Reply::sse(vec![
             SseFrame::comment("OPENROUTER PROCESSING"),
-            SseFrame::json(&json!({"error": {"code": "rate_limit_exceeded", "message": "upstream 429"}})),
+            SseFrame::json(
+                &json!({"error": {"code": "rate_limit_exceeded", "message": "upstream 429"}}),
+            ),
         ]),
     );
     server.route("POST", PATH, Reply::sse(frames(&["ok"])));
     let (client, retries) = recording_client(fast_config());
-    let (texts, error) = run(&client, &url(&server), None)
-        .await
-        .expect("retried");
+    let (texts, error) = run(&client, &url(&server), None).await.expect("retried");
     assert_eq!(texts, ["ok"]);
     assert!(error.is_none());
     assert_eq!(server.requests().len(), 2);
     let retries = retries.lock().expect("not poisoned");
     assert_eq!(retries.len(), 1);
-    assert!(retries[0].reason.contains("upstream 429"), "{}", retries[0].reason);
+    assert!(
+        retries[0].reason.contains("upstream 429"),
+        "{}",
+        retries[0].reason
+    );
 }
 
 #[tokio::test]
@@ -175,7 +195,9 @@ async fn once_an_event_was_handed_out_nothing_is_retried_and_the_error_says_so()
         PATH,
         Reply::sse(vec![
             text("partial answer"),
-            SseFrame::json(&json!({"error": {"code": "rate_limit_exceeded", "message": "upstream 429"}})),
+            SseFrame::json(
+                &json!({"error": {"code": "rate_limit_exceeded", "message": "upstream 429"}}),
+            ),
         ]),
     );
     server.route("POST", PATH, Reply::sse(frames(&["must not be requested"])));
@@ -207,13 +229,20 @@ async fn a_gateways_200_json_error_keeps_its_message_and_is_retried_when_retryab
     server.route(
         "POST",
         PATH,
-        Reply::json(200, json!({"error": {"message": "Model gateway misconfigured: no route for team-b"}})),
+        Reply::json(
+            200,
+            json!({"error": {"message": "Model gateway misconfigured: no route for team-b"}}),
+        ),
     );
     let (client, retries) = recording_client(fast_config());
     let err = run(&client, &url(&server), None)
         .await
         .expect_err("the second one is final");
-    assert_eq!(retries.lock().expect("not poisoned").len(), 1, "the rate limit was retried");
+    assert_eq!(
+        retries.lock().expect("not poisoned").len(),
+        1,
+        "the rate limit was retried"
+    );
     assert_eq!(err.status(), Some(200));
     assert!(
         err.message().contains("no route for team-b"),
@@ -247,13 +276,21 @@ async fn a_host_that_does_not_resolve_is_not_retried_and_says_so() {
         ..fast_config()
     };
     let (client, retries) = recording_client(config);
-    let err = run(&client, "http://llm.internal.example/v1/chat/completions", None)
-        .await
-        .expect_err("no such host");
+    let err = run(
+        &client,
+        "http://llm.internal.example/v1/chat/completions",
+        None,
+    )
+    .await
+    .expect_err("no such host");
     assert_eq!(err.kind(), &ErrorKind::DnsFailure, "{err}");
     assert!(!err.is_retryable());
     assert!(retries.lock().expect("not poisoned").is_empty());
-    assert!(err.message().contains("llm.internal.example"), "{}", err.message());
+    assert!(
+        err.message().contains("llm.internal.example"),
+        "{}",
+        err.message()
+    );
     for word in ["DNS", "typo", "VPN"] {
         assert!(err.hint().contains(word), "{}", err.hint());
     }
@@ -265,7 +302,12 @@ async fn a_request_without_any_credential_that_gets_401_is_told_a_key_is_needed(
     server.route(
         "POST",
         PATH,
-        openai::error_reply(401, "You didn't provide an API key.", "invalid_request_error", None),
+        openai::error_reply(
+            401,
+            "You didn't provide an API key.",
+            "invalid_request_error",
+            None,
+        ),
     );
     let err = run(&client(fast_config()), &url(&server), None)
         .await
@@ -283,7 +325,11 @@ async fn a_request_without_any_credential_that_gets_401_is_told_a_key_is_needed(
         .await
         .expect_err("401");
     assert!(!err.no_credential_sent());
-    assert!(err.hint().contains("rejected your API key"), "{}", err.hint());
+    assert!(
+        err.hint().contains("rejected your API key"),
+        "{}",
+        err.hint()
+    );
 }
 
 // --- Secrets in echoes ---------------------------------------------------------------------
@@ -309,7 +355,10 @@ async fn credentials_the_server_echoes_never_enter_the_error() {
     };
     // The server did echo them: the test would prove nothing otherwise.
     let echoed = server.requests()[0].clone();
-    assert_eq!(echoed.header("authorization"), Some("Bearer sk-echo-secret-1"));
+    assert_eq!(
+        echoed.header("authorization"),
+        Some("Bearer sk-echo-secret-1")
+    );
     let shown = format!("{err} {err:?} {}", err.hint());
     for secret in ["sk-echo-secret-1", "azure-key-echo-2", "apim-key-echo-3"] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
@@ -409,7 +458,8 @@ async fn metadata_alone_does_not_cross_the_retry_boundary() {
     let target = url(&server);
     let build = |c: &reqwest::Client| Ok(c.post(&target).body("{}"));
     let spec = RequestSpec::new(&build, &default_error_mapper);
-    let new_decoder = || -> Box<dyn cline_provider_core::http::sse::SseDecoder> { Box::new(WithMetadata) };
+    let new_decoder =
+        || -> Box<dyn cline_provider_core::http::sse::SseDecoder> { Box::new(WithMetadata) };
     let mut stream = client(fast_config())
         .stream_sse(&spec, &new_decoder)
         .await

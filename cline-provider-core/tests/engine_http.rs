@@ -5,7 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use cline_provider_core::http::{default_error_mapper, HttpClient, HttpConfig, RequestSpec, RetryPolicy};
+use cline_provider_core::http::{
+    default_error_mapper, HttpClient, HttpConfig, RequestSpec, RetryPolicy,
+};
 use cline_provider_core::{CancellationToken, Error, ErrorKind, StreamEvent, TimeoutPhase};
 use cline_provider_testkit::{Reply, SseFrame};
 use futures_util::StreamExt;
@@ -260,7 +262,10 @@ async fn retry_after_beyond_the_cap_returns_the_error_without_waiting() {
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert!(err.hint().contains("60 min"), "{}", err.hint());
     assert_eq!(server.requests().len(), 1);
-    assert!(retries.lock().expect("not poisoned").is_empty(), "no wait was announced");
+    assert!(
+        retries.lock().expect("not poisoned").is_empty(),
+        "no wait was announced"
+    );
 }
 
 #[tokio::test]
@@ -319,7 +324,10 @@ async fn stall_before_headers_is_a_header_timeout_and_not_sent_again() {
     assert_eq!(err.kind(), &ErrorKind::Timeout(TimeoutPhase::Headers));
     assert!(err.hint().contains("did not start answering"));
     assert!(!err.is_retryable());
-    assert_eq!(requests, 1, "a header timeout is not POSTed (and billed) again");
+    assert_eq!(
+        requests, 1,
+        "a header timeout is not POSTed (and billed) again"
+    );
     assert_eq!(retries, 0);
 }
 

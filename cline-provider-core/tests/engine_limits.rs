@@ -35,7 +35,12 @@ fn retry_after() -> impl Strategy<Value = Option<String>> {
 
 fn config() -> impl Strategy<Value = HttpConfig> {
     (
-        (duration(), duration(), duration(), proptest::option::of(duration())),
+        (
+            duration(),
+            duration(),
+            duration(),
+            proptest::option::of(duration()),
+        ),
         (0u32..3, duration(), duration(), duration(), any::<bool>()),
     )
         .prop_map(

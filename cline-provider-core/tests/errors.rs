@@ -43,7 +43,10 @@ fn every_kind_has_a_specific_hint() {
         (ErrorKind::Cancelled, &["cancelled"]),
         (ErrorKind::Io, &["file"]),
         (ErrorKind::DnsFailure, &["DNS", "typo", "VPN"]),
-        (ErrorKind::TlsCertificate, &["certificate", "SSL_CERT_FILE", "corporate proxy"]),
+        (
+            ErrorKind::TlsCertificate,
+            &["certificate", "SSL_CERT_FILE", "corporate proxy"],
+        ),
         (ErrorKind::Redirected, &["redirect", "base URL"]),
         (ErrorKind::InvalidToolArguments, &["tool", "schema"]),
     ];
@@ -167,9 +170,12 @@ fn long_waits_read_in_hours() {
 
 #[test]
 fn scrub_removes_every_secret_from_the_message_and_code() {
-    let e = Error::new(ErrorKind::InvalidApiKey, "key sk-abc123 rejected (sk-abc123)")
-        .with_code("bad:sk-abc123")
-        .scrub(["sk-abc123", "x"]);
+    let e = Error::new(
+        ErrorKind::InvalidApiKey,
+        "key sk-abc123 rejected (sk-abc123)",
+    )
+    .with_code("bad:sk-abc123")
+    .scrub(["sk-abc123", "x"]);
     assert_eq!(e.message(), "key [redacted] rejected ([redacted])");
     assert_eq!(e.code(), Some("bad:[redacted]"));
     assert!(!format!("{e:?}").contains("sk-abc123"));

@@ -107,6 +107,10 @@ async fn the_provided_methods_go_through_the_wrappers_own_stream() {
     let mut events = 0;
     let r = p.stream_collect(req(), &mut |_| events += 1).await.unwrap();
     assert_eq!((r.text.as_str(), events), ("Hi", 1));
-    assert_eq!(p.model_info("m"), None, "no prices unless the provider knows them");
+    assert_eq!(
+        p.model_info("m"),
+        None,
+        "no prices unless the provider knows them"
+    );
     assert_eq!(streams.load(Ordering::SeqCst), 2);
 }

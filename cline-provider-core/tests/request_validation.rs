@@ -148,7 +148,10 @@ fn per_request_builders_set_what_they_name() {
         .stop(["END", "STOP"])
         .timeout(Duration::from_secs(30));
     assert_eq!(r.messages.len(), 2);
-    assert_eq!(r.tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        r.tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     assert_eq!(r.tool_choice, Some(ToolChoice::Required));
     assert_eq!(r.stop, ["END", "STOP"]);
     assert_eq!(r.timeout, Some(Duration::from_secs(30)));

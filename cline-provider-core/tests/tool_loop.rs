@@ -40,8 +40,15 @@ impl Provider for Scripted {
     }
     async fn stream(&self, request: ChatRequest) -> Result<EventStream> {
         self.seen.lock().unwrap().push(request);
-        let events = self.replies.lock().unwrap().pop().expect("a scripted reply");
-        Ok(Box::pin(futures_util::stream::iter(events.into_iter().map(Ok))))
+        let events = self
+            .replies
+            .lock()
+            .unwrap()
+            .pop()
+            .expect("a scripted reply");
+        Ok(Box::pin(futures_util::stream::iter(
+            events.into_iter().map(Ok),
+        )))
     }
     fn model_info(&self, _model: &str) -> Option<ModelInfo> {
         self.prices.clone()
@@ -80,7 +87,12 @@ async fn the_loop_runs_each_call_sends_the_results_and_stops_at_the_answer() {
         text: "Looking.".into(),
     }];
     // Two calls in one reply, arguments with spacing the model chose.
-    turn1.extend(call(0, "call_a", "weather", &["{ \"city\":", " \"Paris\" }"]));
+    turn1.extend(call(
+        0,
+        "call_a",
+        "weather",
+        &["{ \"city\":", " \"Paris\" }"],
+    ));
     turn1.extend(call(1, "call_b", "weather", &["{\"city\":\"Oslo\"}"]));
     turn1.push(usage(10, 5));
     let turn2 = vec![
@@ -106,7 +118,11 @@ async fn the_loop_runs_each_call_sends_the_results_and_stops_at_the_answer() {
             tools_ran.lock().unwrap().push(c.id.clone());
             async move {
                 let city = city.map_err(|e| e.to_string())?;
-                Ok::<_, String>(if city == "Paris" { "rain".to_owned() } else { "snow".to_owned() })
+                Ok::<_, String>(if city == "Paris" {
+                    "rain".to_owned()
+                } else {
+                    "snow".to_owned()
+                })
             }
         },
         &mut |e| {
@@ -133,12 +149,19 @@ async fn the_loop_runs_each_call_sends_the_results_and_stops_at_the_answer() {
     assert_eq!(history.len(), 4);
     assert_eq!(history[1].role, Role::Assistant);
     assert_eq!(history[1].text(), "Looking.");
-    assert_eq!(history[1].tool_calls[0].arguments, "{ \"city\": \"Paris\" }");
+    assert_eq!(
+        history[1].tool_calls[0].arguments,
+        "{ \"city\": \"Paris\" }"
+    );
     assert_eq!(history[2].tool_call_id.as_deref(), Some("call_a"));
     assert_eq!(history[2].text(), "rain");
     assert_eq!(history[3].text(), "snow");
     seen[1].validate().expect("the history is a valid request");
-    assert_eq!(outcome.messages.len(), 5, "the final answer is in the history too");
+    assert_eq!(
+        outcome.messages.len(),
+        5,
+        "the final answer is in the history too"
+    );
 }
 
 #[tokio::test]
@@ -163,13 +186,19 @@ async fn a_bad_call_is_reported_to_the_model_and_the_turn_limit_holds() {
     .unwrap();
     assert_eq!(outcome.turns, 2);
     assert!(outcome.hit_turn_limit);
-    assert_eq!(outcome.response.tool_calls[0].id, "c2", "not run: the limit came first");
-    let seen = provider.seen.lock().unwrap();
-    let result = &seen[1].messages[2];
+    assert_eq!(
+        outcome.response.tool_calls[0].id, "c2",
+        "not run: the limit came first"
+    );
+    let result = provider.seen.lock().unwrap()[1].messages[2].clone();
     assert_eq!(result.role, Role::Tool);
     assert!(result.text().starts_with("error: "), "{}", result.text());
     assert!(result.text().contains("`weather`"), "{}", result.text());
-    assert!(result.text().contains("city"), "names the missing field: {}", result.text());
+    assert!(
+        result.text().contains("city"),
+        "names the missing field: {}",
+        result.text()
+    );
 
     let err = run_tool_loop(
         &provider,
@@ -200,9 +229,10 @@ async fn stream_collect_hands_out_every_event_and_returns_the_whole_reply() {
     provider.prices = Some(prices);
     let mut seen = Vec::new();
     let reply = provider
-        .stream_collect(ChatRequest::new("m").message(Message::user("x")), &mut |e| {
-            seen.push(e.clone())
-        })
+        .stream_collect(
+            ChatRequest::new("m").message(Message::user("x")),
+            &mut |e| seen.push(e.clone()),
+        )
         .await
         .unwrap();
     assert_eq!(seen, events);

@@ -171,7 +171,11 @@ fn content_text(content: Option<&Value>) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => parts
             .iter()
-            .filter(|p| p.get("type").and_then(Value::as_str).is_none_or(|t| t == "text"))
+            .filter(|p| {
+                p.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "text")
+            })
             .filter_map(|p| p.get("text").and_then(Value::as_str))
             .collect(),
         _ => String::new(),
@@ -209,8 +213,11 @@ mod tests {
 
     #[test]
     fn errors_and_non_completions() {
-        let e = parse_completion(br#"{"error":{"message":"slow down","code":"rate_limit_exceeded"}}"#, None)
-            .unwrap_err();
+        let e = parse_completion(
+            br#"{"error":{"message":"slow down","code":"rate_limit_exceeded"}}"#,
+            None,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), &ErrorKind::RateLimited);
         for bad in [&b"{}"[..], b"[]", b"<html>", b"{\"data\":[]}"] {
             assert_eq!(

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use cline_provider_core::http::{
-    check_endpoint_url, is_credential_header, is_plain_http_to_remote, redact_url,
-    url_credentials, validate_header, HttpConfig,
+    check_endpoint_url, is_credential_header, is_plain_http_to_remote, redact_url, url_credentials,
+    validate_header, HttpConfig,
 };
 use cline_provider_core::{Error, ModelInfo, ReasoningEffort, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -493,7 +493,10 @@ mod tests {
         .unwrap();
         assert!(!format!("{c:?}").contains("sk-query-777"), "{c:?}");
         assert!(!c.redacted_base_url().as_str().contains("sk-query-777"));
-        assert!(c.redacted_base_url().as_str().contains("api-version=2024-10-21"));
+        assert!(c
+            .redacted_base_url()
+            .as_str()
+            .contains("api-version=2024-10-21"));
         assert!(c.sends_credentials());
         assert_eq!(
             c.warnings(),

@@ -95,7 +95,11 @@ impl ChatCompletionsDecoder {
             self.metadata_sent = true;
             out.push(StreamEvent::Metadata {
                 id: chunk.id.0.map(|s| s.into_owned()).filter(|s| !s.is_empty()),
-                model: chunk.model.0.map(|s| s.into_owned()).filter(|s| !s.is_empty()),
+                model: chunk
+                    .model
+                    .0
+                    .map(|s| s.into_owned())
+                    .filter(|s| !s.is_empty()),
             });
         }
         for choice in chunk.choices.into_iter().flatten() {

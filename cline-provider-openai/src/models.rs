@@ -225,22 +225,37 @@ mod tests {
             "supports_function_calling":true}}]}"#;
         let m = &parse_model_list(body).unwrap()[0];
         assert_eq!(m.id, "claude-proxy");
-        assert_eq!((m.context_window, m.max_output_tokens), (Some(200_000), Some(8192)));
+        assert_eq!(
+            (m.context_window, m.max_output_tokens),
+            (Some(200_000), Some(8192))
+        );
         assert_eq!((m.input_price, m.output_price), (Some(3.0), Some(15.0)));
         assert_eq!(m.cached_input_price, Some(0.3));
-        assert_eq!((m.supports_images, m.supports_tools), (Some(true), Some(true)));
+        assert_eq!(
+            (m.supports_images, m.supports_tools),
+            (Some(true), Some(true))
+        );
         // LiteLLM's /v1/models with extra fields at the top level.
         let body = br#"{"data":[{"id":"gpt-4o","object":"model","max_input_tokens":128000,"max_output_tokens":16384}]}"#;
         let m = &parse_model_list(body).unwrap()[0];
-        assert_eq!((m.context_window, m.max_output_tokens), (Some(128_000), Some(16_384)));
+        assert_eq!(
+            (m.context_window, m.max_output_tokens),
+            (Some(128_000), Some(16_384))
+        );
         let body = br#"{"models":[{"id":"llama3.2","model_info":{"general.architecture":"llama","llama.context_length":131072}}]}"#;
-        assert_eq!(parse_model_list(body).unwrap()[0].context_window, Some(131_072));
+        assert_eq!(
+            parse_model_list(body).unwrap()[0].context_window,
+            Some(131_072)
+        );
     }
 
     #[test]
     fn openrouter_cache_read_price() {
         let body = br#"{"data":[{"id":"a/b","pricing":{"prompt":"0.000002","completion":"0.000008","input_cache_read":"0.0000005"}}]}"#;
-        assert_eq!(parse_model_list(body).unwrap()[0].cached_input_price, Some(0.5));
+        assert_eq!(
+            parse_model_list(body).unwrap()[0].cached_input_price,
+            Some(0.5)
+        );
     }
 
     #[test]

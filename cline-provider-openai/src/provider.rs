@@ -191,11 +191,7 @@ impl OpenAiProvider {
     }
 
     /// The body and headers of a chat request.
-    fn chat_request(
-        &self,
-        request: &ChatRequest,
-        stream: bool,
-    ) -> Result<(Bytes, HeaderMap)> {
+    fn chat_request(&self, request: &ChatRequest, stream: bool) -> Result<(Bytes, HeaderMap)> {
         let info = self.model_info_for(&request.model);
         let body = if stream {
             build_body(request, info)?

@@ -196,18 +196,26 @@ fn tool_starts(events: &[StreamEvent]) -> usize {
 }
 
 const QUIRKS: &[Quirk] = &[
-    ("openai", "\"cached_tokens\":1024", |e| usage(e).cached_input_tokens == 1024),
+    ("openai", "\"cached_tokens\":1024", |e| {
+        usage(e).cached_input_tokens == 1024
+    }),
     ("openai_tools", "\"index\":1", |e| tool_starts(e) == 2),
     ("vllm_reasoning", "\"reasoning_content\"", reasoning),
     ("deepseek", "\"prompt_cache_hit_tokens\"", |e| {
         reasoning(e) && usage(e).cached_input_tokens == 128 && usage(e).reasoning_tokens == 27
     }),
-    ("deepseek_chat_cache", "\"prompt_cache_hit_tokens\":960", |e| {
-        usage(e).cached_input_tokens == 960
-    }),
+    (
+        "deepseek_chat_cache",
+        "\"prompt_cache_hit_tokens\":960",
+        |e| usage(e).cached_input_tokens == 960,
+    ),
     ("openrouter", "\"reasoning\":\"", reasoning),
-    ("openrouter_midstream_error", "\"error\":{", |e| !e.is_empty()),
-    ("llamacpp", "\"reasoning_content\"", |e| reasoning(e) && tool_starts(e) == 1),
+    ("openrouter_midstream_error", "\"error\":{", |e| {
+        !e.is_empty()
+    }),
+    ("llamacpp", "\"reasoning_content\"", |e| {
+        reasoning(e) && tool_starts(e) == 1
+    }),
     ("ollama", "\"system_fingerprint\":\"fp_ollama\"", |e| {
         reasoning(e) && tool_starts(e) == 1
     }),
@@ -227,8 +235,14 @@ fn every_dialect_carries_its_quirk_and_the_decoder_reads_it() {
             .unwrap_or_else(|| panic!("{name} has no quirk: what does it test?"));
         let (body, _) = load(name);
         let text = String::from_utf8_lossy(&body);
-        assert!(text.contains(wire), "{name}: the body lacks its quirk {wire}");
+        assert!(
+            text.contains(wire),
+            "{name}: the body lacks its quirk {wire}"
+        );
         let (events, _, _) = decode_with_parser(&body, body.len());
-        assert!(decoded(&events), "{name}: the decoder did not read its quirk: {events:?}");
+        assert!(
+            decoded(&events),
+            "{name}: the decoder did not read its quirk: {events:?}"
+        );
     }
 }

@@ -791,7 +791,8 @@ fn priced(id: &str) -> ModelInfo {
 #[tokio::test]
 async fn complete_sends_one_non_streaming_request_and_reads_the_json_reply() {
     let server = TestServer::start().await.unwrap();
-    let mut completion = openai::completion("gpt-test-2025", "", "tool_calls", (1_000_000, 100_000));
+    let mut completion =
+        openai::completion("gpt-test-2025", "", "tool_calls", (1_000_000, 100_000));
     completion["choices"][0]["message"]["content"] = Value::Null;
     completion["choices"][0]["message"]["tool_calls"] = json!([{
         "id": "call_7", "type": "function",
@@ -799,7 +800,11 @@ async fn complete_sends_one_non_streaming_request_and_reads_the_json_reply() {
     }]);
     completion["usage"]["prompt_tokens_details"] = json!({"cached_tokens": 400_000});
     server.route("POST", CHAT, Reply::json(200, completion));
-    let p = provider(config(&server).default_model("gpt-test").model_info(priced("gpt-test")));
+    let p = provider(
+        config(&server)
+            .default_model("gpt-test")
+            .model_info(priced("gpt-test")),
+    );
     let reply = p
         .complete(ChatRequest::new("").message(Message::user("Weather in Oslo?")))
         .await
@@ -810,7 +815,10 @@ async fn complete_sends_one_non_streaming_request_and_reads_the_json_reply() {
     assert!(body.get("stream_options").is_none());
     assert_eq!(r.header("accept"), Some("application/json"));
     assert_eq!(reply.finish_reason, Some(FinishReason::ToolCalls));
-    assert_eq!(reply.tool_calls[0].raw_arguments(), "{ \"city\" : \"Oslo\" }");
+    assert_eq!(
+        reply.tool_calls[0].raw_arguments(),
+        "{ \"city\" : \"Oslo\" }"
+    );
     assert_eq!(reply.id.as_deref(), Some(openai::ID));
     assert_eq!(reply.model.as_deref(), Some("gpt-test-2025"));
     // 600k × $2 + 400k × $0.5 + 100k × $8, per million.
@@ -852,7 +860,11 @@ async fn a_401_when_no_key_was_sent_says_the_endpoint_needs_one() {
         .await
         .map(|_| ())
         .unwrap_err();
-    assert!(err.hint().contains("rejected your API key"), "{}", err.hint());
+    assert!(
+        err.hint().contains("rejected your API key"),
+        "{}",
+        err.hint()
+    );
 }
 
 #[tokio::test]
@@ -872,13 +884,18 @@ async fn keys_the_server_echoes_are_scrubbed_from_the_error() {
     for secret in ["sk-echo-1", "apim-echo-2", "hdr-echo-3"] {
         assert!(!shown.contains(secret), "{secret} leaked: {shown}");
     }
-    assert!(err.message().contains("Incorrect API key provided"), "{}", err.message());
+    assert!(
+        err.message().contains("Incorrect API key provided"),
+        "{}",
+        err.message()
+    );
 }
 
 #[test]
 fn a_key_in_the_base_urls_query_stays_out_of_info_and_debug() {
-    let cfg = OpenAiConfig::new("https://apim.corp.example/openai/v1?subscription-key=apim-secret-9")
-        .unwrap();
+    let cfg =
+        OpenAiConfig::new("https://apim.corp.example/openai/v1?subscription-key=apim-secret-9")
+            .unwrap();
     let p = OpenAiProvider::new(cfg).unwrap();
     let info = p.info().base_url.unwrap();
     assert!(!info.as_str().contains("apim-secret-9"), "{info}");
@@ -895,7 +912,11 @@ async fn a_404_from_both_the_chat_route_and_the_model_list_means_the_base_url_is
     assert_eq!(err.kind(), &ErrorKind::InvalidConfig, "{err}");
     assert_eq!(err.field(), Some("base_url"));
     assert!(err.message().contains("/v1"), "{}", err.message());
-    assert_eq!(server.requests().len(), 2, "the chat route, then the model list");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "the chat route, then the model list"
+    );
 }
 
 #[tokio::test]
@@ -916,7 +937,11 @@ async fn a_gateways_200_error_keeps_its_message() {
         json!({"error": {"message": "Budget exceeded for team-7", "type": "budget_exceeded"}}),
     ))
     .await;
-    assert!(err.message().contains("Budget exceeded for team-7"), "{}", err.message());
+    assert!(
+        err.message().contains("Budget exceeded for team-7"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]

@@ -199,12 +199,16 @@ fn tool_turn(
         .flatten()
         .filter_map(|c| c.pointer("/function/name").and_then(Value::as_str))
         .collect();
-    let next = tools
-        .iter()
-        .filter_map(|t| t.get("function"))
-        .find(|f| f.get("name").and_then(Value::as_str).is_some_and(|n| !called.contains(&n)));
+    let next = tools.iter().filter_map(|t| t.get("function")).find(|f| {
+        f.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !called.contains(&n))
+    });
     if let Some(function) = next {
-        let name = function.get("name").and_then(Value::as_str).unwrap_or("tool");
+        let name = function
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("tool");
         let arguments = arguments_for(function.get("parameters"), user_text).to_string();
         let id = format!("call_demo_{}", called.len() + 1);
         if !stream {
@@ -309,7 +313,11 @@ fn arguments_for(schema: Option<&Value>, user_text: &str) -> Value {
         if !required.is_empty() && !required.contains(&name.as_str()) {
             continue;
         }
-        let value = if let Some(first) = prop.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+        let value = if let Some(first) = prop
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
             first.clone()
         } else {
             match prop.get("type").and_then(Value::as_str) {

@@ -35,9 +35,9 @@
 
 pub mod demo;
 pub mod openai;
-pub mod shared;
 mod reply;
 mod server;
+pub mod shared;
 mod sse;
 mod tls;
 

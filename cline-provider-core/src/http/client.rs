@@ -322,7 +322,10 @@ impl HttpClient {
         let (deadline, _) = self.deadline(req);
         let this = self;
         let attempt = move || async move {
-            let sent = this.attempt(req, deadline).await.map_err(|e| this.judged(e))?;
+            let sent = this
+                .attempt(req, deadline)
+                .await
+                .map_err(|e| this.judged(e))?;
             let status = sent.response.status().as_u16();
             let headers = sent.response.headers().clone();
             let read = read_capped(
@@ -383,7 +386,10 @@ impl HttpClient {
         let (deadline, limit) = self.deadline(req);
         let this = self;
         let attempt = move || async move {
-            let sent = this.attempt(req, deadline).await.map_err(|e| this.judged(e))?;
+            let sent = this
+                .attempt(req, deadline)
+                .await
+                .map_err(|e| this.judged(e))?;
             let response = this
                 .expect_event_stream(sent.response, deadline, &sent.secrets)
                 .await
@@ -488,8 +494,8 @@ impl HttpClient {
                 Some(asked) if asked > policy.max_retry_after => {
                     tracing::warn!(
                         wait_ms = u64::try_from(asked.as_millis()).unwrap_or(u64::MAX),
-                        max_ms = u64::try_from(policy.max_retry_after.as_millis())
-                            .unwrap_or(u64::MAX),
+                        max_ms =
+                            u64::try_from(policy.max_retry_after.as_millis()).unwrap_or(u64::MAX),
                         "the server asked to wait longer than allowed; not retrying"
                     );
                     return Err(err);
@@ -740,7 +746,13 @@ fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default()
 }
 
@@ -792,5 +804,3 @@ fn header_map(config: &HttpConfig) -> Result<HeaderMap> {
     }
     Ok(map)
 }
-
-

@@ -125,7 +125,10 @@ impl fmt::Debug for HttpConfig {
             .field("user_agent", &self.user_agent)
             .field("default_headers (values hidden)", &header_names)
             .field("redirects", &self.redirects)
-            .field("dns_resolver", &self.dns_resolver.as_ref().map(|_| "custom"))
+            .field(
+                "dns_resolver",
+                &self.dns_resolver.as_ref().map(|_| "custom"),
+            )
             .finish()
     }
 }
@@ -240,7 +243,6 @@ impl fmt::Debug for ProxyConfig {
         }
     }
 }
-
 
 /// What the engine tells the application about a retry it is about to make.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -93,7 +93,11 @@ pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Er
         .map(|r| format!(" {r}"))
         .unwrap_or_default();
     let message = format!("HTTP {status}{reason}: {}", details.describe());
-    annotate(Error::new(kind, message).with_status(status), &details, headers)
+    annotate(
+        Error::new(kind, message).with_status(status),
+        &details,
+        headers,
+    )
 }
 
 /// Adds what the body and headers tell beyond the kind: the code, the request id, the wait.
@@ -413,7 +417,8 @@ mod tests {
             default_error_mapper(429, &HeaderMap::new(), bare).kind(),
             &ErrorKind::RateLimited
         );
-        let in_band = ErrorDetails::parse(br#"{"code":429,"message":"too many tokens in the last minute"}"#);
+        let in_band =
+            ErrorDetails::parse(br#"{"code":429,"message":"too many tokens in the last minute"}"#);
         assert_eq!(classify_in_band(&in_band), ErrorKind::RateLimited);
         // The same words on a 400 are a context overflow.
         assert_eq!(
@@ -427,13 +432,19 @@ mod tests {
         let body = br#"{"error":{"message":"400: {'error': '/chat/completions: Invalid model name passed in model=gpt-5. Call `/v1/models` to view available models for your key.'}","type":"None","param":"None","code":"400"}}"#;
         let e = default_error_mapper(400, &HeaderMap::new(), body);
         assert_eq!(e.kind(), &ErrorKind::ModelNotFound);
-        assert!(e.message().contains("Invalid model name"), "{}", e.message());
+        assert!(
+            e.message().contains("Invalid model name"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
     fn only_error_documents_are_read_as_errors() {
         assert!(ErrorDetails::parse_error_document(br#"{"error":{"message":"x"}}"#).is_some());
-        assert!(ErrorDetails::parse_error_document(br#"{"object":"error","message":"x"}"#).is_some());
+        assert!(
+            ErrorDetails::parse_error_document(br#"{"object":"error","message":"x"}"#).is_some()
+        );
         assert!(ErrorDetails::parse_error_document(br#"{"detail":"Not authenticated"}"#).is_some());
         assert!(ErrorDetails::parse_error_document(br#"{"choices":[],"error":null}"#).is_none());
         assert!(ErrorDetails::parse_error_document(b"not json").is_none());

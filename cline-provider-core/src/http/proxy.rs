@@ -71,4 +71,3 @@ pub(crate) fn explicit_proxy(url: &Url, no_proxy: Option<&str>) -> Result<reqwes
     })?;
     Ok(proxy.no_proxy(no_proxy.and_then(reqwest::NoProxy::from_string)))
 }
-

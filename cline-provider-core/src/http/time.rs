@@ -40,6 +40,9 @@ mod tests {
     fn huge_durations_clamp() {
         let now = Instant::now();
         assert_eq!(after(now, Duration::MAX), now + FAR_FUTURE);
-        assert_eq!(after(now, Duration::from_secs(3)), now + Duration::from_secs(3));
+        assert_eq!(
+            after(now, Duration::from_secs(3)),
+            now + Duration::from_secs(3)
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::http::{
-    classify_in_band, default_error_mapper, ErrorDetails, HttpClient, HttpConfig, RequestSpec, RetryInfo,
-    RetryPolicy,
+    classify_in_band, default_error_mapper, ErrorDetails, HttpClient, HttpConfig, RequestSpec,
+    RetryInfo, RetryPolicy,
 };
 use cline_provider_core::{CancellationToken, Error, ErrorKind, EventStream, Result, StreamEvent};
 use cline_provider_testkit::{SseFrame, TestServer};
@@ -122,4 +122,3 @@ pub async fn drain(mut stream: EventStream) -> (Vec<String>, Option<Error>) {
 pub fn url(server: &TestServer) -> String {
     format!("{}{PATH}", server.url())
 }
-
