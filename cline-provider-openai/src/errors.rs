@@ -10,7 +10,8 @@ use cline_provider_core::Error;
 
 /// Turns an in-band error (the JSON of the `error` member, or of a whole `event: error`
 /// payload) into an [`Error`]. Rate limits, quota, context, model and credential errors keep
-/// their kind; anything else is a [`StreamError`](ErrorKind::StreamError).
+/// their kind; anything else is a
+/// [`StreamError`](cline_provider_core::ErrorKind::StreamError).
 ///
 /// ```
 /// use cline_provider_core::ErrorKind;
