@@ -225,6 +225,19 @@ impl OpenAiProvider {
         Ok((body, headers))
     }
 
+    /// Builds each attempt's `POST {base}/chat/completions`.
+    fn chat_post<'a>(
+        &'a self,
+        body: &'a Bytes,
+        headers: &'a HeaderMap,
+    ) -> impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync + 'a {
+        move |c: &reqwest::Client| {
+            Ok(c.post(self.chat_url.clone())
+                .headers(headers.clone())
+                .body(body.clone()))
+        }
+    }
+
     /// A "model not found" made more useful (see [`explain_model_not_found`]); other errors
     /// as they are.
     ///
@@ -309,15 +322,8 @@ impl Provider for OpenAiProvider {
     async fn stream(&self, mut request: ChatRequest) -> Result<EventStream> {
         self.prepare(&mut request);
         let (body, headers) = self.chat_request(&request, true)?;
-        let url = &self.chat_url;
-        let build = |c: &reqwest::Client| {
-            Ok(c.post(url.clone())
-                .headers(headers.clone())
-                .body(body.clone()))
-        };
-        let spec = RequestSpec::new(&build, &default_error_mapper)
-            .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()))
-            .with_total_timeout(request.timeout);
+        let build = self.chat_post(&body, &headers);
+        let spec = chat_spec(&build, &request);
         let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ChatCompletionsDecoder::new()) };
         match self.client.stream_sse(&spec, &new_decoder).await {
             Err(e) => Err(self.explained(e, &request.model).await),
@@ -339,15 +345,8 @@ impl Provider for OpenAiProvider {
     async fn complete(&self, mut request: ChatRequest) -> Result<ChatResponse> {
         self.prepare(&mut request);
         let (body, headers) = self.chat_request(&request, false)?;
-        let url = &self.chat_url;
-        let build = |c: &reqwest::Client| {
-            Ok(c.post(url.clone())
-                .headers(headers.clone())
-                .body(body.clone()))
-        };
-        let spec = RequestSpec::new(&build, &default_error_mapper)
-            .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()))
-            .with_total_timeout(request.timeout);
+        let build = self.chat_post(&body, &headers);
+        let spec = chat_spec(&build, &request);
         let fetched = match self.client.fetch(&spec, MAX_COMPLETION_BYTES).await {
             Ok(f) => f,
             Err(e) => return Err(self.explained(e, &request.model).await),
@@ -358,6 +357,16 @@ impl Provider for OpenAiProvider {
         }
         parse_completion(&fetched.body, prices)
     }
+}
+
+/// A chat request's spec: the request's cancellation and time limit, the shared error rules.
+fn chat_spec<'a>(
+    build: &'a (dyn Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync),
+    request: &ChatRequest,
+) -> RequestSpec<'a> {
+    RequestSpec::new(build, &default_error_mapper)
+        .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()))
+        .with_total_timeout(request.timeout)
 }
 
 /// A whole SSE body (a server that streamed although asked not to), decoded and collected.

@@ -564,15 +564,7 @@ impl HttpClient {
             return Err(scrub(redirect_error(&response), &secrets));
         }
         let headers = response.headers().clone();
-        let body = read_capped(
-            response,
-            MAX_ERROR_BODY,
-            OverCap::Truncate,
-            self.config.idle_timeout,
-            deadline,
-        )
-        .await
-        .unwrap_or_default();
+        let body = self.error_body(response, deadline).await;
         let mut err = (req.map_error)(status.as_u16(), &headers, &body);
         if err.status().is_none() {
             err = err.with_status(status.as_u16());
@@ -586,6 +578,20 @@ impl HttpClient {
             err = err.with_no_credential_sent();
         }
         Err(scrub(err, &secrets))
+    }
+
+    /// The first [`MAX_ERROR_BODY`] bytes of a body that explains an error; a failure while
+    /// reading just ends it.
+    async fn error_body(&self, response: reqwest::Response, deadline: Option<Instant>) -> Bytes {
+        read_capped(
+            response,
+            MAX_ERROR_BODY,
+            OverCap::Truncate,
+            self.config.idle_timeout,
+            deadline,
+        )
+        .await
+        .unwrap_or_default()
     }
 
     /// The credentials `request` carries: credential or sensitive headers (the client's
@@ -617,15 +623,7 @@ impl HttpClient {
         if ct == "application/json" {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let body = read_capped(
-                response,
-                MAX_ERROR_BODY,
-                OverCap::Truncate,
-                self.config.idle_timeout,
-                deadline,
-            )
-            .await
-            .unwrap_or_default();
+            let body = self.error_body(response, deadline).await;
             return Err(scrub(
                 json_instead_of_stream(status, &headers, &body),
                 secrets,
