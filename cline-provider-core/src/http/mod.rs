@@ -36,14 +36,14 @@
 //! ```
 
 mod body;
+mod classify;
 mod client;
 mod config;
 mod endpoint;
-mod errors;
+mod event_stream;
 mod proxy;
 mod send_error;
 pub mod sse;
-mod stream;
 mod time;
 mod tls;
 
@@ -56,7 +56,7 @@ pub use endpoint::{
     check_endpoint_url, is_credential_header, is_credential_query_param, is_loopback,
     is_plain_http_to_remote, redact_url, url_credentials,
 };
-pub use errors::{
+pub use classify::{
     classify, classify_in_band, default_error_mapper, parse_retry_after, ErrorDetails,
 };
 
