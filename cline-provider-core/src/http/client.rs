@@ -8,18 +8,21 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::HeaderMap;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::body::{read_capped, OverCap};
-use super::config::{HttpConfig, ProxyConfig, RedirectPolicy, RetryCallback, RetryInfo};
-use super::endpoint::{is_credential_header, redact_url, url_credentials};
 use super::classify::{json_instead_of_stream, parse_retry_after};
+use super::config::{HttpConfig, ProxyConfig, RetryCallback, RetryInfo};
+use super::endpoint::{is_credential_header, url_credentials};
+use super::event_stream::SseStream;
 use super::proxy::{check_env_proxies, explicit_proxy};
+use super::redirect::{redirect_error, redirect_policy};
+use super::request_spec::{content_type, Fetched, NewDecoder, RequestSpec};
+use super::scrub::{push_secret, scrub, Secrets};
 use super::send_error::{display_target, error_chain, map_send_error};
 use super::sse::SseDecoder;
-use super::event_stream::SseStream;
 use super::time::{after, bounded};
 use super::tls::read_pem_bundle;
 use super::validate_header;
@@ -31,86 +34,6 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Statuses worth sending again after a wait (when the mapped error agrees).
 const RETRYABLE_STATUSES: &[u16] = &[408, 409, 429, 500, 502, 503, 504];
-
-/// The most same-origin redirects [`RedirectPolicy::SameOrigin`] follows.
-const MAX_REDIRECTS: usize = 10;
-
-/// The credentials one attempt carried, to scrub from whatever the server says back.
-pub(crate) type Secrets = Arc<[SecretString]>;
-
-/// Makes a fresh [`SseDecoder`] for each attempt, so that a retry never sees what an earlier
-/// attempt's decoder had buffered.
-pub type NewDecoder<'a> = &'a (dyn Fn() -> Box<dyn SseDecoder> + Send + Sync);
-
-/// One request, described so that the engine can send it as often as retries need.
-///
-/// ```
-/// use cline_provider_core::http::{default_error_mapper, RequestSpec};
-///
-/// let build = |client: &reqwest::Client| Ok(client.post("http://127.0.0.1:9/v1/chat/completions").body("{}"));
-/// let spec = RequestSpec::new(&build, &default_error_mapper);
-/// assert!(spec.cancel.is_none());
-/// ```
-pub struct RequestSpec<'a> {
-    /// Builds one attempt's request afresh (called once per attempt), so a retry works with
-    /// any body.
-    pub build: &'a (dyn Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync),
-    /// Maps a non-2xx, non-3xx response (status, headers, the first 64 KiB of the body) to an
-    /// [`Error`]; backends read their own error bodies here. The engine then removes the
-    /// request's credentials from its message.
-    pub map_error: &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> Error + Send + Sync),
-    /// Cancels the request (and its stream) when triggered.
-    pub cancel: Option<CancellationToken>,
-    /// The whole request's time limit, retries and streaming included; replaces
-    /// [`HttpConfig::total_timeout`] for this request when set. Running out is
-    /// `Timeout(Total)`.
-    pub total_timeout: Option<Duration>,
-}
-
-impl<'a> RequestSpec<'a> {
-    /// A request with no cancellation token and the client's total timeout.
-    pub fn new(
-        build: &'a (dyn Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync),
-        map_error: &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> Error + Send + Sync),
-    ) -> Self {
-        RequestSpec {
-            build,
-            map_error,
-            cancel: None,
-            total_timeout: None,
-        }
-    }
-
-    /// Cancels the request when `token` is cancelled.
-    pub fn with_cancel(mut self, token: Option<CancellationToken>) -> Self {
-        self.cancel = token;
-        self
-    }
-
-    /// Sets this request's total time limit (`None` keeps the client's).
-    pub fn with_total_timeout(mut self, limit: Option<Duration>) -> Self {
-        self.total_timeout = limit;
-        self
-    }
-}
-
-/// A response read whole by [`HttpClient::fetch`].
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    /// The 2xx status.
-    pub status: u16,
-    /// The response headers.
-    pub headers: HeaderMap,
-    /// The body, at most the cap asked for.
-    pub body: Bytes,
-}
-
-impl Fetched {
-    /// The `Content-Type` without parameters, lower-cased (`application/json`), or `""`.
-    pub fn content_type(&self) -> String {
-        content_type(&self.headers)
-    }
-}
 
 /// One attempt that got a 2xx answer, and the credentials it carried.
 struct Sent {
@@ -660,98 +583,6 @@ async fn cancellable<T>(
         }
         None => fut.await,
     }
-}
-
-fn redirect_policy(policy: RedirectPolicy) -> reqwest::redirect::Policy {
-    match policy {
-        RedirectPolicy::None => reqwest::redirect::Policy::none(),
-        RedirectPolicy::SameOrigin => reqwest::redirect::Policy::custom(|attempt| {
-            // `previous` starts with the URL first requested: every hop must stay on its origin.
-            let same = attempt
-                .previous()
-                .first()
-                .is_some_and(|first| first.origin() == attempt.url().origin());
-            if !same {
-                attempt.stop()
-            } else if attempt.previous().len() > MAX_REDIRECTS {
-                attempt.error("more than 10 redirects")
-            } else {
-                attempt.follow()
-            }
-        }),
-    }
-}
-
-/// A 3xx that was not followed, naming where it pointed (its credentials redacted).
-fn redirect_error(response: &reqwest::Response) -> Error {
-    let status = response.status();
-    let from = display_target(response.url());
-    let location = response
-        .headers()
-        .get(http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|l| response.url().join(l).ok())
-        .map(|u| redact_url(&u));
-    let reason = status.canonical_reason().unwrap_or("Redirect");
-    let mut err = match &location {
-        Some(to) => Error::new(
-            ErrorKind::Redirected,
-            format!(
-                "HTTP {} {reason}: {from} redirects to {to}; the redirect was not followed, so \
-                 the request (with its credentials) was not sent there",
-                status.as_u16()
-            ),
-        )
-        .with_redirect_location(to.clone()),
-        None => Error::new(
-            ErrorKind::Redirected,
-            format!(
-                "HTTP {} {reason} from {from} without a usable Location; the redirect was not \
-                 followed",
-                status.as_u16()
-            ),
-        ),
-    };
-    err = err.with_status(status.as_u16());
-    err
-}
-
-fn scrub(err: Error, secrets: &Secrets) -> Error {
-    if secrets.is_empty() {
-        return err;
-    }
-    err.scrub(secrets.iter().map(|s| s.expose_secret()))
-}
-
-/// Adds a credential value, and for `Scheme token` values the token on its own (servers echo
-/// the token without the scheme).
-fn push_secret(out: &mut Vec<SecretString>, value: &str) {
-    let value = value.trim();
-    if value.is_empty() {
-        return;
-    }
-    out.push(value.into());
-    if let Some((_, token)) = value.split_once(' ') {
-        let token = token.trim();
-        if !token.is_empty() {
-            out.push(token.into());
-        }
-    }
-}
-
-/// The `Content-Type` without parameters, lower-cased, or `""`.
-fn content_type(headers: &HeaderMap) -> String {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
 }
 
 fn cancelled() -> Error {

@@ -13,8 +13,8 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use secrecy::ExposeSecret;
 
-use super::client::Secrets;
 use super::config::HttpConfig;
+use super::scrub::Secrets;
 use super::send_error::error_chain;
 use super::sse::{SseDecoder, SseParser};
 use super::time::after;

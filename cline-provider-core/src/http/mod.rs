@@ -42,12 +42,18 @@ mod config;
 mod endpoint;
 mod event_stream;
 mod proxy;
+mod redirect;
+mod request_spec;
+mod scrub;
 mod send_error;
 pub mod sse;
 mod time;
 mod tls;
 
-pub use client::{Fetched, HttpClient, NewDecoder, RequestSpec};
+pub use classify::{
+    classify, classify_in_band, default_error_mapper, parse_retry_after, ErrorDetails,
+};
+pub use client::HttpClient;
 pub use config::{
     default_user_agent, HttpConfig, ProxyConfig, RedirectPolicy, RetryCallback, RetryInfo,
     RetryPolicy,
@@ -56,9 +62,7 @@ pub use endpoint::{
     check_endpoint_url, is_credential_header, is_credential_query_param, is_loopback,
     is_plain_http_to_remote, redact_url, url_credentials,
 };
-pub use classify::{
-    classify, classify_in_band, default_error_mapper, parse_retry_after, ErrorDetails,
-};
+pub use request_spec::{Fetched, NewDecoder, RequestSpec};
 
 use crate::error::{Error, Result};
 
