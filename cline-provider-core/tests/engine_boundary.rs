@@ -539,3 +539,30 @@ async fn an_expired_certificate_is_a_certificate_error_too() {
 fn client_for(config: HttpConfig) -> cline_provider_core::http::HttpClient {
     client(config)
 }
+
+#[tokio::test]
+async fn a_whole_reply_that_is_a_200_error_is_an_error_and_retried_when_retryable() {
+    let server = server().await;
+    server.route(
+        "POST",
+        PATH,
+        Reply::json(
+            200,
+            json!({"error": {"message": "upstream busy", "code": 429}}),
+        ),
+    );
+    server.route(
+        "POST",
+        PATH,
+        Reply::json(200, json!({"choices": [], "error": null})),
+    );
+    let target = url(&server);
+    let build = |c: &reqwest::Client| Ok(c.post(&target).body("{}"));
+    let (client, retries) = recording_client(fast_config());
+    let fetched = client
+        .fetch(&RequestSpec::new(&build, &default_error_mapper), 1024)
+        .await
+        .expect("the second answer is a body");
+    assert_eq!(fetched.body.as_ref(), br#"{"choices":[],"error":null}"#);
+    assert_eq!(retries.lock().expect("not poisoned").len(), 1);
+}

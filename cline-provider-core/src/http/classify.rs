@@ -119,10 +119,17 @@ fn annotate(mut err: Error, details: &ErrorDetails, headers: &HeaderMap) -> Erro
     err
 }
 
+/// Whether a 2xx JSON body is in fact an error document (see
+/// [`ErrorDetails::parse_error_document`]).
+pub(crate) fn is_error_document(body: &[u8]) -> bool {
+    ErrorDetails::parse_error_document(body).is_some()
+}
+
 /// A 2xx answer with a JSON body where an event stream was expected. Gateways do this with
 /// an error (`200 {"error": …}`): it is classified like an in-band error, so an upstream rate
 /// limit stays [`RateLimited`](ErrorKind::RateLimited) and keeps its message. Any other JSON
 /// document means the endpoint does not stream: [`Protocol`](ErrorKind::Protocol).
+/// [`HttpClient::fetch`](super::HttpClient::fetch) uses it too, for a 2xx error document.
 pub(crate) fn json_instead_of_stream(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     match ErrorDetails::parse_error_document(body) {
         Some(details) => {

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::body::{read_capped, OverCap};
-use super::classify::{json_instead_of_stream, parse_retry_after};
+use super::classify::{is_error_document, json_instead_of_stream, parse_retry_after};
 use super::config::{HttpConfig, ProxyConfig, RetryCallback, RetryInfo};
 use super::endpoint::{is_credential_header, url_credentials};
 use super::event_stream::SseStream;
@@ -231,7 +231,8 @@ impl HttpClient {
 
     /// [`send`](HttpClient::send), then reads the whole body, refusing more than `max_bytes`.
     /// A connection cut while the body is read is retried like one before the headers, since
-    /// nothing has reached the caller yet.
+    /// nothing has reached the caller yet, and so is a retryable error document in a 2xx JSON
+    /// answer (a gateway's `200 {"error": …}`, which is an error, not a body).
     ///
     /// # Errors
     ///
@@ -260,6 +261,17 @@ impl HttpClient {
             )
             .await;
             match read {
+                // A gateway's `200 {"error": …}` is an error, whatever protocol asked for it.
+                Ok(body)
+                    if content_type(&headers) == "application/json" && is_error_document(&body) =>
+                {
+                    let err = scrub(
+                        json_instead_of_stream(status, &headers, &body),
+                        &sent.secrets,
+                    );
+                    let retry = this.may_retry_before_output(&err);
+                    Err((err, retry))
+                }
                 Ok(body) => Ok(Fetched {
                     status,
                     headers,
