@@ -41,27 +41,37 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod client;
+mod admin_api;
+mod azure_rule;
+mod cache;
+mod credential;
 mod edit;
 mod effective;
+mod error;
+mod fetch;
+mod field;
 mod headers;
 mod json;
 mod member;
+mod outcome;
 mod provider_id;
+mod refresher;
 mod remote;
 mod report;
+mod schedule;
 
-pub use client::{
-    spawn_refresher, ClearReason, PolicyCache, RefreshOutcome, RefreshSchedule, RefresherHandle,
-    RemoteConfigClient,
-};
+pub use azure_rule::AZURE_DEFAULT_API_VERSION;
+pub use cache::PolicyCache;
 pub use edit::Edit;
-pub use effective::{
-    resolve, Effective, EffectiveSettings, Field, Origin, PolicyError, PolicyErrorReason,
-    AZURE_DEFAULT_API_VERSION,
-};
+pub use effective::{resolve, EffectiveSettings};
+pub use error::{PolicyError, PolicyErrorReason};
+pub use fetch::RemoteConfigClient;
+pub use field::{Effective, Field, Origin};
 pub use headers::Headers;
 pub use member::{ConfigDir, MemberSettings};
+pub use outcome::{ClearReason, RefreshOutcome};
 pub use provider_id::ProviderId;
+pub use refresher::{spawn_refresher, RefresherHandle};
 pub use remote::{OpenAiCompatibleSettings, Organization, Policy, PolicySource, RemoteConfig};
 pub use report::{mask_secret, Check, CheckStatus, FieldReport, ProviderReport, SettingsReport};
+pub use schedule::RefreshSchedule;

@@ -5,7 +5,8 @@ use std::fmt;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use super::effective::{EffectiveSettings, Field, Origin};
+use super::effective::EffectiveSettings;
+use super::field::{Field, Origin};
 use super::provider_id::ProviderId;
 use super::remote::Organization;
 use crate::model::ModelInfo;
