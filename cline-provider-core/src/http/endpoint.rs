@@ -1,6 +1,5 @@
-//! Rules every backend applies to where it sends requests and what it sends: a valid endpoint
-//! URL, loopback detection (identity tokens never travel over plain HTTP except to loopback),
-//! and which header names carry credentials.
+//! Rules every backend applies to where it sends requests: a valid endpoint URL, and loopback
+//! detection (identity tokens never travel over plain HTTP except to loopback).
 
 use url::{Host, Url};
 
@@ -65,30 +64,4 @@ pub fn is_loopback(url: &Url) -> bool {
 /// other than loopback.
 pub fn is_plain_http_to_remote(url: &Url) -> bool {
     url.scheme() == "http" && !is_loopback(url)
-}
-
-/// Whether a header's name suggests its value is a credential: its value is then never shown,
-/// and sending it over plain HTTP is warned about.
-///
-/// ```
-/// use cline_provider_core::http::is_credential_header;
-/// assert!(is_credential_header("Authorization"));
-/// assert!(is_credential_header("X-Api-Key"));
-/// assert!(!is_credential_header("X-Team"));
-/// ```
-pub fn is_credential_header(name: &str) -> bool {
-    const MARKERS: [&str; 10] = [
-        "auth",
-        "key",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "cookie",
-        "session",
-        "signature",
-        "credential",
-    ];
-    let n = name.to_ascii_lowercase();
-    MARKERS.iter().any(|m| n.contains(m))
 }
