@@ -18,7 +18,11 @@ const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// What the organization endpoint said.
 pub(super) enum OrgConfig {
+    /// `enabled: false`.
     Disabled,
+    /// `data: null`: the organization has no remote configuration.
+    NotConfigured,
+    /// The document, not yet validated.
     Enabled(String),
 }
 
@@ -160,57 +164,87 @@ impl AdminApi {
         parsed.ok_or_else(|| {
             Error::new(
                 ErrorKind::Protocol,
-                format!("the admin API sent a response that is not JSON from {url}"),
+                format!(
+                    "the admin API sent a response that is not JSON from {url} (a captive \
+                     portal or a proxy's login page answers like this)"
+                ),
             )
         })
     }
 
-    /// Unwraps `{success, error, data}`, naming the endpoint in errors.
-    fn envelope(v: Value, what: &str) -> Result<Value> {
-        let Value::Object(mut obj) = v else {
-            return Err(Error::new(
-                ErrorKind::Protocol,
-                format!("the {what} response is not a JSON object"),
-            ));
-        };
-        if obj.get("success").and_then(Value::as_bool) == Some(false) {
-            let said = obj
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("no reason given");
-            return Err(Error::new(
-                ErrorKind::Server,
-                format!(
-                    "the admin API reported a failure for the {what}: {}",
-                    said.chars().take(200).collect::<String>()
-                ),
-            ));
-        }
-        if obj.contains_key("success") || obj.contains_key("data") {
-            return Ok(obj.remove("data").unwrap_or(Value::Null));
-        }
-        // A bare `data` object, as some deployments and the original's fixtures send it.
-        Ok(Value::Object(obj))
-    }
-
+    /// Discovery, `GET {api}/api/v1/users/me/remote-config`: the member's organization, or
+    /// `None` when the answer says explicitly that there is none.
     pub(super) async fn discover(&self) -> Result<Option<Discovery>> {
         let url = self.endpoint(&["api", "v1", "users", "me", "remote-config"]);
-        let data = Self::envelope(self.get_json(url).await?, "remote configuration discovery")?;
-        if data.is_null() {
-            return Ok(None);
-        }
-        let protocol = |why: &str| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("the remote configuration discovery response is malformed: {why}"),
-            )
-        };
-        let obj = data
-            .as_object()
-            .ok_or_else(|| protocol("`data` is not an object"))?;
-        let listed: Vec<Organization> = match obj.get("organizations") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
+        parse_discovery(self.get_json(url).await?)
+    }
+
+    /// The organization endpoint, `GET {api}/api/v1/organizations/{id}/remote-config`.
+    pub(super) async fn fetch_organization(&self, org: &Organization) -> Result<OrgConfig> {
+        let url = self.endpoint(&["api", "v1", "organizations", &org.id, "remote-config"]);
+        parse_org_config(self.get_json(url).await?)
+    }
+}
+
+/// Unwraps `{success, error, data}`, naming the endpoint in errors.
+///
+/// Only an answer that carries `data` is an answer: `{}`, `{"success": true}` or any other
+/// object without it is a failed fetch, never "no policy", so that a proxy or a broken
+/// deployment answering `200 {}` cannot unlock every member. `data: null` is returned as
+/// `Null`: that is the API saying "none".
+fn envelope(v: Value, what: &str) -> Result<Value> {
+    let Value::Object(mut obj) = v else {
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            format!("the {what} response is not a JSON object"),
+        ));
+    };
+    if obj.get("success").and_then(Value::as_bool) == Some(false) {
+        let said = obj
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no reason given");
+        return Err(Error::new(
+            ErrorKind::Server,
+            format!(
+                "the admin API reported a failure for the {what}: {}",
+                said.chars().take(200).collect::<String>()
+            ),
+        ));
+    }
+    obj.remove("data").ok_or_else(|| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "the {what} response has no `data`, so it says nothing about the policy; \
+                 it counts as a failed fetch"
+            ),
+        )
+    })
+}
+
+/// Reads a discovery answer. `data: null` means no organization has a configuration for the
+/// member (`None`); so does an explicit list of organizations without a discovered one, when
+/// the list is empty (the member left the organization). An answer naming neither an
+/// organization nor a list is malformed.
+pub(super) fn parse_discovery(body: Value) -> Result<Option<Discovery>> {
+    let data = envelope(body, "remote configuration discovery")?;
+    if data.is_null() {
+        return Ok(None);
+    }
+    let protocol = |why: &str| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("the remote configuration discovery response is malformed: {why}"),
+        )
+    };
+    let obj = data
+        .as_object()
+        .ok_or_else(|| protocol("`data` is not an object"))?;
+    let listed: Option<Vec<Organization>> = match obj.get("organizations") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
                 .iter()
                 .filter_map(|o| {
                     let id = o.get("organizationId")?.as_str()?;
@@ -219,63 +253,70 @@ impl AdminApi {
                     Some(org)
                 })
                 .collect(),
-            Some(_) => return Err(protocol("`organizations` is not an array")),
-        };
-        let discovered = match obj.get("organizationId") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(protocol("`organizationId` is not a string")),
-        };
-        let value = match obj.get("value") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(protocol("`value` is not a string")),
-        };
-        Ok(match discovered {
-            Some(id) => {
-                let organization = listed
-                    .into_iter()
-                    .find(|o| o.id == id)
-                    .unwrap_or_else(|| Organization::new(id));
-                Some(Discovery {
-                    organization,
-                    value,
-                })
-            }
-            // The discovered value belongs to no organization; the original then turns to the
-            // first listed organization, without a value.
-            None => listed.into_iter().next().map(|organization| Discovery {
-                organization,
-                value: None,
-            }),
-        })
+        ),
+        Some(_) => return Err(protocol("`organizations` is not an array")),
+    };
+    let discovered = match obj.get("organizationId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(protocol("`organizationId` is not a string")),
+    };
+    if discovered.is_none() && listed.is_none() {
+        return Err(protocol(
+            "it names neither an organization (`organizationId`) nor a list of organizations",
+        ));
     }
+    let value = match obj.get("value") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(protocol("`value` is not a string")),
+    };
+    let listed = listed.unwrap_or_default();
+    Ok(match discovered {
+        Some(id) => {
+            let organization = listed
+                .into_iter()
+                .find(|o| o.id == id)
+                .unwrap_or_else(|| Organization::new(id));
+            Some(Discovery {
+                organization,
+                value,
+            })
+        }
+        // The discovered value belongs to no organization; the original then turns to the
+        // first listed organization, without a value.
+        None => listed.into_iter().next().map(|organization| Discovery {
+            organization,
+            value: None,
+        }),
+    })
+}
 
-    pub(super) async fn fetch_organization(&self, org: &Organization) -> Result<OrgConfig> {
-        let url = self.endpoint(&["api", "v1", "organizations", &org.id, "remote-config"]);
-        let data = Self::envelope(
-            self.get_json(url).await?,
-            "organization remote configuration",
-        )?;
-        let protocol = |why: &str| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!("the organization remote configuration response is malformed: {why}"),
-            )
-        };
-        let obj = data
-            .as_object()
-            .ok_or_else(|| protocol("`data` is missing"))?;
-        match obj.get("enabled") {
-            Some(Value::Bool(false)) => return Ok(OrgConfig::Disabled),
-            Some(Value::Bool(true)) | None => {}
-            Some(_) => return Err(protocol("`enabled` is not true or false")),
-        }
-        match obj.get("value") {
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(OrgConfig::Enabled(s.clone())),
-            _ => Err(protocol("`value` is missing")),
-        }
+/// Reads the organization endpoint's answer: `data: null` or `enabled: false` mean the
+/// organization has no policy in force; otherwise `value` must hold the document.
+pub(super) fn parse_org_config(body: Value) -> Result<OrgConfig> {
+    let data = envelope(body, "organization remote configuration")?;
+    if data.is_null() {
+        return Ok(OrgConfig::NotConfigured);
+    }
+    let protocol = |why: &str| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!("the organization remote configuration response is malformed: {why}"),
+        )
+    };
+    let obj = data
+        .as_object()
+        .ok_or_else(|| protocol("`data` is not an object"))?;
+    match obj.get("enabled") {
+        Some(Value::Bool(false)) => return Ok(OrgConfig::Disabled),
+        Some(Value::Bool(true)) | None => {}
+        Some(_) => return Err(protocol("`enabled` is not true or false")),
+    }
+    match obj.get("value") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(OrgConfig::Enabled(s.clone())),
+        _ => Err(protocol("`value` is missing")),
     }
 }
 

@@ -20,14 +20,18 @@ use crate::error::{Error, Result};
 ///    member's organization and may carry the policy itself;
 /// 2. otherwise the organization endpoint, `GET {api}/api/v1/organizations/{id}/remote-config`,
 ///    answering `{enabled, value}`;
-/// 3. a valid policy is applied and written to the [`PolicyCache`]; `enabled: false` or no
-///    organization clears it (and its cache); any failure — network, HTTP status, bad
-///    envelope, invalid document — falls back to the cached copy, or else keeps the policy in
-///    effect, and says why.
+/// 3. a valid policy is applied and written to the [`PolicyCache`];
+/// 4. only an explicit answer clears it (and its cache): `data: null`, `enabled: false`, or a
+///    discovery that lists the member in no organization;
+/// 5. anything else is a failed fetch — the network, an HTTP status, an answer without `data`
+///    (`200 {}`, `{"success": true}`), a page that is not JSON (a captive portal), an empty
+///    body, an invalid document — and falls back to the cached copy, or else keeps the policy
+///    in effect, and says why. A failed fetch never deletes the cache.
 ///
 /// Nothing happens in the background unless the application asks: call
 /// [`refresh`](RemoteConfigClient::refresh) when [`next_refresh_in`](RemoteConfigClient::next_refresh_in)
-/// says so, or use [`spawn_refresher`].
+/// says so, use [`spawn_refresher`](super::spawn_refresher), or hold a
+/// [`ManagedConnection`](super::ManagedConnection), which does both.
 pub struct RemoteConfigClient {
     api: AdminApi,
     cache: Option<PolicyCache>,
@@ -177,6 +181,12 @@ impl RemoteConfigClient {
         match self.api.fetch_organization(&org).await {
             Ok(OrgConfig::Disabled) => self.clear(
                 ClearReason::Disabled {
+                    organization: org.clone(),
+                },
+                Some(&org),
+            ),
+            Ok(OrgConfig::NotConfigured) => self.clear(
+                ClearReason::NotConfigured {
                     organization: org.clone(),
                 },
                 Some(&org),

@@ -81,6 +81,13 @@ pub enum ClearReason {
         /// The organization.
         organization: Organization,
     },
-    /// The member belongs to no organization with a remote configuration.
+    /// The organization endpoint answered `data: null`: the organization has no remote
+    /// configuration.
+    NotConfigured {
+        /// The organization.
+        organization: Organization,
+    },
+    /// The member belongs to no organization with a remote configuration (discovery answered
+    /// `data: null`, or an empty list of organizations).
     NoOrganization,
 }
