@@ -160,7 +160,8 @@ async fn a_bad_organization_answer_keeps_the_policy_and_its_cache() {
 /// The explicit answers, by contrast, clear the policy and delete its cache.
 #[tokio::test]
 async fn only_an_explicit_answer_clears_the_policy_and_its_cache() {
-    let cases: Vec<(&str, &str, Reply, fn(&ClearReason) -> bool)> = vec![
+    type Case = (&'static str, &'static str, Reply, fn(&ClearReason) -> bool);
+    let cases: Vec<Case> = vec![
         (
             "discovery data: null",
             DISCOVERY,
