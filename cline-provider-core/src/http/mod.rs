@@ -46,6 +46,9 @@ pub use client::{HttpClient, RequestSpec};
 pub use config::{
     default_user_agent, HttpConfig, ProxyConfig, RetryCallback, RetryInfo, RetryPolicy,
 };
-pub use endpoint::{check_endpoint_url, is_loopback, is_plain_http_to_remote};
+pub use endpoint::{
+    check_endpoint_url, check_plain_http, is_loopback, is_plain_http_to_remote, ConfigWarning,
+    CredentialKind,
+};
 pub use errors::{classify, default_error_mapper, parse_retry_after, ErrorDetails};
 pub use headers::{forbidden_header_reason, is_credential_header, validate_header};

@@ -66,7 +66,7 @@ pub struct EffectiveSettings {
 ///   Compatible when configured, else the first configured.
 /// - When the organization lists models, only those may be chosen (the member's choice if
 ///   listed, else the first listed; locked when only one is listed), and the organization's
-///   model info is used.
+///   model info is used. An empty list offers no model.
 /// - Everything else is the member's, or the default.
 pub fn resolve(policy: Option<&Policy>, member: &MemberSettings) -> EffectiveSettings {
     EffectiveSettings::new(policy.map(|p| Arc::new(p.clone())), member.clone())
@@ -159,13 +159,15 @@ impl EffectiveSettings {
             false,
         );
 
-        let offered_models = openai
-            .and_then(|o| o.models.clone())
-            .filter(|models| !models.is_empty());
+        // An empty list (possible only when built by hand: a document with one is refused)
+        // offers no model at all; it never means "no allow-list".
+        let offered_models = openai.and_then(|o| o.models.clone());
         let (model_id, model_info) = match &offered_models {
             Some(models) => {
                 let ids: Vec<Option<String>> = models.iter().map(|m| Some(m.id.clone())).collect();
-                let model_id = restricted(&ids, member.model_id.clone().map(Some), ids[0].clone());
+                let first = ids.first().cloned().flatten();
+                let mut model_id = restricted(&ids, member.model_id.clone().map(Some), first);
+                model_id.locked |= ids.is_empty();
                 let chosen = model_id.value.as_deref().unwrap_or_default();
                 let info = models
                     .iter()

@@ -26,9 +26,15 @@ pub enum PolicyErrorReason {
         /// The provider the member asked for.
         provider: ProviderId,
     },
+    /// A request tried to replace a header the organization sets on every request.
+    HeaderLocked {
+        /// The header, as the request named it.
+        header: String,
+    },
 }
 
-/// A member's change that the organization's policy refuses. Nothing was changed.
+/// A member's change, or a request, that the organization's policy refuses. Nothing was
+/// changed, and nothing was sent.
 ///
 /// Converts into [`Error`] (kind [`ErrorKind::LockedByOrganization`], with
 /// [`field`](Error::field) and [`organization`](Error::organization) set; an unsupported
@@ -81,6 +87,14 @@ impl PolicyError {
         &self.allowed
     }
 
+    fn allowed_list(&self) -> String {
+        if self.allowed.is_empty() {
+            "none".to_owned()
+        } else {
+            self.allowed.join(", ")
+        }
+    }
+
     fn org_phrase(&self) -> String {
         match &self.organization {
             Some(org) => format!("your organization ({org})"),
@@ -104,7 +118,12 @@ impl PolicyError {
             PolicyErrorReason::ModelNotAllowed { requested } => format!(
                 "{org} does not offer the model `{requested}` (`{}`); offered: {}",
                 self.field.key(),
-                self.allowed.join(", ")
+                self.allowed_list()
+            ),
+            PolicyErrorReason::HeaderLocked { header } => format!(
+                "the header `{header}` is set by {org} on every request (`{}`) and a request \
+                 cannot replace it",
+                self.field.key()
             ),
             PolicyErrorReason::UnsupportedProvider { provider } => match &self.organization {
                 Some(_) => format!(
@@ -131,10 +150,18 @@ impl PolicyError {
                 "Choose one of the providers {org} allows: {}.",
                 self.allowed.join(", ")
             ),
+            PolicyErrorReason::ModelNotAllowed { .. } if self.allowed.is_empty() => format!(
+                "{org} offers no model at all. Ask your administrator to list the models members \
+                 may use."
+            ),
             PolicyErrorReason::ModelNotAllowed { .. } => format!(
                 "Choose one of the models {org} offers: {}. Ask your administrator to add the model \
                  if you need it.",
                 self.allowed.join(", ")
+            ),
+            PolicyErrorReason::HeaderLocked { header } => format!(
+                "{org} sets `{header}` on every request. Leave it out of the request; ask your \
+                 administrator if it needs to change."
             ),
             PolicyErrorReason::UnsupportedProvider { .. } => {
                 let choices: Vec<&str> = if self.allowed.is_empty() {
@@ -162,7 +189,11 @@ impl From<PolicyError> for Error {
             PolicyErrorReason::UnsupportedProvider { .. } => ErrorKind::InvalidConfig,
             _ => ErrorKind::LockedByOrganization,
         };
-        let mut err = Error::new(kind, e.to_string()).with_field(e.field.key());
+        let field = match &e.reason {
+            PolicyErrorReason::HeaderLocked { header } => format!("{}.{header}", e.field.key()),
+            _ => e.field.key().to_owned(),
+        };
+        let mut err = Error::new(kind, e.to_string()).with_field(field);
         if let Some(org) = &e.organization {
             err = err.with_organization(org.clone());
         }

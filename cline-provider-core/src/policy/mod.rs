@@ -44,9 +44,11 @@
 mod admin_api;
 mod azure_rule;
 mod cache;
+mod connection;
 mod credential;
 mod edit;
 mod effective;
+mod enforce;
 mod error;
 mod fetch;
 mod field;
@@ -62,8 +64,11 @@ mod schedule;
 
 pub use azure_rule::AZURE_DEFAULT_API_VERSION;
 pub use cache::PolicyCache;
+pub use connection::{Backend, ConnectOptions, Connection, Connector};
+pub use credential::Credential;
 pub use edit::Edit;
 pub use effective::{resolve, EffectiveSettings};
+pub use enforce::EnforcedProvider;
 pub use error::{PolicyError, PolicyErrorReason};
 pub use fetch::RemoteConfigClient;
 pub use field::{Effective, Field, Origin};
