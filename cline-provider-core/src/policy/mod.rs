@@ -29,14 +29,15 @@
 //!
 //! let dir = tempfile::tempdir()?;
 //! let config = ConfigDir::new(dir.path());
-//! let mut settings = resolve(Some(&policy), &config.load_member_settings()?);
+//! let secrets = config.file_secret_store();
+//! let mut settings = resolve(Some(&policy), &config.load_member_settings(&secrets)?);
 //!
 //! settings.edit(Edit::Model(Some("gpt-4o-mini".into())))?;
 //! let refused = settings.edit(Edit::BaseUrl(Some("https://elsewhere.example/v1".into()))).unwrap_err();
 //! assert_eq!(refused.kind(), &ErrorKind::LockedByOrganization);
 //! assert_eq!(refused.field(), Some("openAiBaseUrl"));
 //!
-//! config.save_member_settings(settings.member())?;
+//! config.save_member_settings(settings.member(), &secrets)?;
 //! println!("{}", settings.report());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
