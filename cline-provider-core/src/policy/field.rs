@@ -139,6 +139,11 @@ impl Field {
             Field::ReasoningEffort => "your reasoning effort",
         }
     }
+
+    /// "the base URL", for sentences.
+    pub(crate) fn noun(self) -> String {
+        self.yours().replacen("your ", "the ", 1)
+    }
 }
 
 impl fmt::Display for Field {

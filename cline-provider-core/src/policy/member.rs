@@ -246,6 +246,20 @@ impl MemberSettings {
         serde_json::to_string_pretty(&Value::Object(o)).unwrap_or_else(|_| "{}".to_owned())
     }
 
+    /// The settings as [`save`](MemberSettings::save) writes and [`load`](MemberSettings::load)
+    /// reads them back, through the file form, without touching the disk: the values kept in
+    /// the secret store are carried over as the store would.
+    pub(crate) fn through_file_form(&self) -> Result<MemberSettings> {
+        let (mut m, secret_headers) =
+            Self::from_file_json(&self.to_json_with(crate::http::is_credential_header))?;
+        for name in secret_headers {
+            if let Some(value) = self.headers.get(&name) {
+                m.headers.insert(name, value)?;
+            }
+        }
+        Ok(m)
+    }
+
     /// Reads the settings file at `path`, with the values of its credential-like headers from
     /// `secrets`; a missing file gives the defaults.
     ///
@@ -289,7 +303,7 @@ impl MemberSettings {
     /// A failure to write the secrets or the file is an error and leaves the previous file
     /// intact. The secrets are written first, so the file never names a value the store lacks.
     pub fn save(&self, path: &Path, secrets: &dyn SecretStore) -> Result<()> {
-        let secret = |name: &str| crate::http::is_credential_header(name);
+        let secret = crate::http::is_credential_header;
         let before: Vec<String> = crate::fs::read_optional(path)
             .ok()
             .flatten()

@@ -45,6 +45,8 @@
 mod admin_api;
 mod azure_rule;
 mod cache;
+mod change;
+mod checks;
 mod connection;
 mod credential;
 mod edit;
@@ -65,6 +67,8 @@ mod schedule;
 
 pub use azure_rule::AZURE_DEFAULT_API_VERSION;
 pub use cache::PolicyCache;
+pub use change::{ChangeSubject, SettingChange};
+pub use checks::{Check, CheckContext, CheckStatus};
 pub use connection::{Backend, ConnectOptions, Connection, Connector};
 pub use credential::Credential;
 pub use edit::Edit;
@@ -79,5 +83,5 @@ pub use outcome::{ClearReason, RefreshOutcome};
 pub use provider_id::ProviderId;
 pub use refresher::{spawn_refresher, RefresherHandle};
 pub use remote::{OpenAiCompatibleSettings, Organization, Policy, PolicySource, RemoteConfig};
-pub use report::{mask_secret, Check, CheckStatus, FieldReport, ProviderReport, SettingsReport};
+pub use report::{mask_secret, FieldReport, ProviderReport, SettingsReport};
 pub use schedule::RefreshSchedule;
