@@ -25,8 +25,8 @@ pub mod stream;
 pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
 pub use policy::{
-    resolve, ConnectOptions, Connection, EffectiveSettings, MemberSettings, PolicyError,
-    RemoteConfig,
+    resolve, ConnectOptions, Connection, EffectiveSettings, ManagedConnection, MemberSettings,
+    PolicyError, RemoteConfig,
 };
 pub use provider::{Provider, ProviderInfo, ProviderKind};
 pub use request::{
