@@ -3,8 +3,11 @@
 //!
 //! This facade re-exports the core types ([`Provider`], [`ChatRequest`], [`StreamEvent`],
 //! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default), and
-//! [`connect`], which turns resolved [`EffectiveSettings`] and the
-//! member's [`SecretStore`] into a ready `Box<dyn Provider>`.
+//! [`connect`] / [`connect_with`], which turn resolved [`EffectiveSettings`] and the member's
+//! [`SecretStore`] into a ready provider behind the organization's policy (every request is
+//! checked against the offered models and locked headers before a byte is sent). For a program
+//! that runs for hours, [`ManagedConnection`] with [`connector`]
+//! follows policy changes live.
 //!
 //! ```no_run
 //! use cline_provider::policy::{resolve, MemberSettings, Organization, Policy};

@@ -33,7 +33,7 @@ pub struct SettingChange {
     /// What changed.
     pub subject: ChangeSubject,
     /// The change in a sentence for the member, secrets masked ("your organization changed
-    /// the base URL (now https://llm.acme.example/v1)").
+    /// the base URL (now `https://llm.acme.example/v1`)").
     pub message: String,
 }
 

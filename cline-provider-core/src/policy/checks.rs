@@ -1,19 +1,6 @@
 //! The checks of a [`SettingsReport`]: what an administrator verifies after saving a policy,
 //! and a member before relying on the settings. Every check can fail when its condition fails;
 //! a check that cannot be made here is [`CheckStatus::Skipped`] with the reason, never passed.
-//!
-//! | check | fails when |
-//! | --- | --- |
-//! | Provider shows as OpenAI Compatible | the policy configures OpenAI Compatible but another provider is in effect, or only providers this SDK cannot serve |
-//! | Settings survive a save and reload | the member's settings do not come back the same through the settings file's form, or do not re-resolve to the same values |
-//! | The saved settings are the ones in effect | the settings file (with the secret store and the cached policy) re-resolves to something else: an unsaved change, a lost header value, a missing cache |
-//! | Credentials travel encrypted | an identity token would cross the network over plain HTTP (a warning for an API key) |
-//! | A credential is available | no API key is stored, or Azure Identity is on for an endpoint that is not Azure |
-//! | Model `…` is offered by the endpoint | the endpoint's own model listing lacks a model the organization offers (or the one chosen) |
-//!
-//! [`EffectiveSettings::report`] does no I/O: the last two rows need the secret store and the
-//! endpoint, the third the settings directory, so they are skipped there.
-//! [`EffectiveSettings::verify`] runs them all with what its [`CheckContext`] provides.
 
 use serde::Serialize;
 
@@ -127,6 +114,22 @@ impl EffectiveSettings {
 
     /// The report with every check made that `context` allows: the saved settings compared
     /// with these, the credential looked up, and the endpoint's own model listing read.
+    ///
+    /// Every check can fail when its condition fails; one that cannot be made is
+    /// [`CheckStatus::Skipped`] with the reason, never passed.
+    ///
+    /// | check | fails when |
+    /// | --- | --- |
+    /// | Provider shows as OpenAI Compatible | the policy configures OpenAI Compatible but another provider is in effect, or only providers this SDK cannot serve |
+    /// | Settings survive a save and reload | the member's settings do not come back the same through the settings file's form, or do not re-resolve to the same values |
+    /// | The saved settings are the ones in effect | the settings file (with the secret store and the cached policy) re-resolves to something else: an unsaved change, a lost header value, a missing cache |
+    /// | Credentials travel encrypted | an identity token would cross the network over plain HTTP (a warning for an API key) |
+    /// | A credential is available | no API key is stored, or Azure Identity is on for an endpoint that is not Azure |
+    /// | Model `…` is offered by the endpoint | the endpoint's own model listing lacks a model the organization offers (or the one chosen) |
+    ///
+    /// [`EffectiveSettings::report`] does no I/O: the last two rows need the secret store and the
+    /// endpoint, the third the settings directory, so they are skipped there.
+    /// [`EffectiveSettings::verify`] runs them all with what its [`CheckContext`] provides.
     ///
     /// # Cancellation
     ///

@@ -1,22 +1,5 @@
 //! [`EnforcedProvider`]: the one enforcement point of the organization's policy, in front of
 //! every backend a connection hands out.
-//!
-//! Before a byte is sent, every request is checked against the effective settings it was
-//! connected with:
-//!
-//! - **model**: when the organization lists models, the request's model — from
-//!   [`ChatRequest::model`], or the extra body field `model`, which backends send in its place —
-//!   must be one of them, compared exactly as the endpoint compares ids (no case folding, no
-//!   trimming). An empty model becomes the effective model. A refusal is the same
-//!   [`PolicyError`] a refused [`Edit::Model`](super::Edit::Model) gives;
-//! - **headers**: a request header may not replace a header the organization sets (a
-//!   [`PolicyError`] naming it), nor the header that carries the member's credential (an
-//!   [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) error naming it), and must
-//!   pass [`validate_header`];
-//! - **model list**: [`Provider::list_models`] answers with the organization's models and
-//!   their info when it lists models; otherwise with the endpoint's list.
-//!
-//! A refused request never reaches the backend.
 
 use std::sync::Arc;
 
@@ -34,8 +17,25 @@ use crate::provider::{Provider, ProviderInfo};
 use crate::request::ChatRequest;
 use crate::stream::EventStream;
 
-/// A backend's provider behind the effective settings' policy (see the
-/// [module documentation](self)). Built by [`Connection::new`](super::Connection::new).
+/// A backend's provider behind the effective settings' policy. Built by
+/// [`Connection::new`](super::Connection::new), the one place a backend is wrapped.
+///
+/// Before a byte is sent, every request is checked against the effective settings it was
+/// connected with:
+///
+/// - **model**: when the organization lists models, the request's model — from
+///   [`ChatRequest::model`], or the extra body field `model`, which backends send in its place —
+///   must be one of them, compared exactly as the endpoint compares ids (no case folding, no
+///   trimming). An empty model becomes the effective model. A refusal is the same
+///   [`PolicyError`] a refused [`Edit::Model`](super::Edit::Model) gives;
+/// - **headers**: a request header may not replace a header the organization sets (a
+///   [`PolicyError`] naming it), nor the header that carries the member's credential (an
+///   [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) error naming it), and must
+///   pass [`validate_header`];
+/// - **model list**: [`Provider::list_models`] answers with the organization's models and
+///   their info when it lists models; otherwise with the endpoint's list.
+///
+/// A refused request never reaches the backend.
 ///
 /// ```
 /// use async_trait::async_trait;
@@ -130,8 +130,8 @@ impl EnforcedProvider {
     }
 
     /// What [`stream`](Provider::stream) does before sending: fills an empty model with the
-    /// effective one and checks the request against the policy (see the
-    /// [module documentation](self)).
+    /// effective one and checks the request against the policy (see
+    /// [`EnforcedProvider`]).
     ///
     /// # Errors
     ///

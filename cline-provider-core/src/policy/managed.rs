@@ -1,24 +1,5 @@
 //! [`ManagedConnection`]: the organization's policy, live, for an application that runs for
 //! hours.
-//!
-//! It owns the [`RemoteConfigClient`], the member's settings (in a [`ConfigDir`]) and the
-//! [`SecretStore`], and hands out one [`provider`](ManagedConnection::provider) that always
-//! reflects the current effective settings:
-//!
-//! - a refresh that changes the policy (on the schedule, hourly by default; on
-//!   [`refresh_now`](ManagedConnection::refresh_now), at the start of a task say; after the
-//!   member [signs in](ManagedConnection::signed_in)) connects again and swaps the provider
-//!   atomically: requests started afterwards use the new URL, headers and offered models,
-//!   while a stream already in flight finishes on the settings it started with;
-//! - a member's [edit](ManagedConnection::edit) goes through [`Edit`], is saved atomically and
-//!   re-resolved against the current policy; a refused one changes nothing, on disk or in
-//!   memory;
-//! - [subscribers](ManagedConnection::subscribe) get a [`SettingsUpdate`] with the new
-//!   effective settings and what changed, in words a settings screen can show.
-//!
-//! Core names no backend: the [`Connector`] (the facade's `cline_provider::connector()`)
-//! builds the backend, and every connection goes through [`Connection::new`], the one place
-//! the policy's enforcement is applied.
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
@@ -73,7 +54,26 @@ pub struct SettingsUpdate {
     pub connect_error: Option<String>,
 }
 
-/// The policy's live connection: see the [module documentation](self).
+/// The organization's policy, live, for an application that runs for hours.
+///
+/// It owns the [`RemoteConfigClient`], the member's settings (in a [`ConfigDir`]) and the
+/// [`SecretStore`], and hands out one [`provider`](ManagedConnection::provider) that always
+/// reflects the current effective settings:
+///
+/// - a refresh that changes the policy (on the schedule, hourly by default; on
+///   [`refresh_now`](ManagedConnection::refresh_now), at the start of a task say; after the
+///   member [signs in](ManagedConnection::signed_in)) connects again and swaps the provider
+///   atomically: requests started afterwards use the new URL, headers and offered models,
+///   while a stream already in flight finishes on the settings it started with;
+/// - a member's [edit](ManagedConnection::edit) goes through [`Edit`], is saved atomically and
+///   re-resolved against the current policy; a refused one changes nothing, on disk or in
+///   memory;
+/// - [subscribers](ManagedConnection::subscribe) get a [`SettingsUpdate`] with the new
+///   effective settings and what changed, in words a settings screen can show.
+///
+/// Core names no backend: the [`Connector`] (the facade's `cline_provider::connector()`)
+/// builds the backend, and every connection goes through [`Connection::new`], the one place
+/// the policy's enforcement is applied.
 ///
 /// Cheap to clone; clones share the connection. The schedule runs on the Tokio runtime that
 /// opened it until the last clone, and the last [`provider`](ManagedConnection::provider)

@@ -4,14 +4,24 @@
 //! - [`RemoteConfig`] reads the organization's JSON document (the original product's schema);
 //!   [`Policy`] pairs it with its [`Organization`];
 //! - [`MemberSettings`] are the member's own choices, saved atomically with mode `0600`
-//!   ([`ConfigDir`]); the API key lives apart, in a [`SecretStore`](crate::secrets::SecretStore);
+//!   ([`ConfigDir`]); the API key and the values of credential-like headers live apart, in a
+//!   [`SecretStore`](crate::secrets::SecretStore);
 //! - [`resolve`] gives [`EffectiveSettings`]: every field an [`Effective`] value with its
 //!   [`Origin`] and lock;
 //! - [`EffectiveSettings::edit`] is the one way to change settings: a locked field, a provider
 //!   the organization does not allow or a model it does not offer is a [`PolicyError`];
-//! - [`RemoteConfigClient`] fetches the policy from the admin API, keeps a last known good copy
-//!   per organization ([`PolicyCache`]) and refreshes on a [`RefreshSchedule`];
-//! - [`EffectiveSettings::report`] gives a [`SettingsReport`] for a settings screen.
+//! - [`RemoteConfigClient`] fetches the policy from the admin API (only an explicit answer
+//!   clears it; a bad one keeps it), keeps a last known good copy per organization
+//!   ([`PolicyCache`]) and refreshes on a [`RefreshSchedule`];
+//! - [`Connection::new`] puts a backend behind the one enforcement point, [`EnforcedProvider`]:
+//!   every request is checked against the offered models and the locked headers before a byte
+//!   is sent (the facade's `connect_with` builds the backend, with [`ConnectOptions`]);
+//! - [`ManagedConnection`] keeps all of it live for a long-running program: refreshes, swaps
+//!   the provider when the policy changes, saves the member's edits, and tells subscribers what
+//!   changed ([`SettingsUpdate`], [`SettingChange`]);
+//! - [`EffectiveSettings::report`] and [`verify`](EffectiveSettings::verify) give a
+//!   [`SettingsReport`] for a settings screen, with [`Check`]s that fail when their condition
+//!   fails.
 //!
 //! ```
 //! use cline_provider_core::policy::{resolve, ConfigDir, Edit, MemberSettings, Organization, Policy};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::remote::{Organization, Policy};
 use crate::error::Error;
 
-/// What one [`RemoteConfigClient::refresh`] did.
+/// What one [`RemoteConfigClient::refresh`](super::RemoteConfigClient::refresh) did.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RefreshOutcome {
