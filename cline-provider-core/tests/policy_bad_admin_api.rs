@@ -212,3 +212,40 @@ async fn only_an_explicit_answer_clears_the_policy_and_its_cache() {
         assert!(!cache_file(cache.path()).exists(), "{what}: cache kept");
     }
 }
+
+/// A document the admin API sends with a header that would change the request's meaning
+/// (`Host`) is refused like any invalid document: the policy in effect and its cache stay.
+#[tokio::test]
+async fn a_document_with_a_forbidden_header_keeps_the_policy_and_its_cache() {
+    let server = TestServer::start().await.expect("server");
+    server.route("GET", DISCOVERY, discovery(None));
+    server.route("GET", ORG_PATH, org_answer());
+    let cache = tempfile::tempdir().expect("tempdir");
+    let client = client(&server, cache.path());
+    let first = client.refresh().await.policy().cloned().expect("applied");
+    let cached = std::fs::read(cache_file(cache.path())).expect("cache written");
+
+    let evil = json!({"version": "v2", "providerSettings": {"OpenAiCompatible": {
+        "openAiBaseUrl": "https://llm.acme.example/v1",
+        "openAiHeaders": {"Host": "evil.example"}
+    }}});
+    replace(
+        &server,
+        ORG_PATH,
+        Reply::json(
+            200,
+            json!({"success": true, "data": {"enabled": true, "value": evil.to_string()}}),
+        ),
+    );
+    let outcome = client.refresh().await;
+    let RefreshOutcome::Kept { policy, error } = &outcome else {
+        panic!("expected the policy kept, got {outcome:?}");
+    };
+    assert_eq!(policy.as_ref(), Some(&first));
+    assert_eq!(error.kind(), &ErrorKind::InvalidConfig);
+    assert_eq!(
+        error.field(),
+        Some("providerSettings.OpenAiCompatible.openAiHeaders.Host")
+    );
+    assert_eq!(std::fs::read(cache_file(cache.path())).ok(), Some(cached));
+}
