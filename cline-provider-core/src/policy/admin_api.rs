@@ -223,24 +223,32 @@ fn envelope(v: Value, what: &str) -> Result<Value> {
     })
 }
 
+/// The envelope's `data` as an object, or `None` for `data: null`.
+fn envelope_object(body: Value, what: &str) -> Result<Option<serde_json::Map<String, Value>>> {
+    match envelope(body, what)? {
+        Value::Null => Ok(None),
+        Value::Object(obj) => Ok(Some(obj)),
+        _ => Err(malformed(what, "`data` is not an object")),
+    }
+}
+
+fn malformed(what: &str, why: &str) -> Error {
+    Error::new(
+        ErrorKind::Protocol,
+        format!("the {what} response is malformed: {why}"),
+    )
+}
+
 /// Reads a discovery answer. `data: null` means no organization has a configuration for the
 /// member (`None`); so does an explicit list of organizations without a discovered one, when
 /// the list is empty (the member left the organization). An answer naming neither an
 /// organization nor a list is malformed.
 pub(super) fn parse_discovery(body: Value) -> Result<Option<Discovery>> {
-    let data = envelope(body, "remote configuration discovery")?;
-    if data.is_null() {
+    const WHAT: &str = "remote configuration discovery";
+    let Some(obj) = envelope_object(body, WHAT)? else {
         return Ok(None);
-    }
-    let protocol = |why: &str| {
-        Error::new(
-            ErrorKind::Protocol,
-            format!("the remote configuration discovery response is malformed: {why}"),
-        )
     };
-    let obj = data
-        .as_object()
-        .ok_or_else(|| protocol("`data` is not an object"))?;
+    let protocol = |why: &str| malformed(WHAT, why);
     let listed: Option<Vec<Organization>> = match obj.get("organizations") {
         None | Some(Value::Null) => None,
         Some(Value::Array(items)) => Some(
@@ -296,19 +304,11 @@ pub(super) fn parse_discovery(body: Value) -> Result<Option<Discovery>> {
 /// Reads the organization endpoint's answer: `data: null` or `enabled: false` mean the
 /// organization has no policy in force; otherwise `value` must hold the document.
 pub(super) fn parse_org_config(body: Value) -> Result<OrgConfig> {
-    let data = envelope(body, "organization remote configuration")?;
-    if data.is_null() {
+    const WHAT: &str = "organization remote configuration";
+    let Some(obj) = envelope_object(body, WHAT)? else {
         return Ok(OrgConfig::NotConfigured);
-    }
-    let protocol = |why: &str| {
-        Error::new(
-            ErrorKind::Protocol,
-            format!("the organization remote configuration response is malformed: {why}"),
-        )
     };
-    let obj = data
-        .as_object()
-        .ok_or_else(|| protocol("`data` is not an object"))?;
+    let protocol = |why: &str| malformed(WHAT, why);
     match obj.get("enabled") {
         Some(Value::Bool(false)) => return Ok(OrgConfig::Disabled),
         Some(Value::Bool(true)) | None => {}
