@@ -34,7 +34,10 @@ pub use async_trait::async_trait;
 
 pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
-pub use policy::{resolve, EffectiveSettings, MemberSettings, PolicyError, RemoteConfig};
+pub use policy::{
+    resolve, ConnectOptions, Connection, EffectiveSettings, ManagedConnection, MemberSettings,
+    PolicyError, RemoteConfig,
+};
 pub use provider::{Provider, ProviderInfo, ProviderKind};
 pub use request::{
     CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool,
