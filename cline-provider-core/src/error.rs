@@ -326,6 +326,18 @@ impl Error {
         }
         self
     }
+    /// Puts `what` in front of the message (`"{what}: {message}"`), to say where the error
+    /// came from.
+    ///
+    /// ```
+    /// use cline_provider_core::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::Server, "HTTP 503").with_context("the admin API");
+    /// assert_eq!(e.message(), "the admin API: HTTP 503");
+    /// ```
+    pub fn with_context(mut self, what: impl fmt::Display) -> Self {
+        self.inner.message = format!("{what}: {}", self.inner.message);
+        self
+    }
     /// Sets the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.inner.source = Some(Box::new(source));
@@ -497,7 +509,9 @@ impl Error {
                 "The endpoint had an internal problem. Try again in a moment.".into()
             }
             ErrorKind::StreamError => {
-                "The endpoint reported an error in the middle of the reply. Try again.".into()
+                "The endpoint reported an error in the middle of the reply (or instead of it). \
+                 Try again."
+                    .into()
             }
             ErrorKind::Truncated => {
                 "The connection ended before the reply was complete, so the answer is cut \

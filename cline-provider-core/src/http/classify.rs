@@ -85,8 +85,36 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// assert!(!err.is_retryable());
 /// ```
 pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    map_error_with(&[], status, headers, body)
+}
+
+/// [`default_error_mapper`] for an endpoint where some statuses mean something else: each
+/// `(status, kind)` of `statuses` replaces what the status alone would mean (what the body
+/// says, such as `insufficient_quota`, still wins). The admin API maps 401 to
+/// [`NotSignedIn`](ErrorKind::NotSignedIn) this way: its credential is the member's sign-in,
+/// not an API key.
+///
+/// ```
+/// use cline_provider_core::{http::map_error_with, ErrorKind};
+/// let rules = [(401, ErrorKind::NotSignedIn), (404, ErrorKind::BadRequest)];
+/// let err = map_error_with(&rules, 401, &http::HeaderMap::new(), br#"{"error":"token expired"}"#);
+/// assert_eq!(err.kind(), &ErrorKind::NotSignedIn);
+/// assert!(err.message().contains("token expired"));
+/// ```
+pub fn map_error_with(
+    statuses: &[(u16, ErrorKind)],
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Error {
     let details = ErrorDetails::parse(body);
-    let kind = classify(Some(status), &details);
+    let by_status = statuses.iter().find(|(s, _)| *s == status);
+    let kind = match (classify(Some(status), &details), by_status) {
+        // The body named the cause: that wins over any reading of the status.
+        (k @ (ErrorKind::QuotaExhausted | ErrorKind::ContextWindowExceeded), _) => k,
+        (_, Some((_, kind))) => kind.clone(),
+        (k, None) => k,
+    };
     let reason = http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
@@ -135,7 +163,7 @@ pub(crate) fn json_instead_of_stream(status: u16, headers: &HeaderMap, body: &[u
         Some(details) => {
             let kind = classify_in_band(&details);
             let message = format!(
-                "HTTP {status} with an error instead of an event stream: {}",
+                "HTTP {status}, but the body is an error: {}",
                 details.describe()
             );
             annotate(Error::new(kind, message), &details, headers).with_status(status)
@@ -330,8 +358,9 @@ impl ErrorDetails {
         }
     }
 
-    /// Reads a body only when it is an error document: an `error` member that is not null,
-    /// vLLM's `"object": "error"`, or FastAPI's `detail`. `None` for anything else (a
+    /// Reads a body only when it is an error document: an `error` member that is not null or
+    /// empty (and no `"success": true` beside it), vLLM's `"object": "error"`, or FastAPI's
+    /// `detail`. `None` for anything else (a
     /// completion, a model list), so that those are never mistaken for errors.
     pub fn parse_error_document(body: &[u8]) -> Option<ErrorDetails> {
         let value: Value = serde_json::from_slice(body).ok()?;
@@ -339,9 +368,19 @@ impl ErrorDetails {
             Value::Array(items) => items.first()?,
             other => other,
         };
-        let is_error = first.get("error").is_some_and(|e| !e.is_null())
+        // Envelopes say `"success": true, "error": ""` when all is well.
+        if first.get("success").and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
+        let present = |v: Option<&Value>| match v {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Object(o)) => !o.is_empty(),
+            Some(_) => true,
+        };
+        let is_error = present(first.get("error"))
             || first.get("object").and_then(Value::as_str) == Some("error")
-            || first.get("detail").is_some_and(|d| !d.is_null());
+            || present(first.get("detail"));
         is_error.then(|| ErrorDetails::from_value(&value))
     }
 
@@ -454,6 +493,13 @@ mod tests {
         );
         assert!(ErrorDetails::parse_error_document(br#"{"detail":"Not authenticated"}"#).is_some());
         assert!(ErrorDetails::parse_error_document(br#"{"choices":[],"error":null}"#).is_none());
+        assert!(ErrorDetails::parse_error_document(
+            br#"{"success":true,"error":"","data":{"enabled":true}}"#
+        )
+        .is_none());
+        assert!(
+            ErrorDetails::parse_error_document(br#"{"success":false,"error":"boom"}"#).is_some()
+        );
         assert!(ErrorDetails::parse_error_document(b"not json").is_none());
     }
 

@@ -52,7 +52,8 @@ mod time;
 mod tls;
 
 pub use classify::{
-    classify, classify_in_band, default_error_mapper, parse_retry_after, ErrorDetails,
+    classify, classify_in_band, default_error_mapper, map_error_with, parse_retry_after,
+    ErrorDetails,
 };
 pub use client::HttpClient;
 pub use config::{
