@@ -6,7 +6,8 @@
 //! a stall mid-stream (with or without keep-alive comments), a dropped connection,
 //! malformed or oversized events. Every request is recorded for assertions.
 //!
-//! [`openai`] builds chat-completions fixtures; [`demo`] is the offline endpoint the
+//! [`openai`] builds chat-completions fixtures; [`oauth`] plays OpenAI's issuer for "Sign in
+//! with OpenAI"; [`demo`] is the offline endpoint the
 //! `chat` example falls back to.
 //!
 //! ```
@@ -30,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod demo;
+pub mod oauth;
 pub mod openai;
 mod reply;
 mod server;

@@ -89,13 +89,15 @@ impl CallbackServer {
                         last_err = Some(e);
                         tokio::time::sleep(BIND_RETRY_DELAY).await;
                     }
-                    Err(e) => return Err(Error::new(
-                        ErrorKind::Io,
-                        format!(
+                    Err(e) => {
+                        return Err(Error::new(
+                            ErrorKind::Io,
+                            format!(
                             "could not listen on 127.0.0.1:{port} for the sign-in callback: {e}"
                         ),
-                    )
-                    .with_source(e)),
+                        )
+                        .with_source(e))
+                    }
                 }
             }
         }
