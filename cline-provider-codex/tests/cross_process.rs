@@ -124,21 +124,37 @@ async fn two_processes_refresh(test: &str, shared: bool) {
         let line = stdout
             .lines()
             .find_map(|l| l.split_once("TOKEN ").map(|(_, t)| t.trim()))
-            .unwrap_or_else(|| panic!("child printed no token:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+            .unwrap_or_else(|| {
+                panic!(
+                    "child printed no token:\n{stdout}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
             .to_owned();
         fingerprints.push(line);
     }
-    assert_eq!(setup.issuer.refresh_requests(), 1, "exactly one refresh request");
+    assert_eq!(
+        setup.issuer.refresh_requests(),
+        1,
+        "exactly one refresh request"
+    );
     let stored = if shared {
         setup.cli_file()
     } else {
         setup.own_file().expect("stored")
     };
-    let stored_access = stored["tokens"]["access_token"].as_str().expect("access").to_owned();
+    let stored_access = stored["tokens"]["access_token"]
+        .as_str()
+        .expect("access")
+        .to_owned();
     assert_ne!(stored_access, seeded.access_token);
     assert_ne!(stored["tokens"]["refresh_token"], seeded.refresh_token);
     for fp in &fingerprints {
-        assert_eq!(fp, &fingerprint(&stored_access), "both ended with the new tokens");
+        assert_eq!(
+            fp,
+            &fingerprint(&stored_access),
+            "both ended with the new tokens"
+        );
     }
 }
 
@@ -146,7 +162,9 @@ async fn two_processes_refresh(test: &str, shared: bool) {
 async fn two_processes_refreshing_the_sdks_sign_in_make_one_refresh() {
     const TEST: &str = "two_processes_refreshing_the_sdks_sign_in_make_one_refresh";
     if let Ok(role) = std::env::var(ROLE) {
-        return tokio::task::spawn_blocking(move || child(&role)).await.expect("child");
+        return tokio::task::spawn_blocking(move || child(&role))
+            .await
+            .expect("child");
     }
     two_processes_refresh(TEST, false).await;
 }
@@ -156,7 +174,9 @@ async fn two_processes_refreshing_the_sdks_sign_in_make_one_refresh() {
 async fn two_processes_refreshing_a_codex_cli_sign_in_make_one_refresh() {
     const TEST: &str = "two_processes_refreshing_a_codex_cli_sign_in_make_one_refresh";
     if let Ok(role) = std::env::var(ROLE) {
-        return tokio::task::spawn_blocking(move || child(&role)).await.expect("child");
+        return tokio::task::spawn_blocking(move || child(&role))
+            .await
+            .expect("child");
     }
     two_processes_refresh(TEST, true).await;
 }
@@ -165,7 +185,9 @@ async fn two_processes_refreshing_a_codex_cli_sign_in_make_one_refresh() {
 async fn a_lock_held_by_a_process_that_died_does_not_block_a_refresh() {
     const TEST: &str = "a_lock_held_by_a_process_that_died_does_not_block_a_refresh";
     if let Ok(role) = std::env::var(ROLE) {
-        return tokio::task::spawn_blocking(move || child(&role)).await.expect("child");
+        return tokio::task::spawn_blocking(move || child(&role))
+            .await
+            .expect("child");
     }
     let setup = Setup::new().await;
     let seeded = setup.seed_own(Duration::ZERO);
@@ -186,7 +208,10 @@ async fn a_lock_held_by_a_process_that_died_does_not_block_a_refresh() {
         "held while the process lives"
     );
     holder.kill().await.expect("kill");
-    assert!(lock_path.exists(), "the dead process left its lock file behind");
+    assert!(
+        lock_path.exists(),
+        "the dead process left its lock file behind"
+    );
 
     let token = setup.auth().token().await.expect("refresh goes ahead");
     assert_ne!(token.bearer().expose_secret(), seeded.access_token);

@@ -104,7 +104,10 @@ async fn logout_revokes_and_removes_the_tokens() {
     assert_eq!(body["client_id"], "app_EMoamEEZ73f0CkXaXp7hrann");
     assert!(setup.own_file().is_none());
     // The cache forgot the token too.
-    assert_eq!(auth.token().await.expect_err("out").kind(), &ErrorKind::NotSignedIn);
+    assert_eq!(
+        auth.token().await.expect_err("out").kind(),
+        &ErrorKind::NotSignedIn
+    );
     assert!(!auth.status().expect("status").signed_in);
 
     // Signing out again is not an error and sends nothing.
@@ -143,7 +146,10 @@ async fn logout_leaves_a_codex_cli_sign_in_alone_and_says_so() {
         outcome.still_signed_in_via,
         Some(StoreLocation::CodexCli(_))
     ));
-    assert_eq!(setup.cli_file()["tokens"]["refresh_token"], cli.refresh_token);
+    assert_eq!(
+        setup.cli_file()["tokens"]["refresh_token"],
+        cli.refresh_token
+    );
     assert!(!setup.issuer.is_revoked(&cli.refresh_token));
 }
 
@@ -157,12 +163,21 @@ async fn status_shows_who_without_secrets() {
     assert!(shown.contains("plus"));
     assert!(shown.contains("acc-test-1"));
     assert!(shown.contains("min left"));
-    for secret in [&seeded.access_token, &seeded.refresh_token, &seeded.id_token] {
+    for secret in [
+        &seeded.access_token,
+        &seeded.refresh_token,
+        &seeded.id_token,
+    ] {
         assert!(!shown.contains(secret.as_str()));
     }
     assert!(status.access_expires_at.is_some());
     assert_eq!(
-        Setup::new().await.auth().status().expect("status").to_string(),
+        Setup::new()
+            .await
+            .auth()
+            .status()
+            .expect("status")
+            .to_string(),
         "Not signed in to OpenAI Codex."
     );
 }

@@ -359,7 +359,7 @@ fn mint(state: &mut State, lifetime: Option<Duration>) -> IssuedTokens {
         "jti": format!("at-{n}"),
         "https://api.openai.com/auth": auth,
     }));
-    let refresh_token = format!("rt-{n}-{}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let refresh_token = format!("rt-{}", unique(n));
     state.refresh.insert(refresh_token.clone(), Refresh::Active);
     IssuedTokens {
         id_token,
@@ -367,6 +367,14 @@ fn mint(state: &mut State, lifetime: Option<Duration>) -> IssuedTokens {
         refresh_token,
         account_id: a.account_id.clone(),
     }
+}
+
+/// A value unique to this issuer's `n`-th mint, long enough to search logs for.
+fn unique(n: u64) -> String {
+    format!(
+        "{n}-{:016x}",
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B
+    )
 }
 
 /// The request's parameters: query for GET, form or JSON body for POST.
@@ -462,7 +470,7 @@ fn authorize(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     let location = match s.authorize.clone() {
         AuthorizeMode::Approve | AuthorizeMode::WrongState => {
             s.counter += 1;
-            let code = format!("code-{}", s.counter);
+            let code = format!("code-{}", unique(s.counter));
             s.codes.insert(
                 code.clone(),
                 PendingCode {
@@ -594,7 +602,7 @@ fn user_code(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     }
     let mut s = lock(state);
     s.counter += 1;
-    let id = format!("deviceauth-{}", s.counter);
+    let id = format!("deviceauth-{}", unique(s.counter));
     let user_code = format!("ABCD-{:04}", s.counter % 10_000);
     let polls_left = s.pending_polls;
     s.devices.insert(
@@ -633,7 +641,7 @@ fn device_token(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     s.devices.remove(&id);
     let verifier = format!("device-verifier-{n}-{}", "x".repeat(43));
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let code = format!("devcode-{n}");
+    let code = format!("devcode-{}", unique(n));
     let issuer = format!("http://{}", r.header("host").unwrap_or("127.0.0.1"));
     s.codes.insert(
         code.clone(),
