@@ -34,6 +34,12 @@ pub mod openai {
     pub use cline_provider_openai::*;
 }
 
+/// OpenAI Codex: "Sign in with OpenAI" (feature `codex`).
+#[cfg(feature = "codex")]
+pub mod codex {
+    pub use cline_provider_codex::*;
+}
+
 /// Builds the provider the effective settings call for.
 ///
 /// - OpenAI Compatible, with the organization's (or member's) base URL, custom headers and

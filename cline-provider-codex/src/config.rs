@@ -234,9 +234,7 @@ impl CodexConfig {
         let mut config = CodexConfig::new(home);
         config.codex_home = codex_home;
         if let Some(issuer) = get("CLINE_CODEX_ISSUER") {
-            config = config
-                .issuer(issuer.trim())
-                .map_err(|e| Error::invalid_config("CLINE_CODEX_ISSUER", e.message()))?;
+            config.set_issuer(checked_issuer(issuer.trim(), "CLINE_CODEX_ISSUER")?);
         }
         Ok(config)
     }
@@ -349,6 +347,13 @@ impl CodexConfig {
         }
         Ok(())
     }
+}
+
+fn checked_issuer(issuer: &str, field: &str) -> Result<Url> {
+    let url = Url::parse(issuer)
+        .map_err(|e| Error::invalid_config(field, format!("`{issuer}` is not a URL: {e}")))?;
+    check_identity_url(&url, field)?;
+    Ok(url)
 }
 
 /// Identity tokens never cross a network unencrypted: `https://`, or loopback.
