@@ -247,13 +247,13 @@ impl CodexConfig {
     /// `issuer`) for a URL that does not parse, carries a user name, or is plain `http://` to
     /// a host other than loopback.
     pub fn issuer(mut self, issuer: &str) -> Result<CodexConfig> {
-        let url = Url::parse(issuer).map_err(|e| {
-            Error::invalid_config("issuer", format!("`{issuer}` is not a URL: {e}"))
-        })?;
-        check_identity_url(&url, "issuer")?;
+        self.set_issuer(checked_issuer(issuer, "issuer")?);
+        Ok(self)
+    }
+
+    fn set_issuer(&mut self, url: Url) {
         self.endpoints = IssuerEndpoints::for_issuer(&url);
         self.issuer = url;
-        Ok(self)
     }
 
     /// Sets the `originator`.
