@@ -152,8 +152,7 @@ pub struct CodexConfig {
     /// The port tried when `callback_port` stays busy. Default `Some(1457)` when the
     /// callback port is 1455.
     pub fallback_port: Option<u16>,
-    /// How long a browser or device sign-in may take. Default 5 minutes for the browser; the
-    /// device flow allows 15 minutes, as the issuer's codes do.
+    /// How long a browser (or manual) sign-in may take. Default 5 minutes.
     pub login_timeout: Duration,
     /// How long a device sign-in may take. Default 15 minutes.
     pub device_timeout: Duration,

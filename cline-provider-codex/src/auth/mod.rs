@@ -259,6 +259,34 @@ impl CodexAuth {
         Ok(self.wrap(issued))
     }
 
+    /// The error to report when the retry after [`refresh_after_unauthorized`] is rejected
+    /// too (HTTP `status`): the sign-in is over. The stored tokens are kept (the issuer still
+    /// accepted them); the person is asked to sign in again.
+    ///
+    /// [`refresh_after_unauthorized`]: CodexAuth::refresh_after_unauthorized
+    ///
+    /// ```
+    /// # fn main() -> cline_provider_core::Result<()> {
+    /// let auth = cline_provider_codex::CodexAuth::new(cline_provider_codex::CodexConfig::new("/tmp/x"))?;
+    /// let err = auth.rejected_after_refresh(401);
+    /// assert_eq!(err.kind(), &cline_provider_core::ErrorKind::NotSignedIn);
+    /// # Ok(()) }
+    /// ```
+    pub fn rejected_after_refresh(&self, status: u16) -> cline_provider_core::Error {
+        cline_provider_core::Error::new(
+            ErrorKind::NotSignedIn,
+            format!(
+                "OpenAI rejected the sign-in (HTTP {status}) even after reloading and \
+                 refreshing it"
+            ),
+        )
+        .with_status(status)
+        .with_hint(
+            "You are signed out of OpenAI Codex. Sign in again (`login`, or `login --device`); \
+             if it keeps happening, check that your ChatGPT plan includes Codex.",
+        )
+    }
+
     fn wrap(&self, issued: IssuedToken) -> CodexToken {
         let account_id = self.inner.manager.account_for(&issued.token.token);
         CodexToken { issued, account_id }
