@@ -317,21 +317,7 @@ async fn a_pasted_redirect_finishes_a_manual_sign_in() {
     let auth = setup.auth();
     let manual = auth.login_manual().expect("manual");
     // The browser ends on the redirect URI, which nobody serves: take the Location instead.
-    let no_redirects = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let answer = no_redirects
-        .get(manual.url().clone())
-        .send()
-        .await
-        .expect("authorize");
-    assert_eq!(answer.status(), 302);
-    let location = answer.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_owned();
+    let location = common::authorize_location(manual.url()).await;
     assert!(location.starts_with("http://localhost:1455/auth/callback?code="));
 
     // Wrong state first: refused, nothing stored, and the real one still works after.
@@ -355,18 +341,7 @@ async fn a_pasted_code_and_state_pair_is_accepted() {
     let setup = Setup::new().await;
     let auth = setup.auth();
     let login = auth.login_browser(false).await.expect("start");
-    let no_redirects = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let answer = no_redirects
-        .get(login.url().clone())
-        .send()
-        .await
-        .expect("authorize");
-    let location =
-        url::Url::parse(answer.headers()["location"].to_str().expect("loc")).expect("url");
+    let location = url::Url::parse(&common::authorize_location(login.url()).await).expect("url");
     let q = query(&location);
     let pasted = format!("{}#{}", q["code"], q["state"]);
     let port = login.port();

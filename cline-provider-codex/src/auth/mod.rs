@@ -348,15 +348,7 @@ impl CodexAuth {
         let inner = &self.inner;
         let own = &inner.manager.stores.own;
         let lock = own.lock(inner.config.lock_timeout).await?;
-        let previous = match own.load() {
-            Ok(doc) => doc,
-            Err(e) if e.kind() == &ErrorKind::InvalidConfig => {
-                tracing::warn!(error = %e, "removing a damaged Codex token store");
-                self.remove_damaged()?;
-                None
-            }
-            Err(e) => return Err(e),
-        };
+        let previous = inner.load_own_clearing_damaged()?;
         if previous.is_some() {
             own.delete()?;
         }
@@ -388,34 +380,36 @@ impl CodexAuth {
             still_signed_in_via,
         })
     }
-
-    fn remove_damaged(&self) -> Result<()> {
-        match &self.inner.config.storage {
-            TokenStorage::File => {
-                cline_provider_core::fs::remove_if_exists(&self.inner.config.token_file())
-            }
-            _ => self.inner.manager.stores.own.delete(),
-        }
-    }
 }
 
 impl AuthInner {
+    /// The SDK's own stored sign-in; a damaged one is removed (only sign-in and sign-out call
+    /// this, both of which replace whatever was there). Call under the store's lock.
+    fn load_own_clearing_damaged(&self) -> Result<Option<AuthDocument>> {
+        let own = &self.manager.stores.own;
+        match own.load() {
+            Ok(doc) => Ok(doc),
+            Err(e) if e.kind() == &ErrorKind::InvalidConfig => {
+                tracing::warn!(error = %e, "removing a damaged Codex token store");
+                match self.config.storage {
+                    // The secrets file itself may be what is damaged: remove it whole.
+                    TokenStorage::File => {
+                        cline_provider_core::fs::remove_if_exists(&self.config.token_file())?
+                    }
+                    _ => own.delete()?,
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Stores the tokens of a fresh sign-in in the SDK's own store, under its lock, and
     /// revokes the sign-in they replace (best effort).
     pub(crate) async fn persist(&self, tokens: TokenSet) -> Result<SignInStatus> {
         let own = &self.manager.stores.own;
         let lock = own.lock(self.config.lock_timeout).await?;
-        let previous = match own.load() {
-            Ok(doc) => doc,
-            Err(e) if e.kind() == &ErrorKind::InvalidConfig => {
-                tracing::warn!(error = %e, "replacing a damaged Codex token store with the new sign-in");
-                if let TokenStorage::File = self.config.storage {
-                    cline_provider_core::fs::remove_if_exists(&self.config.token_file())?;
-                }
-                None
-            }
-            Err(e) => return Err(e),
-        };
+        let previous = self.load_own_clearing_damaged()?;
         own.save(&AuthDocument::new(tokens.clone())).await?;
         drop(lock);
         self.cache.clear().await;

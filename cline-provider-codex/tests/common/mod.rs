@@ -113,3 +113,22 @@ pub fn browser() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// Asks the issuer to authorize without following its redirect: the `Location` the browser
+/// would go to (what a person pastes in a manual sign-in).
+pub async fn authorize_location(url: &url::Url) -> String {
+    let answer = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(url.clone())
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(answer.status(), 302);
+    answer.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned()
+}
