@@ -29,8 +29,8 @@
 //!
 //! - The SDK's own sign-in: `codex-auth.json` in the SDK's directory (`$CLINE_PROVIDER_HOME`,
 //!   else `~/.config/cline-provider` on Linux), mode `0600`; or the OS keyring (service
-//!   `cline-provider`, entry `openai-codex-oauth-credentials`) with [`TokenStorage::Keyring`].
-//!   [`CodexAuth::logout`] deletes it and revokes the refresh token.
+//!   `cline-provider`, entry `openai-codex-oauth-credentials`) with `TokenStorage::Keyring`
+//!   (feature `keyring`). [`CodexAuth::logout`] deletes it and revokes the refresh token.
 //! - A Codex CLI sign-in: `$CODEX_HOME/auth.json` (default `~/.codex/auth.json`), used in
 //!   place with the CLI's own locks and never deleted by this SDK (`codex logout` ends it).
 //!   On unix it is refreshed like the SDK's own; elsewhere it is used read-only (its access
