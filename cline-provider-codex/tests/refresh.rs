@@ -419,3 +419,24 @@ async fn the_sdks_own_sign_in_comes_before_the_clis() {
     let token = auth.token().await.expect("token");
     assert_eq!(token.bearer().expose_secret(), own.access_token);
 }
+
+#[tokio::test]
+async fn a_damaged_codex_cli_file_is_a_typed_error_that_names_it_and_is_left_alone() {
+    let setup = Setup::new().await;
+    std::fs::create_dir_all(setup.codex_home()).expect("dir");
+    let path = setup.codex_home().join("auth.json");
+    std::fs::write(&path, r#"{"tokens": {"access_token": "at-leak"#).expect("write");
+    let auth = CodexAuth::new(setup.shared_config()).expect("auth");
+    let err = auth.token().await.expect_err("damaged");
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+    assert!(err.message().contains("auth.json"), "{}", err.message());
+    assert!(!err.message().contains("at-leak"));
+    assert!(err.hint().contains("codex login"), "{}", err.hint());
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        r#"{"tokens": {"access_token": "at-leak"#
+    );
+    // An API-key login of the CLI is no sign-in here, and no error either.
+    std::fs::write(&path, r#"{"OPENAI_API_KEY": "sk-cli"}"#).expect("write");
+    assert!(!auth.status().expect("status").signed_in);
+}
