@@ -255,6 +255,20 @@ async fn dropping_a_sign_in_frees_the_port_at_once() {
 }
 
 #[tokio::test]
+async fn cancelling_a_sign_in_ends_it_and_frees_the_port() {
+    let setup = Setup::new().await;
+    let login = setup.auth().login_browser(false).await.expect("start");
+    let port = login.port();
+    let cancel = login.canceller();
+    let waiting = tokio::spawn(login.wait());
+    cancel.cancel();
+    let err = waiting.await.expect("join").expect_err("cancelled");
+    assert_eq!(err.kind(), &ErrorKind::Cancelled);
+    std::net::TcpListener::bind(("127.0.0.1", port)).expect("free after cancel");
+    assert!(!setup.token_file().exists());
+}
+
+#[tokio::test]
 async fn a_stale_sign_in_server_on_the_port_is_asked_to_cancel() {
     let setup = Setup::new().await;
     let first = setup.auth().login_browser(false).await.expect("first");

@@ -18,8 +18,8 @@
 //! strict `Content-Security-Policy` and `Connection: close`.
 //!
 //! The server lives inside the future that waits for it: no task outlives it, and dropping
-//! the future (or the [`BrowserLogin`](super::BrowserLogin) holding the server) closes the
-//! listening socket at once, so the port is free again immediately.
+//! the future (or the [`BrowserLogin`](super::BrowserLogin) holding the server), or
+//! cancelling it, closes the listening socket at once, so the port is free again immediately.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use cline_provider_core::{Error, ErrorKind, Result, TimeoutPhase};
+use cline_provider_core::{CancellationToken, Error, ErrorKind, Result, TimeoutPhase};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -135,6 +135,7 @@ impl CallbackServer {
         on_code: CodeHandler<T>,
         success_page: SuccessPage<T>,
         timeout: Duration,
+        cancel: CancellationToken,
     ) -> Result<T> {
         let (done_tx, mut done_rx) = mpsc::channel::<Result<T>>(1);
         let shared = Arc::new(Shared {
@@ -154,6 +155,10 @@ impl CallbackServer {
                     connections.spawn(serve_connection(stream, Arc::clone(&shared)));
                 }
                 Some(result) = done_rx.recv() => break result,
+                () = cancel.cancelled() => {
+                    break Err(Error::new(ErrorKind::Cancelled, "the browser sign-in was cancelled")
+                        .with_hint("The sign-in was cancelled by the application. Start it again to sign in."));
+                }
                 () = &mut deadline => {
                     break Err(Error::new(
                         ErrorKind::Timeout(TimeoutPhase::Total),

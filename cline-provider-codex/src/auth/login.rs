@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use cline_provider_core::{Error, ErrorKind, Result};
+use cline_provider_core::{CancellationToken, Error, ErrorKind, Result};
 use secrecy::SecretString;
 use url::Url;
 
@@ -131,6 +131,7 @@ pub struct BrowserLogin {
     pending: Pending,
     server: CallbackServer,
     browser_opened: bool,
+    cancel: CancellationToken,
 }
 
 impl BrowserLogin {
@@ -144,6 +145,7 @@ impl BrowserLogin {
             pending,
             server,
             browser_opened,
+            cancel: CancellationToken::new(),
         })
     }
 
@@ -163,6 +165,13 @@ impl BrowserLogin {
         self.browser_opened
     }
 
+    /// A token that cancels this sign-in from elsewhere (a "Cancel" button while
+    /// [`wait`](BrowserLogin::wait) runs in a task): `wait` then ends with
+    /// [`ErrorKind::Cancelled`] and the port is free at once.
+    pub fn canceller(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
     /// Waits for the browser's callback, exchanges the code, stores the tokens.
     ///
     /// # Errors
@@ -174,7 +183,8 @@ impl BrowserLogin {
     /// - [`ErrorKind::Protocol`] when the issuer's answer is unusable (an ID token that is
     ///   not a JWT, no refresh token);
     /// - `Timeout(Total)` after the login timeout (5 minutes);
-    /// - [`ErrorKind::Cancelled`] when another sign-in asked this one to stop.
+    /// - [`ErrorKind::Cancelled`] when another sign-in asked this one to stop, or the
+    ///   [`canceller`](BrowserLogin::canceller) fired.
     ///
     /// Nothing is stored unless the sign-in succeeds.
     ///
@@ -186,6 +196,7 @@ impl BrowserLogin {
             inner,
             pending,
             server,
+            cancel,
             ..
         } = self;
         let timeout = inner.config.login_timeout;
@@ -207,7 +218,7 @@ impl BrowserLogin {
         };
         let success: SuccessPage<SignInStatus> =
             Arc::new(|status: &SignInStatus| pages::success(status.email.as_deref()));
-        server.serve(state, on_code, success, timeout).await
+        server.serve(state, on_code, success, timeout, cancel).await
     }
 
     /// Finishes with the address the browser ended on, pasted by the person (when the
