@@ -88,6 +88,12 @@ pub mod openai {
     pub use cline_provider_openai::*;
 }
 
+/// OpenAI Codex: "Sign in with OpenAI" (feature `codex`).
+#[cfg(feature = "codex")]
+pub mod codex {
+    pub use cline_provider_codex::*;
+}
+
 /// Builds the provider the effective settings call for, behind the organization's policy.
 ///
 /// The same as [`connect_with`] with [`ConnectOptions::default`], returning only the

@@ -58,6 +58,17 @@ impl fmt::Debug for AccessToken {
 pub trait TokenSource: Send + Sync {
     /// Fetches a new token. Called only by the cache, one call at a time.
     async fn fetch_token(&self) -> Result<AccessToken>;
+
+    /// Fetches a new token because the server rejected `rejected` (HTTP 401). Called by
+    /// [`CachedTokenSource::refresh_after_unauthorized`], one call at a time.
+    ///
+    /// The default is [`fetch_token`](TokenSource::fetch_token). A source whose credential
+    /// can still look valid after a rejection (a stored OAuth token with hours left) overrides
+    /// it to force a refresh, or to pick up a token another process already stored.
+    async fn fetch_token_after_unauthorized(&self, rejected: &AccessToken) -> Result<AccessToken> {
+        let _ = rejected;
+        self.fetch_token().await
+    }
 }
 
 struct CacheState {
@@ -163,7 +174,11 @@ impl CachedTokenSource {
                 });
             }
         }
-        self.fetch_locked(&mut state).await
+        let token = self
+            .source
+            .fetch_token_after_unauthorized(&rejected.token)
+            .await?;
+        Ok(Self::store_locked(&mut state, token))
     }
 
     /// Forgets the cached token (sign-out).
@@ -173,6 +188,10 @@ impl CachedTokenSource {
 
     async fn fetch_locked(&self, state: &mut CacheState) -> Result<IssuedToken> {
         let token = self.source.fetch_token().await?;
+        Ok(Self::store_locked(state, token))
+    }
+
+    fn store_locked(state: &mut CacheState, token: AccessToken) -> IssuedToken {
         tracing::debug!(
             expires_at = ?token.expires_at,
             "fetched a new bearer token ({} bytes)",
@@ -180,9 +199,9 @@ impl CachedTokenSource {
         );
         state.generation += 1;
         state.current = Some(token.clone());
-        Ok(IssuedToken {
+        IssuedToken {
             token,
             generation: state.generation,
-        })
+        }
     }
 }

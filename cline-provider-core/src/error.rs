@@ -123,6 +123,8 @@ struct Inner {
     /// A 401 arrived for a request that carried no credential at all.
     no_credential_sent: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    // A backend's own advice, replacing the kind's generic hint (see `with_hint`).
+    hint: Option<String>,
 }
 
 impl fmt::Debug for Error {
@@ -164,6 +166,7 @@ impl Error {
                 after_output: false,
                 no_credential_sent: false,
                 source: None,
+                hint: None,
             }),
         }
     }
@@ -344,6 +347,21 @@ impl Error {
         self
     }
 
+    /// Replaces the kind's generic [`hint`](Error::hint) with advice only the backend can
+    /// give (for example "run `codex login`, or sign in here" for a shared sign-in that
+    /// another program spent). Keep it free of secrets, like the message.
+    ///
+    /// ```
+    /// use cline_provider_core::{Error, ErrorKind};
+    /// let err = Error::new(ErrorKind::NotSignedIn, "the refresh token was already used")
+    ///     .with_hint("Sign in again with `login`.");
+    /// assert_eq!(err.hint(), "Sign in again with `login`.");
+    /// ```
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.inner.hint = Some(hint.into());
+        self
+    }
+
     /// Whether waiting and sending the same request again may succeed.
     ///
     /// Rate limits, server failures, connection failures and connect timeouts are retryable;
@@ -371,6 +389,9 @@ impl Error {
 
     /// A sentence for the person in front of the screen: what to do about it.
     pub fn hint(&self) -> String {
+        if let Some(hint) = &self.inner.hint {
+            return hint.clone();
+        }
         // A policy refusal knows the allowed choices; its hint is the more useful one.
         if let Some(policy) = self.policy_error() {
             return policy.hint();

@@ -8,7 +8,8 @@
 //!   the person;
 //! - [`http`], the HTTP plumbing shared by the backends;
 //! - [`policy`], the organization's policy over the member's settings;
-//! - [`secrets`], where credentials live; [`fs`], crash-safe private files;
+//! - [`secrets`], where credentials live; [`fs`], crash-safe private files; [`lockfile`],
+//!   cross-process locks;
 //! - [`tool_loop`], the stream → run tools → send results loop an agent needs.
 //!
 //! Features: `keyring` (the OS keyring as a [`SecretStore`]), `schemars` (a [`Tool`] from a
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod error;
 pub mod fs;
 pub mod http;
+pub mod lockfile;
 pub mod model;
 pub mod policy;
 pub mod provider;

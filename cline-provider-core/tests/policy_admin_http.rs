@@ -141,8 +141,16 @@ async fn admin_api_statuses_read_as_the_admin_api_means_them() {
     );
     let outcome = client(&server.url(), HttpConfig::default()).refresh().await;
     let err = outcome.error().expect("401");
-    assert_eq!(err.kind(), &ErrorKind::NotSignedIn, "not an API key problem");
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::NotSignedIn,
+        "not an API key problem"
+    );
     assert!(err.message().contains("the admin API"), "{}", err.message());
     assert!(err.message().contains("expired"), "{}", err.message());
-    assert!(!err.message().contains(TOKEN), "echoed token scrubbed: {}", err.message());
+    assert!(
+        !err.message().contains(TOKEN),
+        "echoed token scrubbed: {}",
+        err.message()
+    );
 }

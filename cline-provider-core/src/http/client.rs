@@ -121,6 +121,9 @@ impl HttpClient {
 
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            // Credentials (API keys, bearer tokens, refresh tokens in a form body) and prompts
+            // never follow a 3xx to another origin: a 307 would re-send the body to wherever
+            // it points. LLM requests follow none at all.
             .redirect(redirect_policy(config.redirects))
             .default_headers(header_map(&config)?);
         if let Some(resolver) = &config.dns_resolver {
