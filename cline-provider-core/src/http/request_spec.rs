@@ -35,7 +35,7 @@ pub struct RequestSpec<'a> {
     /// Cancels the request (and its stream) when triggered.
     pub cancel: Option<CancellationToken>,
     /// The whole request's time limit, retries and streaming included; replaces
-    /// [`HttpConfig::total_timeout`] for this request when set. Running out is
+    /// [`HttpConfig::total_timeout`](super::HttpConfig::total_timeout) for this request when set. Running out is
     /// `Timeout(Total)`.
     pub total_timeout: Option<Duration>,
 }
@@ -67,7 +67,7 @@ impl<'a> RequestSpec<'a> {
     }
 }
 
-/// A response read whole by [`HttpClient::fetch`].
+/// A response read whole by [`HttpClient::fetch`](super::HttpClient::fetch).
 #[derive(Debug, Clone)]
 pub struct Fetched {
     /// The 2xx status.
