@@ -8,7 +8,9 @@ use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
-use crate::wire::{ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, ToolCallDelta};
+use crate::wire::{
+    ChatCompletionChunk, ChunkDelta, ChunkWithMetadata, DeltaContent, DeltaPart, ToolCallDelta,
+};
 
 /// How much of an undecodable payload is quoted in the error.
 const DATA_QUOTE_CHARS: usize = 120;
@@ -79,28 +81,31 @@ impl ChatCompletionsDecoder {
             self.flush_calls(out);
             return Ok(true);
         }
-        let chunk: ChatCompletionChunk<'_> = serde_json::from_str(data).map_err(|e| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!(
-                    "the endpoint sent a stream event that is not a chat-completions chunk ({e}); it starts with: {}",
-                    quote(data)
-                ),
-            )
-        })?;
+        if self.metadata_sent {
+            let chunk: ChatCompletionChunk<'_> = parse_chunk(data)?;
+            return self.on_chunk(chunk, out);
+        }
+        let mut chunk: ChunkWithMetadata<'_> = parse_chunk(data)?;
+        if chunk.error.is_none() && (chunk.id.0.is_some() || chunk.model.0.is_some()) {
+            self.metadata_sent = true;
+            let id = chunk.id.0.take().map(|s| s.into_owned());
+            let model = chunk.model.0.take().map(|s| s.into_owned());
+            out.push(StreamEvent::Metadata {
+                id: id.filter(|s| !s.is_empty()),
+                model: model.filter(|s| !s.is_empty()),
+            });
+        }
+        self.on_chunk(chunk, out)
+    }
+
+    /// Everything a chunk says besides its id and model.
+    fn on_chunk<M>(
+        &mut self,
+        chunk: ChatCompletionChunk<'_, M>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<bool> {
         if let Some(err) = chunk.error {
             return Err(stream_error(err.get().as_bytes()));
-        }
-        if !self.metadata_sent && (chunk.id.0.is_some() || chunk.model.0.is_some()) {
-            self.metadata_sent = true;
-            out.push(StreamEvent::Metadata {
-                id: chunk.id.0.map(|s| s.into_owned()).filter(|s| !s.is_empty()),
-                model: chunk
-                    .model
-                    .0
-                    .map(|s| s.into_owned())
-                    .filter(|s| !s.is_empty()),
-            });
         }
         for choice in chunk.choices.into_iter().flatten() {
             // Only the first choice is read: the SDK never asks for `n > 1`.
@@ -295,6 +300,19 @@ pub fn finish_reason(reason: &str) -> FinishReason {
         "tool_use" => FinishReason::ToolCalls,
         other => FinishReason::from(other),
     }
+}
+
+/// One chunk, or a protocol error quoting the start of what arrived.
+fn parse_chunk<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T> {
+    serde_json::from_str(data).map_err(|e| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "the endpoint sent a stream event that is not a chat-completions chunk ({e}); it starts with: {}",
+                quote(data)
+            ),
+        )
+    })
 }
 
 fn quote(data: &str) -> String {

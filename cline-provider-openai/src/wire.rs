@@ -322,14 +322,18 @@ impl<'de> Deserialize<'de> for Count {
 }
 
 /// One `chat.completion.chunk` event.
+///
+/// `M` is what `id` and `model` are read as: [`LenientStr`] until a stream has told them once
+/// ([`ChunkWithMetadata`]), then [`IgnoredAny`], so that the chunks after the first cost no
+/// more than if the fields were not there.
 #[derive(Debug, Deserialize)]
-pub struct ChatCompletionChunk<'a> {
+pub struct ChatCompletionChunk<'a, M = IgnoredAny> {
     /// The completion id, the same in every chunk (any other type reads as absent).
-    #[serde(borrow, default)]
-    pub id: LenientStr<'a>,
+    #[serde(default)]
+    pub id: M,
     /// The model that answers, the same in every chunk.
-    #[serde(borrow, default)]
-    pub model: LenientStr<'a>,
+    #[serde(default)]
+    pub model: M,
     /// The choices; empty in the final usage chunk.
     #[serde(borrow, default)]
     pub choices: Option<Vec<ChunkChoice<'a>>>,
@@ -341,6 +345,9 @@ pub struct ChatCompletionChunk<'a> {
     #[serde(borrow, default)]
     pub error: Option<&'a RawValue>,
 }
+
+/// A chunk whose `id` and `model` are read.
+pub type ChunkWithMetadata<'a> = ChatCompletionChunk<'a, LenientStr<'a>>;
 
 /// One choice of a chunk.
 #[derive(Debug, Deserialize)]
