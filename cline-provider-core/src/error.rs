@@ -72,6 +72,9 @@ pub enum ErrorKind {
     Cancelled,
     /// A local file could not be read or written.
     Io,
+    /// The endpoint's content filter blocked the prompt or the reply (Azure's content
+    /// filtering); the message lists the categories and severities it reported.
+    ContentFiltered,
 }
 
 /// The SDK's error: a [`ErrorKind`], the message, and what the server told us.
@@ -101,6 +104,7 @@ struct Inner {
     field: Option<String>,
     organization: Option<String>,
     available_models: Vec<String>,
+    hint: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -139,6 +143,7 @@ impl Error {
                 field: None,
                 organization: None,
                 available_models: Vec::new(),
+                hint: None,
                 source: None,
             }),
         }
@@ -234,6 +239,12 @@ impl Error {
         self.inner.available_models = models;
         self
     }
+    /// Replaces the kind's generic [`hint`](Error::hint) with one that names the real cause,
+    /// when the backend knows it (an Azure role to assign, a command to run).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.inner.hint = Some(hint.into());
+        self
+    }
     /// Sets the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.inner.source = Some(Box::new(source));
@@ -263,6 +274,9 @@ impl Error {
         // A policy refusal knows the allowed choices; its hint is the more useful one.
         if let Some(policy) = self.policy_error() {
             return policy.hint();
+        }
+        if let Some(hint) = &self.inner.hint {
+            return hint.clone();
         }
         match &self.inner.kind {
             ErrorKind::InvalidApiKey => {
@@ -387,6 +401,12 @@ impl Error {
             ErrorKind::Io => {
                 "A local file could not be read or written. Check the path's permissions and \
                  free disk space."
+                    .into()
+            }
+            ErrorKind::ContentFiltered => {
+                "The endpoint's content filter blocked this prompt or reply. Rephrase it; if the \
+                 content is legitimate, ask the administrator of the resource to review its \
+                 content-filter policy."
                     .into()
             }
         }

@@ -127,6 +127,9 @@ impl HttpClient {
         }
 
         let mut builder = reqwest::Client::builder()
+            // Credentials and prompts never follow a 3xx: reqwest strips `Authorization` on a
+            // cross-origin redirect but not `api-key` or custom credential headers.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .default_headers(header_map(&config)?);
 
