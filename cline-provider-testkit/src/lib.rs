@@ -6,6 +6,9 @@
 //! a stall mid-stream (with or without keep-alive comments), a dropped connection,
 //! malformed or oversized events. Every request is recorded for assertions.
 //!
+//! [`TestServer::start_tls`] serves HTTPS with a per-test certificate authority
+//! ([`TestCertificates`]), for clients that insist on TLS and for certificate failures.
+//!
 //! [`openai`] builds chat-completions fixtures; [`demo`] is the offline endpoint the
 //! `chat` example falls back to.
 //!
@@ -34,7 +37,9 @@ pub mod openai;
 mod reply;
 mod server;
 mod sse;
+mod tls;
 
 pub use reply::{Reply, KEEPALIVE_FRAME, MALFORMED_FRAME, STALL_LIMIT};
 pub use server::{ConnectionsStillOpen, RecordedRequest, TestServer};
 pub use sse::{render_sse, SseFrame};
+pub use tls::TestCertificates;

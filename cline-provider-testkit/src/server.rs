@@ -15,11 +15,13 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::reply::{json_response, Reply, ReplyBody};
+use crate::tls::TestCertificates;
 
 /// A real HTTP/1.1 server on `127.0.0.1`, scripted per test.
 ///
@@ -46,6 +48,7 @@ pub struct TestServer {
 struct Handle {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    scheme: &'static str,
     accept: JoinHandle<()>,
     // Dropping the sender is the stop signal for every connection task.
     _stop: watch::Sender<()>,
@@ -119,8 +122,29 @@ impl Shared {
 }
 
 impl TestServer {
-    /// Binds `127.0.0.1` on a free port and starts serving.
+    /// Binds `127.0.0.1` on a free port and starts serving plain HTTP.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
     pub async fn start() -> std::io::Result<TestServer> {
+        TestServer::start_with(None).await
+    }
+
+    /// Like [`TestServer::start`], but every connection speaks HTTPS with the server
+    /// certificate of `certs` (see [`TestCertificates`]); [`url`](TestServer::url) starts with
+    /// `https://127.0.0.1:`. A client that does not trust [`TestCertificates::ca_pem`] fails
+    /// the handshake; the server records no request then.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    pub async fn start_tls(certs: &TestCertificates) -> std::io::Result<TestServer> {
+        TestServer::start_with(Some(certs.acceptor()?)).await
+    }
+
+    async fn start_with(tls: Option<TlsAcceptor>) -> std::io::Result<TestServer> {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let (connections, _) = watch::channel(0);
@@ -129,21 +153,23 @@ impl TestServer {
             connections,
         });
         let (stop, stop_rx) = watch::channel(());
-        let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx));
-        tracing::debug!(%addr, "testkit server started");
+        let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop_rx, tls));
+        tracing::debug!(%addr, scheme, "testkit server started");
         Ok(TestServer {
             handle: Arc::new(Handle {
                 shared,
                 addr,
+                scheme,
                 accept,
                 _stop: stop,
             }),
         })
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` for [`TestServer::start_tls`]), without a
+    /// trailing slash.
     pub fn url(&self) -> String {
-        format!("http://{}", self.handle.addr)
+        format!("{}://{}", self.handle.scheme, self.handle.addr)
     }
 
     /// The bound address.
@@ -412,7 +438,12 @@ impl Drop for ConnectionGuard {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: watch::Receiver<()>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<()>,
+    tls: Option<TlsAcceptor>,
+) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -424,19 +455,36 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: watch::Re
             }
         };
         let guard = ConnectionGuard::new(Arc::clone(&shared));
-        tokio::spawn(serve_connection(stream, guard, stop.clone()));
+        // Small SSE writes must leave at once, not wait for Nagle's algorithm.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "testkit: could not set TCP_NODELAY");
+        }
+        let stop = stop.clone();
+        match &tls {
+            None => {
+                tokio::spawn(serve_connection(stream, guard, stop));
+            }
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                // The handshake runs on the connection's task, so a client that never
+                // finishes it cannot hold up the accept loop.
+                tokio::spawn(async move {
+                    match acceptor.accept(stream).await {
+                        Ok(stream) => serve_connection(stream, guard, stop).await,
+                        Err(error) => {
+                            tracing::debug!(%error, "testkit: TLS handshake failed");
+                        }
+                    }
+                });
+            }
+        }
     }
 }
 
-async fn serve_connection(
-    stream: TcpStream,
-    guard: ConnectionGuard,
-    mut stop: watch::Receiver<()>,
-) {
-    // Small SSE writes must leave at once, not wait for Nagle's algorithm.
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, "testkit: could not set TCP_NODELAY");
-    }
+async fn serve_connection<S>(stream: S, guard: ConnectionGuard, mut stop: watch::Receiver<()>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let shared = Arc::clone(&guard.shared);
     let service = service_fn(move |request| handle(Arc::clone(&shared), request));
     let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
