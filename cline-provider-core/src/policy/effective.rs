@@ -18,8 +18,9 @@ use crate::provider::ProviderKind;
 use crate::request::ReasoningEffort;
 use crate::secrets::{SecretStore, OPENAI_API_KEY};
 
-/// The API version used in Azure mode when none is configured (`azureOpenAiDefaultApiVersion`).
-pub const AZURE_DEFAULT_API_VERSION: &str = "2024-08-01-preview";
+/// The API version used in Azure mode when none is configured: `2024-10-21`, the newest
+/// generally available one (the original product used the preview `2024-08-01-preview`).
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

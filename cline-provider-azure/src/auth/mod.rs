@@ -1,0 +1,84 @@
+//! How requests to Azure OpenAI authenticate: the `api-key` header ([`api_key`]), or a
+//! Microsoft Entra ID bearer token from a credential chain ([`entra`], [`chain`]).
+
+pub mod api_key;
+pub mod chain;
+pub mod entra;
+mod executor;
+mod transport;
+
+use std::fmt;
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use secrecy::SecretString;
+
+pub use chain::{ChainOptions, CredentialChain, CredentialKind, WithDeadline};
+pub use entra::EntraTokenSource;
+
+/// Reads one environment variable; `None` when unset. The default reads the process
+/// environment; tests and embedding programs pass their own.
+pub type EnvFn = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The process environment as an [`EnvFn`].
+pub fn process_env() -> EnvFn {
+    Arc::new(|name| std::env::var(name).ok())
+}
+
+/// How requests authenticate.
+#[derive(Clone)]
+pub enum AzureAuth {
+    /// The resource's key, sent as the `api-key` header (never as `Authorization`).
+    ApiKey(SecretString),
+    /// A Microsoft Entra ID token for the member's own identity, sent as
+    /// `Authorization: Bearer …`, cached and refreshed ahead of expiry.
+    EntraId(Box<EntraId>),
+}
+
+/// Entra ID settings: which credential, and for which scope.
+#[derive(Clone, Default)]
+pub struct EntraId {
+    /// A caller-supplied credential; `None` builds the default chain from
+    /// [`chain`](Self::chain) (see [`CredentialChain`]).
+    pub credential: Option<Arc<dyn TokenCredential>>,
+    /// The scope to ask for. Default: `https://cognitiveservices.azure.com/.default`, or
+    /// `https://cognitiveservices.azure.us/.default` for `*.azure.us` hosts.
+    pub scope: Option<String>,
+    /// How the default chain is built (environment, timeouts, HTTP settings).
+    pub chain: ChainOptions,
+}
+
+impl EntraId {
+    /// The default chain, reading the process environment.
+    pub fn default_chain() -> Self {
+        EntraId::default()
+    }
+
+    /// Uses `credential` instead of the default chain.
+    pub fn with_credential(credential: Arc<dyn TokenCredential>) -> Self {
+        EntraId {
+            credential: Some(credential),
+            ..EntraId::default()
+        }
+    }
+}
+
+impl fmt::Debug for AzureAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AzureAuth::ApiKey(_) => f.write_str("ApiKey([redacted])"),
+            AzureAuth::EntraId(e) => f
+                .debug_struct("EntraId")
+                .field(
+                    "credential",
+                    &if e.credential.is_some() {
+                        "caller-supplied"
+                    } else {
+                        "default chain"
+                    },
+                )
+                .field("scope", &e.scope)
+                .finish_non_exhaustive(),
+        }
+    }
+}
