@@ -32,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod azure;
 pub mod demo;
 pub mod openai;
 mod reply;
