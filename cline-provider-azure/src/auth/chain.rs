@@ -561,3 +561,71 @@ fn build(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> EnvFn {
+        Arc::new(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn managed_identity_runs_under_the_deadline_inside_the_chain_only() {
+        let options = ChainOptions {
+            env: env_of(&[]),
+            managed_identity_timeout: Duration::from_millis(1500),
+            ..ChainOptions::default()
+        };
+        let in_chain = build(CredentialKind::ManagedIdentity, &options, false)
+            .unwrap()
+            .unwrap();
+        let shown = format!("{in_chain:?}");
+        assert!(shown.starts_with("WithDeadline") && shown.contains("1.5s"), "{shown}");
+        let alone = build(CredentialKind::ManagedIdentity, &options, true)
+            .unwrap()
+            .unwrap();
+        assert!(!format!("{alone:?}").contains("WithDeadline"));
+    }
+
+    #[test]
+    fn authority_host_by_cloud_and_override() {
+        let host = |env: EnvFn, gov: bool| match &*cloud(&ChainOptions {
+            env,
+            us_government: gov,
+            ..ChainOptions::default()
+        }) {
+            CloudConfiguration::Custom(c) => c.authority_host.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(host(env_of(&[]), false), PUBLIC_AUTHORITY);
+        assert_eq!(host(env_of(&[]), true), US_GOVERNMENT_AUTHORITY);
+        assert_eq!(
+            host(env_of(&[("AZURE_AUTHORITY_HOST", "https://login.example")]), true),
+            "https://login.example"
+        );
+    }
+
+    #[test]
+    fn unconfigured_links_say_which_variables_are_missing() {
+        let options = ChainOptions {
+            env: env_of(&[("AZURE_TENANT_ID", "t")]),
+            ..ChainOptions::default()
+        };
+        let why = build(CredentialKind::Environment, &options, false)
+            .unwrap()
+            .err()
+            .unwrap();
+        assert_eq!(why, "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not set");
+        let why = build(CredentialKind::WorkloadIdentity, &options, false)
+            .unwrap()
+            .err()
+            .unwrap();
+        assert_eq!(why, "AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID not set");
+    }
+}
