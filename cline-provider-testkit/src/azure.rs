@@ -10,7 +10,7 @@
 //! ```
 //! use cline_provider_testkit::{azure, Reply};
 //! let frames = azure::filtered_text_stream("gpt-4o", &["Hi"], Some((5, 1)));
-//! assert!(frames[0].data.contains("prompt_filter_results"));
+//! assert!(frames[0].as_wire().contains("prompt_filter_results"));
 //! let reply = Reply::sse(frames);
 //! # let _ = reply;
 //! ```
