@@ -28,12 +28,12 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use cline_provider_azure::{AzureConfig, AzureProvider};
 use cline_provider_core::http::{HttpClient, RetryInfo};
 use cline_provider_core::{
     ChatRequest, Collector, Error, Message, Provider, ReasoningEffort, StreamEvent, ToolArguments,
     Usage,
 };
-use cline_provider_azure::{AzureConfig, AzureProvider};
 use cline_provider_openai::{OpenAiConfig, OpenAiProvider};
 use futures_util::StreamExt;
 
@@ -252,24 +252,35 @@ async fn converse(
 
 /// The Azure provider from `AZURE_OPENAI_*`, or the demo endpoint's Azure route when
 /// `AZURE_OPENAI_ENDPOINT` is not set (the server is returned so it outlives the requests).
-async fn azure_provider() -> Result<(AzureProvider, Option<cline_provider_testkit::TestServer>), Failure> {
+async fn azure_provider(
+) -> Result<(AzureProvider, Option<cline_provider_testkit::TestServer>), Failure> {
     let configured = std::env::var("AZURE_OPENAI_ENDPOINT").is_ok_and(|s| !s.trim().is_empty());
     let (config, demo) = if configured {
         (AzureConfig::from_env()?, None)
     } else {
-        let server = cline_provider_testkit::demo::start_azure().await.map_err(|e| {
-            Failure::Other(format!("could not start the offline demo endpoint: {e}"))
-        })?;
+        let server = cline_provider_testkit::demo::start_azure()
+            .await
+            .map_err(|e| {
+                Failure::Other(format!("could not start the offline demo endpoint: {e}"))
+            })?;
         let endpoint = format!("{}/openai", server.url());
         eprintln!("note: AZURE_OPENAI_ENDPOINT is not set, so a built-in offline demo endpoint answers as an Azure resource ({endpoint}, api-key); no real model is involved.");
-        (AzureConfig::new(&endpoint)?.api_key("demo-key"), Some(server))
+        (
+            AzureConfig::new(&endpoint)?.api_key("demo-key"),
+            Some(server),
+        )
     };
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
-    let client = HttpClient::new(config.http.clone())?.with_retry_callback(Arc::new(|info: &RetryInfo| {
-        eprintln!("note: retrying in {:.1} s ({})", info.wait.as_secs_f64(), info.reason);
-    }));
+    let client =
+        HttpClient::new(config.http.clone())?.with_retry_callback(Arc::new(|info: &RetryInfo| {
+            eprintln!(
+                "note: retrying in {:.1} s ({})",
+                info.wait.as_secs_f64(),
+                info.reason
+            );
+        }));
     Ok((AzureProvider::with_client(config, client)?, demo))
 }
 

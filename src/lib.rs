@@ -2,7 +2,8 @@
 //! configured them.
 //!
 //! This facade re-exports the core types ([`Provider`], [`ChatRequest`], [`StreamEvent`],
-//! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default), and
+//! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default;
+//! `azure` for Azure Foundry with api-key or Microsoft Entra ID), and
 //! [`connect`], which turns resolved [`EffectiveSettings`] and the
 //! member's [`SecretStore`] into a ready `Box<dyn Provider>`.
 //!

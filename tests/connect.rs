@@ -126,7 +126,13 @@ async fn azure_settings_reach_the_deployment_with_the_api_key_and_the_organizati
     let provider = connect(&settings, &secrets_with_key()).unwrap();
     assert_eq!(provider.info().kind, ProviderKind::AzureFoundry);
     // The organization's model list, without asking the resource.
-    let ids: Vec<String> = provider.list_models().await.unwrap().into_iter().map(|m| m.id).collect();
+    let ids: Vec<String> = provider
+        .list_models()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     assert_eq!(ids, ["team-4o", "team-o3"]);
 
     let reply = provider
@@ -136,7 +142,10 @@ async fn azure_settings_reach_the_deployment_with_the_api_key_and_the_organizati
     assert_eq!(reply.text, "hi");
     let sent = &server.requests()[0];
     assert_eq!(sent.path, "/openai/deployments/team-4o/chat/completions");
-    assert_eq!(sent.query.as_deref(), Some("api-version=2025-04-01-preview"));
+    assert_eq!(
+        sent.query.as_deref(),
+        Some("api-version=2025-04-01-preview")
+    );
     assert_eq!(sent.header("api-key"), Some("sk-member-key"));
     assert_eq!(sent.header("authorization"), None);
     assert_eq!(sent.header("x-team"), Some("search"));
@@ -159,7 +168,9 @@ fn an_azure_host_selects_azure_and_azure_identity_needs_no_key() {
     // Without Azure Identity, the key is required, and the hint says both ways.
     let settings = resolve(
         None,
-        &member(json!({"openAiBaseUrl": "https://res.openai.azure.com/openai", "openAiModelId": "gpt-4o"})),
+        &member(
+            json!({"openAiBaseUrl": "https://res.openai.azure.com/openai", "openAiModelId": "gpt-4o"}),
+        ),
     );
     let err = connect_err(&settings, &MemorySecretStore::new());
     assert_eq!(err.field(), Some(OPENAI_API_KEY));
@@ -187,7 +198,9 @@ fn an_entra_id_token_over_plain_http_is_refused_by_connect() {
 fn azure_settings_without_the_feature_say_which_feature_to_enable() {
     let settings = resolve(
         None,
-        &member(json!({"openAiBaseUrl": "https://llm.example.com/v1", "azureApiVersion": "2024-10-21"})),
+        &member(
+            json!({"openAiBaseUrl": "https://llm.example.com/v1", "azureApiVersion": "2024-10-21"}),
+        ),
     );
     let err = connect_err(&settings, &secrets_with_key());
     assert_eq!(err.field(), Some("provider"));

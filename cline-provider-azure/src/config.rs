@@ -3,12 +3,14 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cline_provider_core::http::{is_credential_header, is_plain_http_to_remote, validate_header, HttpConfig};
+use cline_provider_core::http::{
+    is_credential_header, is_plain_http_to_remote, validate_header, HttpConfig,
+};
 use cline_provider_core::{Error, ModelInfo, ReasoningEffort, Result};
 use cline_provider_openai::ConfigWarning;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth::{process_env, AzureAuth, EnvFn, EntraId};
+use crate::auth::{process_env, AzureAuth, EntraId, EnvFn};
 use crate::url::AzureEndpoint;
 use crate::versions::DEFAULT_API_VERSION;
 

@@ -72,10 +72,7 @@ impl ContentFilterReport {
                 };
                 categories.push(FilterCategory {
                     name: name.clone(),
-                    severity: v
-                        .get("severity")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
+                    severity: v.get("severity").and_then(Value::as_str).map(str::to_owned),
                     filtered,
                 });
             }
@@ -186,15 +183,22 @@ mod tests {
     fn scan_finds_only_true() {
         assert!(mentions_filtered_true(r#"{"hate":{"filtered":true}}"#));
         assert!(mentions_filtered_true(r#"{"hate":{"filtered" : true}}"#));
-        assert!(!mentions_filtered_true(r#"{"hate":{"filtered":false,"severity":"safe"}}"#));
-        assert!(!mentions_filtered_true(r#"{"content":"\"filtered\" is a word"}"#));
+        assert!(!mentions_filtered_true(
+            r#"{"hate":{"filtered":false,"severity":"safe"}}"#
+        ));
+        assert!(!mentions_filtered_true(
+            r#"{"content":"\"filtered\" is a word"}"#
+        ));
         assert!(!mentions_filtered_true(""));
     }
 
     #[test]
     fn a_finish_by_filter_without_categories_still_reports() {
-        let r = report_in_chunk(r#"{"choices":[{"index":0,"delta":{},"finish_reason":"content_filter"}]}"#, true)
-            .unwrap();
+        let r = report_in_chunk(
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"content_filter"}]}"#,
+            true,
+        )
+        .unwrap();
         assert_eq!(r.to_string(), "no category was named");
     }
 }

@@ -173,16 +173,14 @@ impl AzureProvider {
                 h.insert(name.clone(), value.clone());
             }
             (Signer::Entra(_), Some(token)) => {
-                let mut value = HeaderValue::from_str(&format!(
-                    "Bearer {}",
-                    token.token.token.expose_secret()
-                ))
-                .map_err(|_| {
-                    Error::new(
+                let mut value =
+                    HeaderValue::from_str(&format!("Bearer {}", token.token.token.expose_secret()))
+                        .map_err(|_| {
+                            Error::new(
                         ErrorKind::NotSignedIn,
                         "the Entra ID token contains characters that cannot be sent in a header",
                     )
-                })?;
+                        })?;
                 value.set_sensitive(true);
                 h.remove("api-key");
                 h.insert(AUTHORIZATION, value);
@@ -269,7 +267,11 @@ impl AzureProvider {
     }
 
     /// One attempt at a chat stream, signed with `token`.
-    async fn stream_once(&self, req: &Prepared<'_>, token: Option<&IssuedToken>) -> Result<EventStream> {
+    async fn stream_once(
+        &self,
+        req: &Prepared<'_>,
+        token: Option<&IssuedToken>,
+    ) -> Result<EventStream> {
         let mut headers = self.headers(req.extra_headers, "text/event-stream", token)?;
         if !headers.contains_key(CONTENT_TYPE) {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -182,9 +182,7 @@ impl AzureEndpoint {
     pub fn chat_url(&self, model: &str, api_version: Option<&str>) -> Url {
         let mut url = self.origin.clone();
         {
-            let mut path = url
-                .path_segments_mut()
-                .expect("an http(s) URL has a path");
+            let mut path = url.path_segments_mut().expect("an http(s) URL has a path");
             path.clear();
             for seg in self.prefix.split('/').filter(|s| !s.is_empty()) {
                 path.push(seg);
@@ -206,9 +204,7 @@ impl AzureEndpoint {
     pub fn models_url(&self) -> Url {
         let mut url = self.origin.clone();
         {
-            let mut path = url
-                .path_segments_mut()
-                .expect("an http(s) URL has a path");
+            let mut path = url.path_segments_mut().expect("an http(s) URL has a path");
             path.clear();
             for seg in self.prefix.split('/').filter(|s| !s.is_empty()) {
                 path.push(seg);
@@ -371,7 +367,12 @@ mod tests {
 
     #[test]
     fn bad_urls_name_the_field() {
-        for raw in ["", "acme.openai.azure.com", "ftp://x", "https://u:p@acme.openai.azure.com"] {
+        for raw in [
+            "",
+            "acme.openai.azure.com",
+            "ftp://x",
+            "https://u:p@acme.openai.azure.com",
+        ] {
             let err = AzureEndpoint::parse(raw).unwrap_err();
             assert_eq!(err.field(), Some("base_url"), "{raw}");
         }

@@ -51,10 +51,17 @@ pub fn body_options(api_version: Option<&str>) -> BodyOptions {
         return all;
     };
     let Some((date, preview)) = parse(version) else {
-        return BodyOptions { model: false, ..all };
+        return BodyOptions {
+            model: false,
+            ..all
+        };
     };
     let (usage, max_completion, reasoning) = if preview {
-        (date >= (2024, 9, 1), date >= (2024, 9, 1), date >= (2024, 12, 1))
+        (
+            date >= (2024, 9, 1),
+            date >= (2024, 9, 1),
+            date >= (2024, 12, 1),
+        )
     } else if date > (2024, 10, 21) {
         (true, true, true)
     } else {

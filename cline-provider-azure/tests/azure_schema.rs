@@ -24,7 +24,9 @@ fn load_spec() -> Option<Value> {
     let named = std::env::var_os("AZURE_OPENAI_SPEC").filter(|p| !p.is_empty());
     let path = match &named {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs").join(FILE),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/specs")
+            .join(FILE),
     };
     match std::fs::read(&path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the Azure spec is valid JSON")),
@@ -58,7 +60,12 @@ fn declared_properties(spec: &Value, name: &str, out: &mut BTreeSet<String>) {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
         out.extend(props.keys().cloned());
     }
-    for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+    for part in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(inner) = part
             .get("$ref")
             .and_then(Value::as_str)
@@ -74,7 +81,8 @@ fn declared_properties(spec: &Value, name: &str, out: &mut BTreeSet<String>) {
 
 fn bodies() -> Vec<(&'static str, Value)> {
     let options = body_options(Some("2024-10-21"));
-    let weather = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let weather =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
     let mut plain = ChatRequest::new("gpt-4o-prod")
         .message(Message::system("Be brief."))
         .message(Message::user("Hello"))
@@ -142,15 +150,25 @@ fn request_bodies_match_create_chat_completion_request() {
     let validator = schema_for(&spec, "createChatCompletionRequest");
     let mut declared = BTreeSet::new();
     declared_properties(&spec, "createChatCompletionRequest", &mut declared);
-    assert!(declared.contains("messages") && !declared.contains("stream_options"), "{declared:?}");
+    assert!(
+        declared.contains("messages") && !declared.contains("stream_options"),
+        "{declared:?}"
+    );
     for (name, body) in &bodies {
         let errors: Vec<String> = validator
             .iter_errors(body)
             .map(|e| format!("{e} at {}", e.instance_path))
             .collect();
-        assert!(errors.is_empty(), "{name}:\n{}\n{body:#}", errors.join("\n"));
+        assert!(
+            errors.is_empty(),
+            "{name}:\n{}\n{body:#}",
+            errors.join("\n")
+        );
         for key in body.as_object().unwrap().keys() {
-            assert!(declared.contains(key), "{name}: `{key}` is not declared by 2024-10-21");
+            assert!(
+                declared.contains(key),
+                "{name}: `{key}` is not declared by 2024-10-21"
+            );
         }
     }
 }
@@ -158,7 +176,11 @@ fn request_bodies_match_create_chat_completion_request() {
 /// The JSON of one `data:` frame.
 fn data_of(frame: &cline_provider_testkit::SseFrame) -> Value {
     let wire = frame.as_wire();
-    let data = wire.trim().strip_prefix("data:").expect("a data frame").trim();
+    let data = wire
+        .trim()
+        .strip_prefix("data:")
+        .expect("a data frame")
+        .trim();
     serde_json::from_str(data).expect("the frame holds JSON")
 }
 
@@ -173,7 +195,11 @@ fn content_filter_fixtures_match_the_spec_shapes() {
     ];
     let blocked = azure::completion_blocked_stream("d", &["x"], "violence", "medium");
     let last: Value = data_of(&blocked[blocked.len() - 2]);
-    cases.push(("blocked choice", &choice, last["choices"][0]["content_filter_results"].clone()));
+    cases.push((
+        "blocked choice",
+        &choice,
+        last["choices"][0]["content_filter_results"].clone(),
+    ));
     let first: Value = data_of(&blocked[0]);
     cases.push((
         "stream prompt results",
@@ -181,7 +207,10 @@ fn content_filter_fixtures_match_the_spec_shapes() {
         first["prompt_filter_results"][0]["content_filter_results"].clone(),
     ));
     for (name, validator, value) in cases {
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{name}: {errors:?}\n{value:#}");
     }
 }

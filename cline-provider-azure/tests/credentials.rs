@@ -69,7 +69,10 @@ async fn token_from(chain: CredentialChain) -> cline_provider_core::Result<Strin
 }
 
 fn field(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 fn in_an_hour() -> u64 {
@@ -100,7 +103,10 @@ async fn the_environment_service_principal_comes_first_and_posts_to_the_authorit
     let chain = CredentialChain::from_options(&opts).unwrap();
     assert_eq!(
         chain.names(),
-        CredentialKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>()
+        CredentialKind::ALL
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
     );
 
     // Through the provider: the data plane receives the service principal's token.
@@ -125,11 +131,17 @@ async fn the_environment_service_principal_comes_first_and_posts_to_the_authorit
         .await
         .unwrap();
     assert_eq!(reply.text, "ok");
-    assert_eq!(data.requests()[0].header("authorization"), Some("Bearer sp-token"));
+    assert_eq!(
+        data.requests()[0].header("authorization"),
+        Some("Bearer sp-token")
+    );
 
     let sent = &authority.requests()[0];
     let form = azure::form(sent);
-    assert_eq!(field(&form, "grant_type").as_deref(), Some("client_credentials"));
+    assert_eq!(
+        field(&form, "grant_type").as_deref(),
+        Some("client_credentials")
+    );
     assert_eq!(field(&form, "client_id").as_deref(), Some("app-1"));
     assert_eq!(field(&form, "client_secret").as_deref(), Some("s3cret"));
     assert_eq!(field(&form, "scope").as_deref(), Some(SCOPE));
@@ -153,7 +165,10 @@ async fn an_untrusted_authority_certificate_fails_at_once_with_the_reason() {
     let err = token_from(chain).await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::NotSignedIn);
     let msg = err.message().to_ascii_lowercase();
-    assert!(msg.contains("certificate") || msg.contains("unknownissuer"), "{err}");
+    assert!(
+        msg.contains("certificate") || msg.contains("unknownissuer"),
+        "{err}"
+    );
     assert!(authority.requests().is_empty());
 }
 
@@ -178,7 +193,11 @@ async fn workload_identity_sends_the_federated_token_file() {
     let chain = CredentialChain::from_options(&options(env, Some((&certs, dir.path())))).unwrap();
     let described = chain.describe();
     assert_eq!(described[0].0, "EnvironmentCredential");
-    assert!(described[0].1.as_ref().unwrap_err().contains("AZURE_CLIENT_SECRET"));
+    assert!(described[0]
+        .1
+        .as_ref()
+        .unwrap_err()
+        .contains("AZURE_CLIENT_SECRET"));
     assert!(described[1].1.is_ok(), "workload identity is configured");
     assert_eq!(token_from(chain).await.unwrap(), "wi-token");
     let form = azure::form(&authority.requests()[0]);
@@ -233,7 +252,9 @@ async fn the_azure_cli_is_asked_with_scope_and_its_token_is_cached() {
     let calls = std::fs::read_to_string(log).unwrap();
     assert_eq!(
         calls.lines().collect::<Vec<_>>(),
-        [format!("az account get-access-token -o json --scope {SCOPE}")],
+        [format!(
+            "az account get-access-token -o json --scope {SCOPE}"
+        )],
         "az runs once, with --scope"
     );
 }
@@ -249,7 +270,10 @@ async fn the_developer_cli_answers_when_az_is_not_signed_in() {
     let chain = CredentialChain::from_options(&options(cli_env(dir.path(), "dev"), None)).unwrap();
     let chain = Arc::new(chain);
     let source = EntraTokenSource::new(chain.clone(), SCOPE);
-    assert_eq!(source.fetch_token().await.unwrap().token.expose_secret(), "azd-token");
+    assert_eq!(
+        source.fetch_token().await.unwrap().token.expose_secret(),
+        "azd-token"
+    );
     assert_eq!(chain.selected(), Some("AzureDeveloperCliCredential"));
 
     // Sticky: the next call goes straight to azd (the copied azd logs beside its original).
@@ -259,7 +283,10 @@ async fn the_developer_cli_answers_when_az_is_not_signed_in() {
     let az_calls = std::fs::read_to_string(dir.path().join("calls.log")).unwrap();
     assert_eq!(az_calls, "", "az is not asked again");
     let calls = std::fs::read_to_string(other.path().join("calls.log")).unwrap();
-    assert!(calls.starts_with("azd auth token -o json --no-prompt --scope "), "{calls}");
+    assert!(
+        calls.starts_with("azd auth token -o json --no-prompt --scope "),
+        "{calls}"
+    );
     assert_eq!(calls.lines().count(), 1, "{calls}");
 }
 
@@ -291,30 +318,50 @@ async fn nobody_signed_in_lists_what_each_credential_said() {
     assert!(msg.contains("azd auth login"), "{msg}");
     assert!(err.hint().contains("az login"), "{}", err.hint());
     assert!(err.hint().contains("AZURE_CLIENT_SECRET"), "{}", err.hint());
-    assert!(data.requests().is_empty(), "nothing is sent without a token");
+    assert!(
+        data.requests().is_empty(),
+        "nothing is sent without a token"
+    );
 }
 
 #[test]
 fn azure_token_credentials_narrows_the_chain() {
     let names = |v: &str| {
-        CredentialChain::from_options(&options(env_of(&[("AZURE_TOKEN_CREDENTIALS", v.into())]), None))
-            .map(|c| c.names().into_iter().map(str::to_owned).collect::<Vec<_>>())
+        CredentialChain::from_options(&options(
+            env_of(&[("AZURE_TOKEN_CREDENTIALS", v.into())]),
+            None,
+        ))
+        .map(|c| c.names().into_iter().map(str::to_owned).collect::<Vec<_>>())
     };
     assert_eq!(
         names("prod").unwrap(),
-        ["EnvironmentCredential", "WorkloadIdentityCredential", "ManagedIdentityCredential"]
+        [
+            "EnvironmentCredential",
+            "WorkloadIdentityCredential",
+            "ManagedIdentityCredential"
+        ]
     );
-    assert_eq!(names("DEV").unwrap(), ["AzureCliCredential", "AzureDeveloperCliCredential"]);
-    assert_eq!(names("WorkloadIdentityCredential").unwrap(), ["WorkloadIdentityCredential"]);
+    assert_eq!(
+        names("DEV").unwrap(),
+        ["AzureCliCredential", "AzureDeveloperCliCredential"]
+    );
+    assert_eq!(
+        names("WorkloadIdentityCredential").unwrap(),
+        ["WorkloadIdentityCredential"]
+    );
     assert_eq!(names("").unwrap().len(), 5);
     let err = names("AzurePowerShellCredential").unwrap_err();
     assert_eq!(err.field(), Some("AZURE_TOKEN_CREDENTIALS"));
     assert!(err.message().contains("not in this one"), "{err}");
     // A bad value stops the provider from being built, with the field named.
-    let err = AzureProvider::new(AzureConfig::new("https://a.openai.azure.com").unwrap().entra_id(EntraId {
-        chain: options(env_of(&[("AZURE_TOKEN_CREDENTIALS", "bogus".into())]), None),
-        ..EntraId::default()
-    }))
+    let err = AzureProvider::new(
+        AzureConfig::new("https://a.openai.azure.com")
+            .unwrap()
+            .entra_id(EntraId {
+                chain: options(env_of(&[("AZURE_TOKEN_CREDENTIALS", "bogus".into())]), None),
+                ..EntraId::default()
+            }),
+    )
     .unwrap_err();
     assert_eq!(err.field(), Some("AZURE_TOKEN_CREDENTIALS"));
 }
@@ -324,7 +371,11 @@ struct Hangs;
 
 #[async_trait]
 impl TokenCredential for Hangs {
-    async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
         std::future::pending().await
     }
 }
@@ -334,9 +385,19 @@ struct Records(Mutex<Vec<String>>);
 
 #[async_trait]
 impl TokenCredential for Records {
-    async fn get_token(&self, scopes: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-        self.0.lock().unwrap().extend(scopes.iter().map(|s| s.to_string()));
-        Ok(AccessToken::new("recorded", (SystemTime::now() + Duration::from_secs(3600)).into()))
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        self.0
+            .lock()
+            .unwrap()
+            .extend(scopes.iter().map(|s| s.to_string()));
+        Ok(AccessToken::new(
+            "recorded",
+            (SystemTime::now() + Duration::from_secs(3600)).into(),
+        ))
     }
 }
 
@@ -346,10 +407,16 @@ async fn a_silent_managed_identity_is_given_up_after_its_deadline() {
     let chain = CredentialChain::from_credentials([
         (
             "ManagedIdentityCredential".to_owned(),
-            Arc::new(WithDeadline::new(Arc::new(Hangs), Duration::from_secs(2), "no IMDS here"))
-                as Arc<dyn TokenCredential>,
+            Arc::new(WithDeadline::new(
+                Arc::new(Hangs),
+                Duration::from_secs(2),
+                "no IMDS here",
+            )) as Arc<dyn TokenCredential>,
         ),
-        ("Fallback".to_owned(), Arc::new(Records::default()) as Arc<dyn TokenCredential>),
+        (
+            "Fallback".to_owned(),
+            Arc::new(Records::default()) as Arc<dyn TokenCredential>,
+        ),
     ]);
     assert_eq!(token_from(chain).await.unwrap(), "recorded");
     assert_eq!(started.elapsed(), Duration::from_secs(2));
@@ -358,11 +425,17 @@ async fn a_silent_managed_identity_is_given_up_after_its_deadline() {
 #[tokio::test]
 async fn the_scope_follows_the_host_and_can_be_overridden() {
     assert_eq!(
-        AzureConfig::new("https://a.openai.azure.us").unwrap().scope(),
+        AzureConfig::new("https://a.openai.azure.us")
+            .unwrap()
+            .scope(),
         "https://cognitiveservices.azure.us/.default"
     );
     let data = TestServer::start().await.unwrap();
-    data.route("POST", &azure::chat_path("d"), Reply::sse(azure::filtered_text_stream("d", &["ok"], None)));
+    data.route(
+        "POST",
+        &azure::chat_path("d"),
+        Reply::sse(azure::filtered_text_stream("d", &["ok"], None)),
+    );
     let rec = Arc::new(Records::default());
     let provider = AzureProvider::new(
         AzureConfig::new(&data.url())
@@ -375,7 +448,10 @@ async fn the_scope_follows_the_host_and_can_be_overridden() {
             .http(http()),
     )
     .unwrap();
-    provider.complete(ChatRequest::new("d").message(Message::user("x"))).await.unwrap();
+    provider
+        .complete(ChatRequest::new("d").message(Message::user("x")))
+        .await
+        .unwrap();
     assert_eq!(*rec.0.lock().unwrap(), ["api://my-gateway/.default"]);
 }
 
@@ -386,10 +462,24 @@ async fn the_scope_follows_the_host_and_can_be_overridden() {
 async fn run_child(mode: &str, vars: &[(&str, String)]) -> std::process::Output {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = tokio::process::Command::new(exe);
-    cmd.args(["--exact", "child_process_entry", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("CLINE_AZURE_CHILD", mode)
-        .env_remove("AZURE_TOKEN_CREDENTIALS");
-    for name in ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "MSI_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT"] {
+    cmd.args([
+        "--exact",
+        "child_process_entry",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("CLINE_AZURE_CHILD", mode)
+    .env_remove("AZURE_TOKEN_CREDENTIALS");
+    for name in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "MSI_ENDPOINT",
+        "IDENTITY_SERVER_THUMBPRINT",
+        "IMDS_ENDPOINT",
+    ] {
         cmd.env_remove(name);
     }
     for (k, v) in vars {
@@ -406,7 +496,11 @@ async fn app_service_managed_identity_answers_inside_the_default_chain() {
         "/msi/token",
         Reply::json(
             200,
-            azure::app_service_token("mi-token", in_an_hour(), "https://cognitiveservices.azure.com"),
+            azure::app_service_token(
+                "mi-token",
+                in_an_hour(),
+                "https://cognitiveservices.azure.com",
+            ),
         ),
     );
     let out = run_child(
@@ -418,13 +512,26 @@ async fn app_service_managed_identity_answers_inside_the_default_chain() {
     )
     .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("CHILD-OK token=mi-token via=ManagedIdentityCredential"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("CHILD-OK token=mi-token via=ManagedIdentityCredential"),
+        "{stdout}"
+    );
     let req = &identity.requests()[0];
-    assert_eq!(req.header("x-identity-header"), Some("identity-header-secret"));
+    assert_eq!(
+        req.header("x-identity-header"),
+        Some("identity-header-secret")
+    );
     let q = azure::query(req);
     assert_eq!(field(&q, "api-version").as_deref(), Some("2019-08-01"));
-    assert_eq!(field(&q, "resource").as_deref(), Some("https://cognitiveservices.azure.com"));
+    assert_eq!(
+        field(&q, "resource").as_deref(),
+        Some("https://cognitiveservices.azure.com")
+    );
 }
 
 #[tokio::test]
@@ -449,7 +556,11 @@ async fn the_whole_default_chain_gives_up_within_seconds_and_lists_all_five() {
     )
     .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for name in CredentialKind::ALL {
         assert!(stdout.contains(name.name()), "{name} missing:\n{stdout}");
     }

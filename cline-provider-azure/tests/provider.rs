@@ -10,7 +10,9 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use cline_provider_azure::content_filter::{ContentFilterReport, FilteredPart};
 use cline_provider_azure::{AzureConfig, AzureProvider};
 use cline_provider_core::http::{HttpConfig, RetryPolicy};
-use cline_provider_core::{ChatRequest, ErrorKind, Message, ModelInfo, Provider, ProviderKind, StreamEvent};
+use cline_provider_core::{
+    ChatRequest, ErrorKind, Message, ModelInfo, Provider, ProviderKind, StreamEvent,
+};
 use cline_provider_testkit::{azure, openai, Reply, TestServer};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -39,7 +41,10 @@ fn hello(model: &str) -> ChatRequest {
     ChatRequest::new(model).message(Message::user("Hello"))
 }
 
-async fn collect(p: &AzureProvider, req: ChatRequest) -> cline_provider_core::Result<Vec<StreamEvent>> {
+async fn collect(
+    p: &AzureProvider,
+    req: ChatRequest,
+) -> cline_provider_core::Result<Vec<StreamEvent>> {
     let mut stream = p.stream(req).await?;
     let mut out = Vec::new();
     while let Some(e) = stream.next().await {
@@ -81,7 +86,11 @@ async fn api_key_goes_in_the_api_key_header_to_the_deployment_url_with_the_defau
     assert_eq!(req.path, "/openai/deployments/gpt-4o-prod/chat/completions");
     assert_eq!(api_version(req).as_deref(), Some("2024-10-21"));
     assert_eq!(req.header("api-key"), Some("azure-key-123"));
-    assert_eq!(req.header("authorization"), None, "never Authorization with a key");
+    assert_eq!(
+        req.header("authorization"),
+        None,
+        "never Authorization with a key"
+    );
     let body = req.json().unwrap();
     // 2024-10-21 declares neither `model` nor `stream_options`.
     assert!(body.get("model").is_none(), "{body}");
@@ -97,13 +106,37 @@ async fn every_url_form_reaches_the_right_route() {
     server.route("POST", &azure::chat_path("dep-a"), frames());
     server.route("POST", &azure::chat_path("dep-b"), frames());
     server.route("POST", azure::V1_CHAT_PATH, frames());
-    server.route("POST", "/gw/east/deployments/dep-a/chat/completions", frames());
+    server.route(
+        "POST",
+        "/gw/east/deployments/dep-a/chat/completions",
+        frames(),
+    );
     let cases: &[(&str, &str, &str, Option<&str>)] = &[
         // (pasted path, model, path reached, api-version)
-        ("", "dep-a", "/openai/deployments/dep-a/chat/completions", Some("2024-10-21")),
-        ("/", "dep-a", "/openai/deployments/dep-a/chat/completions", Some("2024-10-21")),
-        ("/openai/", "dep-a", "/openai/deployments/dep-a/chat/completions", Some("2024-10-21")),
-        ("/openai/deployments/dep-b", "ignored", "/openai/deployments/dep-b/chat/completions", Some("2024-10-21")),
+        (
+            "",
+            "dep-a",
+            "/openai/deployments/dep-a/chat/completions",
+            Some("2024-10-21"),
+        ),
+        (
+            "/",
+            "dep-a",
+            "/openai/deployments/dep-a/chat/completions",
+            Some("2024-10-21"),
+        ),
+        (
+            "/openai/",
+            "dep-a",
+            "/openai/deployments/dep-a/chat/completions",
+            Some("2024-10-21"),
+        ),
+        (
+            "/openai/deployments/dep-b",
+            "ignored",
+            "/openai/deployments/dep-b/chat/completions",
+            Some("2024-10-21"),
+        ),
         (
             "/openai/deployments/dep-b/chat/completions?api-version=2024-06-01",
             "ignored",
@@ -111,12 +144,19 @@ async fn every_url_form_reaches_the_right_route() {
             Some("2024-06-01"),
         ),
         ("/openai/v1", "dep-a", "/openai/v1/chat/completions", None),
-        ("/gw/east", "dep-a", "/gw/east/deployments/dep-a/chat/completions", Some("2024-10-21")),
+        (
+            "/gw/east",
+            "dep-a",
+            "/gw/east/deployments/dep-a/chat/completions",
+            Some("2024-10-21"),
+        ),
     ];
     for (pasted, model, reached, version) in cases {
         server.clear_requests();
         let p = keyed(&server, pasted);
-        let events = collect(&p, hello(model)).await.unwrap_or_else(|e| panic!("{pasted}: {e}"));
+        let events = collect(&p, hello(model))
+            .await
+            .unwrap_or_else(|e| panic!("{pasted}: {e}"));
         assert_eq!(text(&events), "ok", "{pasted}");
         let req = &server.requests()[0];
         assert_eq!(&req.path, reached, "{pasted}");
@@ -138,7 +178,11 @@ async fn a_preview_version_gets_stream_usage_and_reasoning_effort() {
     server.route(
         "POST",
         &azure::chat_path("o3-mini"),
-        Reply::sse(azure::filtered_text_stream("o3-mini", &["4"], Some((12, 3)))),
+        Reply::sse(azure::filtered_text_stream(
+            "o3-mini",
+            &["4"],
+            Some((12, 3)),
+        )),
     );
     let p = AzureProvider::new(
         AzureConfig::new(&server.url())
@@ -154,7 +198,9 @@ async fn a_preview_version_gets_stream_usage_and_reasoning_effort() {
         .max_output_tokens(100)
         .reasoning_effort(cline_provider_core::ReasoningEffort::Low);
     let events = collect(&p, req).await.unwrap();
-    assert!(events.iter().any(|e| matches!(e, StreamEvent::Usage(u) if u.input_tokens == 12)));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, StreamEvent::Usage(u) if u.input_tokens == 12)));
     let sent = &server.requests()[0];
     assert_eq!(api_version(sent).as_deref(), Some("2025-04-01-preview"));
     let body = sent.json().unwrap();
@@ -170,13 +216,22 @@ async fn the_first_chunk_without_choices_and_the_filter_annotations_decode_clean
     server.route(
         "POST",
         &azure::chat_path("d"),
-        Reply::sse(azure::filtered_text_stream("d", &["a", "b", "c"], Some((3, 3)))),
+        Reply::sse(azure::filtered_text_stream(
+            "d",
+            &["a", "b", "c"],
+            Some((3, 3)),
+        )),
     );
     let events = collect(&keyed(&server, ""), hello("d")).await.unwrap();
     assert_eq!(text(&events), "abc");
     assert!(matches!(
-        events.iter().rev().find(|e| matches!(e, StreamEvent::Finish { .. })),
-        Some(StreamEvent::Finish { reason: cline_provider_core::FinishReason::Stop })
+        events
+            .iter()
+            .rev()
+            .find(|e| matches!(e, StreamEvent::Finish { .. })),
+        Some(StreamEvent::Finish {
+            reason: cline_provider_core::FinishReason::Stop
+        })
     ));
 }
 
@@ -186,7 +241,12 @@ async fn a_filtered_completion_is_a_typed_error_listing_categories_and_severitie
     server.route(
         "POST",
         &azure::chat_path("d"),
-        Reply::sse(azure::completion_blocked_stream("d", &["Once upon"], "violence", "medium")),
+        Reply::sse(azure::completion_blocked_stream(
+            "d",
+            &["Once upon"],
+            "violence",
+            "medium",
+        )),
     );
     let p = keyed(&server, "");
     let mut stream = p.stream(hello("d")).await.unwrap();
@@ -200,20 +260,33 @@ async fn a_filtered_completion_is_a_typed_error_listing_categories_and_severitie
     };
     assert_eq!(got_text, "Once upon");
     assert_eq!(err.kind(), &ErrorKind::ContentFiltered);
-    assert!(err.message().contains("violence (severity medium)"), "{err}");
+    assert!(
+        err.message().contains("violence (severity medium)"),
+        "{err}"
+    );
     assert!(err.message().contains("the reply"), "{err}");
     let report = std::error::Error::source(&err)
         .and_then(|s| s.downcast_ref::<ContentFilterReport>())
         .expect("the report is the source");
     assert_eq!(report.part, FilteredPart::Completion);
-    assert_eq!(report.filtered().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["violence"]);
+    assert_eq!(
+        report
+            .filtered()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["violence"]
+    );
     assert!(err.hint().contains("content filter"));
 }
 
 #[tokio::test]
 async fn a_filtered_prompt_is_a_typed_error_before_the_stream() {
     let server = TestServer::start().await.unwrap();
-    server.route("POST", &azure::chat_path("d"), azure::prompt_filtered("hate", "high"));
+    server.route(
+        "POST",
+        &azure::chat_path("d"),
+        azure::prompt_filtered("hate", "high"),
+    );
     let err = keyed(&server, "").stream(hello("d")).await.err().unwrap();
     assert_eq!(err.kind(), &ErrorKind::ContentFiltered);
     assert_eq!(err.status(), Some(400));
@@ -225,9 +298,21 @@ async fn a_filtered_prompt_is_a_typed_error_before_the_stream() {
 #[tokio::test]
 async fn each_error_maps_to_its_kind_and_hint() {
     let server = TestServer::start().await.unwrap();
-    server.route("POST", &azure::chat_path("missing"), azure::deployment_not_found());
-    server.route("POST", &azure::chat_path("forbidden"), azure::permission_denied());
-    server.route("POST", &azure::chat_path("badkey"), azure::unauthorized(false));
+    server.route(
+        "POST",
+        &azure::chat_path("missing"),
+        azure::deployment_not_found(),
+    );
+    server.route(
+        "POST",
+        &azure::chat_path("forbidden"),
+        azure::permission_denied(),
+    );
+    server.route(
+        "POST",
+        &azure::chat_path("badkey"),
+        azure::unauthorized(false),
+    );
     let p = keyed(&server, "");
 
     let err = p.stream(hello("missing")).await.err().unwrap();
@@ -237,7 +322,11 @@ async fn each_error_maps_to_its_kind_and_hint() {
 
     let err = p.stream(hello("forbidden")).await.err().unwrap();
     assert_eq!(err.kind(), &ErrorKind::AccessDenied);
-    assert!(err.hint().contains("Cognitive Services OpenAI User"), "{}", err.hint());
+    assert!(
+        err.hint().contains("Cognitive Services OpenAI User"),
+        "{}",
+        err.hint()
+    );
     assert!(err.hint().contains("Azure AI User"), "{}", err.hint());
 
     let err = p.stream(hello("badkey")).await.err().unwrap();
@@ -252,11 +341,21 @@ async fn a_429_with_retry_after_ms_is_retried_by_the_engine() {
     server.route(
         "POST",
         &path,
-        Reply::json(429, azure::error_body("429", "Requests to the ChatCompletions_Create Operation have exceeded the rate limit."))
-            .header("retry-after-ms", "30")
-            .header("retry-after", "60"),
+        Reply::json(
+            429,
+            azure::error_body(
+                "429",
+                "Requests to the ChatCompletions_Create Operation have exceeded the rate limit.",
+            ),
+        )
+        .header("retry-after-ms", "30")
+        .header("retry-after", "60"),
     );
-    server.route("POST", &path, Reply::sse(azure::filtered_text_stream("d", &["ok"], None)));
+    server.route(
+        "POST",
+        &path,
+        Reply::sse(azure::filtered_text_stream("d", &["ok"], None)),
+    );
     let retries = Arc::new(AtomicUsize::new(0));
     let seen = retries.clone();
     let client = cline_provider_core::http::HttpClient::new(HttpConfig {
@@ -314,7 +413,11 @@ fn entra(server: &TestServer, credential: Arc<Counting>) -> AzureProvider {
 #[tokio::test]
 async fn entra_id_sends_a_bearer_token_and_no_api_key() {
     let server = TestServer::start().await.unwrap();
-    server.route("POST", &azure::chat_path("d"), Reply::sse(azure::filtered_text_stream("d", &["hi"], None)));
+    server.route(
+        "POST",
+        &azure::chat_path("d"),
+        Reply::sse(azure::filtered_text_stream("d", &["hi"], None)),
+    );
     let cred = Arc::new(Counting::default());
     let p = entra(&server, cred.clone());
     collect(&p, hello("d")).await.unwrap();
@@ -372,10 +475,15 @@ async fn a_bearer_token_never_goes_over_plain_http_to_a_remote_host() {
     .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
     assert_eq!(err.field(), Some("base_url"));
-    assert!(err.message().contains("never sent over plain HTTP"), "{err}");
+    assert!(
+        err.message().contains("never sent over plain HTTP"),
+        "{err}"
+    );
 
     // An api-key is allowed with a warning, and refused under require_https.
-    let c = AzureConfig::new("http://gpu-box.corp:8080/openai").unwrap().api_key("k");
+    let c = AzureConfig::new("http://gpu-box.corp:8080/openai")
+        .unwrap()
+        .api_key("k");
     assert_eq!(c.warnings().len(), 1);
     assert!(AzureProvider::new(c.clone()).is_ok());
     let err = AzureProvider::new(c.require_https(true)).unwrap_err();
@@ -385,22 +493,36 @@ async fn a_bearer_token_never_goes_over_plain_http_to_a_remote_host() {
 #[tokio::test]
 async fn the_api_key_does_not_follow_a_redirect() {
     let elsewhere = TestServer::start().await.unwrap();
-    elsewhere.route("POST", &azure::chat_path("d"), Reply::sse(azure::filtered_text_stream("d", &["x"], None)));
+    elsewhere.route(
+        "POST",
+        &azure::chat_path("d"),
+        Reply::sse(azure::filtered_text_stream("d", &["x"], None)),
+    );
     let server = TestServer::start().await.unwrap();
     server.route(
         "POST",
         &azure::chat_path("d"),
-        Reply::status(307).header("location", &format!("{}{}", elsewhere.url(), azure::chat_path("d"))),
+        Reply::status(307).header(
+            "location",
+            &format!("{}{}", elsewhere.url(), azure::chat_path("d")),
+        ),
     );
     let err = keyed(&server, "").stream(hello("d")).await.err().unwrap();
     assert_eq!(err.status(), Some(307));
-    assert!(elsewhere.requests().is_empty(), "the key went to another origin");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key went to another origin"
+    );
 }
 
 #[tokio::test]
 async fn models_come_from_the_organization_the_url_or_the_v1_route() {
     let server = TestServer::start().await.unwrap();
-    server.route("GET", azure::V1_MODELS_PATH, Reply::json(200, openai::models(&["gpt-4o", "o3-mini"])));
+    server.route(
+        "GET",
+        azure::V1_MODELS_PATH,
+        Reply::json(200, openai::models(&["gpt-4o", "o3-mini"])),
+    );
     // The organization's list wins, without a request.
     let p = AzureProvider::new(
         AzureConfig::new(&server.url())
@@ -416,9 +538,18 @@ async fn models_come_from_the_organization_the_url_or_the_v1_route() {
     assert_eq!(p.list_models().await.unwrap()[0].id, "prod");
     // Otherwise the resource's v1 list, with the same auth.
     let p = keyed(&server, "/openai");
-    let ids: Vec<String> = p.list_models().await.unwrap().into_iter().map(|m| m.id).collect();
+    let ids: Vec<String> = p
+        .list_models()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     assert_eq!(ids, ["gpt-4o", "o3-mini"]);
-    assert_eq!(server.requests()[0].header("api-key"), Some("azure-key-123"));
+    assert_eq!(
+        server.requests()[0].header("api-key"),
+        Some("azure-key-123")
+    );
     // A resource without one says so plainly.
     let bare = TestServer::start().await.unwrap();
     let err = keyed(&bare, "/openai").list_models().await.unwrap_err();
@@ -433,6 +564,9 @@ fn debug_never_shows_the_key() {
         .api_key("super-secret-key")
         .header("X-Api-Key", "header-secret");
     let shown = format!("{c:?}");
-    assert!(!shown.contains("super-secret-key") && !shown.contains("header-secret"), "{shown}");
+    assert!(
+        !shown.contains("super-secret-key") && !shown.contains("header-secret"),
+        "{shown}"
+    );
     let _ = json!({});
 }

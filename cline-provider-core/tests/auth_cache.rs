@@ -165,8 +165,10 @@ impl TokenSource for OnClock {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         tokio::time::sleep(self.delay).await;
         if n >= self.fail_from {
-            return Err(Error::new(ErrorKind::Unreachable, "the token endpoint is down")
-                .with_hint("check the network"));
+            return Err(
+                Error::new(ErrorKind::Unreachable, "the token endpoint is down")
+                    .with_hint("check the network"),
+            );
         }
         Ok(AccessToken::new(
             format!("token-{n}"),
@@ -282,5 +284,9 @@ async fn waiters_share_a_failed_refresh_instead_of_repeating_it() {
     let cache = Arc::new(CachedTokenSource::new(src.clone()).clock(clock.as_clock()));
     let all = thousand_callers(&cache).await;
     assert!(all.iter().all(|r| r.is_err()));
-    assert_eq!(src.calls.load(Ordering::SeqCst), 1, "one attempt for everyone");
+    assert_eq!(
+        src.calls.load(Ordering::SeqCst),
+        1,
+        "one attempt for everyone"
+    );
 }

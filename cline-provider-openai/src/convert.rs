@@ -738,7 +738,10 @@ mod tests {
         let classic = ChatRequest::new("gpt-4o")
             .message(Message::user("x"))
             .max_output_tokens(7);
-        assert_eq!(build_body_with(&classic, None, &none).unwrap()["max_tokens"], 7);
+        assert_eq!(
+            build_body_with(&classic, None, &none).unwrap()["max_tokens"],
+            7
+        );
     }
 
     #[test]

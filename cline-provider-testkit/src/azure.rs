@@ -64,7 +64,11 @@ pub fn chunk_with_filter(model: &str, delta: Value, finish: Option<&str>, result
 
 /// A full Azure stream: the prompt-filter chunk, `pieces` as text each annotated with safe
 /// filter results, a `stop` finish, usage when given, `[DONE]`.
-pub fn filtered_text_stream(model: &str, pieces: &[&str], usage: Option<(u64, u64)>) -> Vec<SseFrame> {
+pub fn filtered_text_stream(
+    model: &str,
+    pieces: &[&str],
+    usage: Option<(u64, u64)>,
+) -> Vec<SseFrame> {
     let mut frames = vec![SseFrame::json(&prompt_filter_chunk(safe_results()))];
     frames.push(SseFrame::json(&chunk_with_filter(
         model,
@@ -80,7 +84,12 @@ pub fn filtered_text_stream(model: &str, pieces: &[&str], usage: Option<(u64, u6
             safe_results(),
         )));
     }
-    frames.push(SseFrame::json(&chunk_with_filter(model, json!({}), Some("stop"), json!({}))));
+    frames.push(SseFrame::json(&chunk_with_filter(
+        model,
+        json!({}),
+        Some("stop"),
+        json!({}),
+    )));
     if let Some((i, o)) = usage {
         frames.push(SseFrame::json(&openai::usage_chunk(model, i, o)));
     }
@@ -90,7 +99,12 @@ pub fn filtered_text_stream(model: &str, pieces: &[&str], usage: Option<(u64, u6
 
 /// A stream whose reply the filter stops: `pieces` of text, then a `content_filter` finish
 /// whose results mark `category` filtered at `severity`.
-pub fn completion_blocked_stream(model: &str, pieces: &[&str], category: &str, severity: &str) -> Vec<SseFrame> {
+pub fn completion_blocked_stream(
+    model: &str,
+    pieces: &[&str],
+    category: &str,
+    severity: &str,
+) -> Vec<SseFrame> {
     let mut frames = vec![SseFrame::json(&prompt_filter_chunk(safe_results()))];
     for p in pieces {
         frames.push(SseFrame::json(&chunk_with_filter(
@@ -221,15 +235,13 @@ fn decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 2;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;

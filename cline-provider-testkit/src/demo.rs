@@ -79,7 +79,12 @@ pub fn install_azure(server: &TestServer, pacing: Duration) {
             if !signed {
                 return crate::azure::unauthorized(false);
             }
-            if !request.query.as_deref().unwrap_or("").contains("api-version=") {
+            if !request
+                .query
+                .as_deref()
+                .unwrap_or("")
+                .contains("api-version=")
+            {
                 return Reply::json(
                     404,
                     crate::azure::error_body("404", "Resource not found (no api-version)"),

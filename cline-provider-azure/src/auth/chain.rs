@@ -115,7 +115,12 @@ impl CredentialKind {
         }
         let lower = v.to_ascii_lowercase();
         match lower.as_str() {
-            "dev" => return Ok(vec![CredentialKind::AzureCli, CredentialKind::AzureDeveloperCli]),
+            "dev" => {
+                return Ok(vec![
+                    CredentialKind::AzureCli,
+                    CredentialKind::AzureDeveloperCli,
+                ])
+            }
             "prod" => {
                 return Ok(vec![
                     CredentialKind::Environment,
@@ -466,7 +471,10 @@ fn build(
             let tenant = var(env, "AZURE_TENANT_ID").unwrap_or_default();
             let credential = ClientSecretCredential::new(
                 tenant.trim(),
-                var(env, "AZURE_CLIENT_ID").unwrap_or_default().trim().to_owned(),
+                var(env, "AZURE_CLIENT_ID")
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
                 Secret::new(var(env, "AZURE_CLIENT_SECRET").unwrap_or_default()),
                 Some(ClientSecretCredentialOptions {
                     client_options: client,
@@ -478,7 +486,11 @@ fn build(
             }
         }
         CredentialKind::WorkloadIdentity => {
-            let names = ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID", "AZURE_CLIENT_ID"];
+            let names = [
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "AZURE_TENANT_ID",
+                "AZURE_CLIENT_ID",
+            ];
             let missing: Vec<&str> = names
                 .iter()
                 .copied()
@@ -489,14 +501,15 @@ fn build(
             }
             let mut client = client_options(&options.http, env)?;
             client.cloud = Some(cloud(options));
-            let credential = WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
-                credential_options: ClientAssertionCredentialOptions {
-                    client_options: client,
-                },
-                client_id: var(env, "AZURE_CLIENT_ID"),
-                tenant_id: var(env, "AZURE_TENANT_ID"),
-                token_file_path: var(env, "AZURE_FEDERATED_TOKEN_FILE").map(Into::into),
-            }));
+            let credential =
+                WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+                    credential_options: ClientAssertionCredentialOptions {
+                        client_options: client,
+                    },
+                    client_id: var(env, "AZURE_CLIENT_ID"),
+                    tenant_id: var(env, "AZURE_TENANT_ID"),
+                    token_file_path: var(env, "AZURE_FEDERATED_TOKEN_FILE").map(Into::into),
+                }));
             match credential {
                 Ok(c) => Ok(Ok(c)),
                 Err(e) => failed(e),
@@ -507,10 +520,11 @@ fn build(
             // App Service answers at once; IMDS retries on its own schedule.
             client.retry = azure_core::http::RetryOptions::default();
             let user_assigned_id = var(env, "AZURE_CLIENT_ID").map(UserAssignedId::ClientId);
-            let credential = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-                user_assigned_id,
-                client_options: client,
-            }));
+            let credential =
+                ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                    user_assigned_id,
+                    client_options: client,
+                }));
             let credential: Arc<dyn TokenCredential> = match credential {
                 Ok(c) => c,
                 // Service Fabric, Azure ML or a bare MSI_ENDPOINT: not supported by the crate.
@@ -586,7 +600,10 @@ mod tests {
             .unwrap()
             .unwrap();
         let shown = format!("{in_chain:?}");
-        assert!(shown.starts_with("WithDeadline") && shown.contains("1.5s"), "{shown}");
+        assert!(
+            shown.starts_with("WithDeadline") && shown.contains("1.5s"),
+            "{shown}"
+        );
         let alone = build(CredentialKind::ManagedIdentity, &options, true)
             .unwrap()
             .unwrap();
@@ -606,7 +623,10 @@ mod tests {
         assert_eq!(host(env_of(&[]), false), PUBLIC_AUTHORITY);
         assert_eq!(host(env_of(&[]), true), US_GOVERNMENT_AUTHORITY);
         assert_eq!(
-            host(env_of(&[("AZURE_AUTHORITY_HOST", "https://login.example")]), true),
+            host(
+                env_of(&[("AZURE_AUTHORITY_HOST", "https://login.example")]),
+                true
+            ),
             "https://login.example"
         );
     }
