@@ -1,5 +1,5 @@
 //! Azure's error responses, read on top of the core's
-//! [`default_error_mapper`](cline_provider_core::http::default_error_mapper): the same kinds,
+//! [`default_error_mapper`]: the same kinds,
 //! with hints that name Azure's real causes.
 //!
 //! | Azure says | kind | hint |
