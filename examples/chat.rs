@@ -208,16 +208,22 @@ async fn run() -> Result<(), Failure> {
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
-    let client =
-        HttpClient::new(config.http.clone())?.with_retry_callback(Arc::new(|info: &RetryInfo| {
+    let client = noting_client(&config.http)?;
+    let provider = OpenAiProvider::with_client(config, client)?;
+    converse(&provider, args, prompt, effort).await
+}
+
+/// The HTTP client, saying on stderr when it retries.
+fn noting_client(http: &cline_provider_core::http::HttpConfig) -> Result<HttpClient, Failure> {
+    Ok(
+        HttpClient::new(http.clone())?.with_retry_callback(Arc::new(|info: &RetryInfo| {
             eprintln!(
                 "note: retrying in {:.1} s ({})",
                 info.wait.as_secs_f64(),
                 info.reason
             );
-        }));
-    let provider = OpenAiProvider::with_client(config, client)?;
-    converse(&provider, args, prompt, effort).await
+        })),
+    )
 }
 
 /// Lists models or streams one reply, whatever the provider.
@@ -273,14 +279,7 @@ async fn azure_provider(
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
-    let client =
-        HttpClient::new(config.http.clone())?.with_retry_callback(Arc::new(|info: &RetryInfo| {
-            eprintln!(
-                "note: retrying in {:.1} s ({})",
-                info.wait.as_secs_f64(),
-                info.reason
-            );
-        }));
+    let client = noting_client(&config.http)?;
     Ok((AzureProvider::with_client(config, client)?, demo))
 }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::auth::{CachedTokenSource, IssuedToken};
 use cline_provider_core::http::sse::{SseDecoder, SseEvent};
-use cline_provider_core::http::{is_credential_header, validate_header, HttpClient, RequestSpec};
+use cline_provider_core::http::{header_pair, read_body_capped, HttpClient, RequestSpec};
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, FinishReason, ModelInfo, Provider, ProviderInfo,
     ProviderKind, Result, StreamEvent, TimeoutPhase,
@@ -261,9 +261,12 @@ impl AzureProvider {
         let spec = RequestSpec::new(&build, &map);
         let response = self.client.send(&spec).await?;
         let wait = self.client.config().header_timeout;
-        tokio::time::timeout(wait, read_capped(response, MAX_MODEL_LIST_BYTES))
-            .await
-            .map_err(|_| Error::timeout(TimeoutPhase::Total, wait))?
+        tokio::time::timeout(
+            wait,
+            read_body_capped(response, MAX_MODEL_LIST_BYTES, "model list"),
+        )
+        .await
+        .map_err(|_| Error::timeout(TimeoutPhase::Total, wait))?
     }
 
     /// One attempt at a chat stream, signed with `token`.
@@ -445,37 +448,6 @@ impl SseDecoder for AzureDecoder {
         }
         Ok(done)
     }
-}
-
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
-    validate_header(name, value)?;
-    let invalid = || Error::invalid_config(format!("headers.{name}"), "the header is not valid");
-    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-    let mut header_value = HeaderValue::from_str(value).map_err(|_| invalid())?;
-    if is_credential_header(name) {
-        header_value.set_sensitive(true);
-    }
-    Ok((header_name, header_value))
-}
-
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        Error::new(
-            ErrorKind::Truncated,
-            format!("the response was cut off while reading it: {e}"),
-        )
-        .with_source(e)
-    })? {
-        if body.len() + chunk.len() > cap {
-            return Err(Error::new(
-                ErrorKind::Protocol,
-                format!("the model list is larger than {} MiB", cap / (1024 * 1024)),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn display_url(url: &Url) -> String {

@@ -7,76 +7,24 @@
 //! missing file is a failure under CI (`CI` set, as `.ci/run` runs) and whenever
 //! `AZURE_OPENAI_SPEC` names it; elsewhere the test says on stderr that it did not validate.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
-
 use cline_provider_azure::versions::body_options;
 use cline_provider_core::{
     ChatRequest, ImageSource, Message, ModelInfo, ReasoningEffort, Tool, ToolCall, ToolChoice,
 };
 use cline_provider_openai::build_body_with;
-use cline_provider_testkit::azure;
+use cline_provider_testkit::{azure, spec};
 use serde_json::{json, Value};
 
-const FILE: &str = "azure-openai-inference-2024-10-21.json";
-
 fn load_spec() -> Option<Value> {
-    let named = std::env::var_os("AZURE_OPENAI_SPEC").filter(|p| !p.is_empty());
-    let path = match &named {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/specs")
-            .join(FILE),
-    };
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the Azure spec is valid JSON")),
-        Err(e) => {
-            let required = named.is_some() || std::env::var_os("CI").is_some();
-            assert!(
-                !required,
-                "the Azure OpenAI spec is required here but {} cannot be read: {e}",
-                path.display()
-            );
-            eprintln!(
-                "note: Azure OpenAI spec not found at {} ({e}); bodies were NOT validated. \
-                 Set AZURE_OPENAI_SPEC to validate them.",
-                path.display()
-            );
-            None
-        }
-    }
+    spec::load(
+        "AZURE_OPENAI_SPEC",
+        "azure-openai-inference-2024-10-21.json",
+    )
 }
 
 fn schema_for(spec: &Value, component: &str) -> jsonschema::Validator {
-    let schema = json!({
-        "$ref": format!("#/components/schemas/{component}"),
-        "components": {"schemas": spec["components"]["schemas"].clone()},
-    });
-    jsonschema::validator_for(&schema).expect("the schema compiles")
-}
-
-fn declared_properties(spec: &Value, name: &str, out: &mut BTreeSet<String>) {
-    let schema = &spec["components"]["schemas"][name];
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        out.extend(props.keys().cloned());
-    }
-    for part in schema
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(inner) = part
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/components/schemas/"))
-        {
-            declared_properties(spec, inner, out);
-        }
-        if let Some(props) = part.get("properties").and_then(Value::as_object) {
-            out.extend(props.keys().cloned());
-        }
-    }
+    jsonschema::validator_for(&spec::component_schema(spec, component))
+        .expect("the schema compiles")
 }
 
 fn bodies() -> Vec<(&'static str, Value)> {
@@ -148,8 +96,7 @@ fn request_bodies_match_create_chat_completion_request() {
     assert_eq!(reasoning["max_completion_tokens"], 2000);
     let Some(spec) = load_spec() else { return };
     let validator = schema_for(&spec, "createChatCompletionRequest");
-    let mut declared = BTreeSet::new();
-    declared_properties(&spec, "createChatCompletionRequest", &mut declared);
+    let declared = spec::declared_properties(&spec, "createChatCompletionRequest");
     assert!(
         declared.contains("messages") && !declared.contains("stream_options"),
         "{declared:?}"

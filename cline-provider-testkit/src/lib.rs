@@ -37,6 +37,7 @@ pub mod demo;
 pub mod openai;
 mod reply;
 mod server;
+pub mod spec;
 mod sse;
 mod tls;
 

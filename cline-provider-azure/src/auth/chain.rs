@@ -433,6 +433,27 @@ fn var(env: &EnvFn, name: &str) -> Option<String> {
     env(name).filter(|v| !v.trim().is_empty())
 }
 
+/// The variables of `names` that are unset or empty.
+fn missing<'n>(env: &EnvFn, names: &[&'n str]) -> Vec<&'n str> {
+    names
+        .iter()
+        .copied()
+        .filter(|n| var(env, n).is_none())
+        .collect()
+}
+
+/// A developer tool's credential, bounded by the tool timeout.
+fn bounded_tool(
+    credential: azure_core::Result<Arc<dyn TokenCredential>>,
+    limit: Duration,
+    what: &str,
+) -> std::result::Result<Arc<dyn TokenCredential>, String> {
+    match credential {
+        Ok(c) => Ok(Arc::new(WithDeadline::new(c, limit, what))),
+        Err(e) => Err(full_chain(&e)),
+    }
+}
+
 /// The authority host for service principals: `AZURE_AUTHORITY_HOST`, else the cloud's.
 fn cloud(options: &ChainOptions) -> Arc<CloudConfiguration> {
     let mut custom = CustomConfiguration::default();
@@ -457,12 +478,10 @@ fn build(
     let failed = |e: azure_core::Error| Ok(Err(full_chain(&e)));
     match kind {
         CredentialKind::Environment => {
-            let names = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"];
-            let missing: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|n| var(env, n).is_none())
-                .collect();
+            let missing = missing(
+                env,
+                &["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"],
+            );
             if !missing.is_empty() {
                 return not_configured(missing);
             }
@@ -486,16 +505,14 @@ fn build(
             }
         }
         CredentialKind::WorkloadIdentity => {
-            let names = [
-                "AZURE_FEDERATED_TOKEN_FILE",
-                "AZURE_TENANT_ID",
-                "AZURE_CLIENT_ID",
-            ];
-            let missing: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|n| var(env, n).is_none())
-                .collect();
+            let missing = missing(
+                env,
+                &[
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    "AZURE_TENANT_ID",
+                    "AZURE_CLIENT_ID",
+                ],
+            );
             if !missing.is_empty() {
                 return not_configured(missing);
             }
@@ -544,35 +561,24 @@ fn build(
                 where_,
             ))))
         }
-        CredentialKind::AzureCli => {
-            let credential = AzureCliCredential::new(Some(AzureCliCredentialOptions {
+        CredentialKind::AzureCli => Ok(bounded_tool(
+            AzureCliCredential::new(Some(AzureCliCredentialOptions {
                 executor: Some(Arc::new(EnvExecutor::new(env.clone()))),
                 ..AzureCliCredentialOptions::default()
-            }));
-            match credential {
-                Ok(c) => Ok(Ok(Arc::new(WithDeadline::new(
-                    c,
-                    options.developer_tool_timeout,
-                    "`az account get-access-token` did not finish",
-                )))),
-                Err(e) => failed(e),
-            }
-        }
-        CredentialKind::AzureDeveloperCli => {
-            let credential =
-                AzureDeveloperCliCredential::new(Some(AzureDeveloperCliCredentialOptions {
-                    executor: Some(Arc::new(EnvExecutor::new(env.clone()))),
-                    ..AzureDeveloperCliCredentialOptions::default()
-                }));
-            match credential {
-                Ok(c) => Ok(Ok(Arc::new(WithDeadline::new(
-                    c,
-                    options.developer_tool_timeout,
-                    "`azd auth token` did not finish",
-                )))),
-                Err(e) => failed(e),
-            }
-        }
+            }))
+            .map(|c| c as Arc<dyn TokenCredential>),
+            options.developer_tool_timeout,
+            "`az account get-access-token` did not finish",
+        )),
+        CredentialKind::AzureDeveloperCli => Ok(bounded_tool(
+            AzureDeveloperCliCredential::new(Some(AzureDeveloperCliCredentialOptions {
+                executor: Some(Arc::new(EnvExecutor::new(env.clone()))),
+                ..AzureDeveloperCliCredentialOptions::default()
+            }))
+            .map(|c| c as Arc<dyn TokenCredential>),
+            options.developer_tool_timeout,
+            "`azd auth token` did not finish",
+        )),
     }
 }
 
