@@ -105,9 +105,8 @@ impl AzureProvider {
                     None => {
                         let mut chain = entra.chain.clone();
                         chain.us_government |= config.endpoint.is_us_government();
-                        if chain.http.extra_root_certificates.is_none() {
-                            chain.http.extra_root_certificates =
-                                config.http.extra_root_certificates.clone();
+                        if chain.http.is_none() {
+                            chain.http = Some(client.config().clone());
                         }
                         Arc::new(CredentialChain::from_options(&chain)?)
                     }

@@ -55,7 +55,7 @@ fn options(env: EnvFn, ca: Option<(&TestCertificates, &Path)>) -> ChainOptions {
     }
     ChainOptions {
         env,
-        http,
+        http: Some(http),
         ..ChainOptions::default()
     }
 }
@@ -575,7 +575,7 @@ async fn child_process_entry() {
     let mode = std::env::var("CLINE_AZURE_CHILD").expect("started by run_child");
     let opts = ChainOptions {
         managed_identity_timeout: Duration::from_secs(1),
-        http: http(),
+        http: Some(http()),
         ..ChainOptions::default()
     };
     let chain = Arc::new(CredentialChain::from_options(&opts).unwrap());

@@ -173,8 +173,8 @@ pub struct ChainOptions {
     /// The most one `az` or `azd` run may take. Default 30 s.
     pub developer_tool_timeout: Duration,
     /// Proxy, extra root certificates and timeouts for the token endpoints (custom headers
-    /// are never sent there).
-    pub http: HttpConfig,
+    /// are never sent there). `None`: the provider's own settings.
+    pub http: Option<HttpConfig>,
     /// Uses `https://login.microsoftonline.us` unless `AZURE_AUTHORITY_HOST` says otherwise
     /// (set for `*.azure.us` endpoints).
     pub us_government: bool,
@@ -186,7 +186,7 @@ impl Default for ChainOptions {
             env: process_env(),
             managed_identity_timeout: Duration::from_secs(2),
             developer_tool_timeout: Duration::from_secs(30),
-            http: HttpConfig::default(),
+            http: None,
             us_government: false,
         }
     }
@@ -485,7 +485,7 @@ fn build(
             if !missing.is_empty() {
                 return not_configured(missing);
             }
-            let mut client = client_options(&options.http, env)?;
+            let mut client = client_options(options.http.as_ref(), env)?;
             client.cloud = Some(cloud(options));
             let tenant = var(env, "AZURE_TENANT_ID").unwrap_or_default();
             let credential = ClientSecretCredential::new(
@@ -516,7 +516,7 @@ fn build(
             if !missing.is_empty() {
                 return not_configured(missing);
             }
-            let mut client = client_options(&options.http, env)?;
+            let mut client = client_options(options.http.as_ref(), env)?;
             client.cloud = Some(cloud(options));
             let credential =
                 WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
@@ -533,7 +533,7 @@ fn build(
             }
         }
         CredentialKind::ManagedIdentity => {
-            let mut client = client_options(&options.http, env)?;
+            let mut client = client_options(options.http.as_ref(), env)?;
             // App Service answers at once; IMDS retries on its own schedule.
             client.retry = azure_core::http::RetryOptions::default();
             let user_assigned_id = var(env, "AZURE_CLIENT_ID").map(UserAssignedId::ClientId);

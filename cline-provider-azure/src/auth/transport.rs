@@ -13,10 +13,10 @@ use super::EnvFn;
 /// Client options for one credential. Connection and TLS failures are not retried inside
 /// `azure_identity` (it would retry them silently for over a minute): the token cache retries
 /// instead, and the failure reaches the person while it still says what went wrong.
-pub(crate) fn client_options(http: &HttpConfig, env: &EnvFn) -> Result<ClientOptions> {
+pub(crate) fn client_options(http: Option<&HttpConfig>, env: &EnvFn) -> Result<ClientOptions> {
     let config = HttpConfig {
         default_headers: Vec::new(),
-        ..http.clone()
+        ..http.cloned().unwrap_or_default()
     };
     let client = HttpClient::with_env(config, &|name| env(name))?;
     Ok(ClientOptions {
