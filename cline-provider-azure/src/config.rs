@@ -322,3 +322,55 @@ impl fmt::Debug for AzureConfig {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> EnvFn {
+        Arc::new(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn from_env_reads_the_openai_sdk_variables() {
+        let c = AzureConfig::from_env_with(env(&[
+            ("AZURE_OPENAI_ENDPOINT", "https://acme.openai.azure.com"),
+            ("AZURE_OPENAI_API_KEY", "k"),
+        ]))
+        .unwrap();
+        assert!(matches!(c.auth, AzureAuth::ApiKey(_)));
+        assert_eq!(c.effective_api_version(), Some(DEFAULT_API_VERSION));
+        let err = AzureConfig::from_env_with(env(&[])).unwrap_err();
+        assert_eq!(err.field(), Some("AZURE_OPENAI_ENDPOINT"));
+        let err =
+            AzureConfig::from_env_with(env(&[("AZURE_OPENAI_ENDPOINT", "acme.openai.azure.com")]))
+                .unwrap_err();
+        assert_eq!(err.field(), Some("AZURE_OPENAI_ENDPOINT"));
+    }
+
+    #[test]
+    fn api_version_precedence() {
+        let c = AzureConfig::new(
+            "https://a.openai.azure.com/openai/deployments/d?api-version=2024-06-01",
+        )
+        .unwrap();
+        assert_eq!(c.effective_api_version(), Some("2024-06-01"));
+        let c = c.api_version("2025-04-01-preview");
+        assert_eq!(c.effective_api_version(), Some("2025-04-01-preview"));
+        let v1 = AzureConfig::new("https://a.openai.azure.com/openai/v1").unwrap();
+        assert_eq!(v1.effective_api_version(), None);
+        assert_eq!(
+            v1.clone().api_version("2024-10-21").effective_api_version(),
+            None
+        );
+        assert_eq!(
+            v1.api_version("preview").effective_api_version(),
+            Some("preview")
+        );
+    }
+}

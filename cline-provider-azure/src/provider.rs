@@ -94,6 +94,14 @@ impl AzureProvider {
         for warning in config.warnings() {
             tracing::warn!(host = %config.endpoint.host(), "{warning}");
         }
+        if let (true, Some(v)) = (config.endpoint.is_v1(), config.api_version.as_deref()) {
+            if config.effective_api_version().is_none() {
+                tracing::warn!(
+                    api_version = v,
+                    "the v1 API takes no dated api-version; `{v}` is not sent"
+                );
+            }
+        }
         let signer = match &config.auth {
             AzureAuth::ApiKey(key) => {
                 let (name, value) = api_key_header(key)?;
@@ -376,11 +384,8 @@ impl Provider for AzureProvider {
             .model_info
             .as_ref()
             .filter(|i| i.id.is_empty() || i.id == request.model || i.id == deployment);
-        let mut body_request = request.clone();
-        if self.config.endpoint.is_v1() {
-            body_request.model = deployment.clone();
-        }
-        let body = build_body_with(&body_request, model_info, &options)?;
+        // On the v1 API the body's `model` is the deployment, which is the model id there.
+        let body = build_body_with(&request, model_info, &options)?;
         let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
             Error::invalid_config(
                 "request",
