@@ -107,7 +107,7 @@ impl AzureProvider {
                 let (name, value) = api_key_header(key)?;
                 Signer::ApiKey(name, value)
             }
-            AzureAuth::EntraId(entra) => {
+            AzureAuth::EntraId(entra) if entra.cache.is_none() => {
                 let credential = match &entra.credential {
                     Some(c) => c.clone(),
                     None => {
@@ -122,6 +122,9 @@ impl AzureProvider {
                 let source = EntraTokenSource::new(credential, config.scope());
                 Signer::Entra(Arc::new(CachedTokenSource::new(Arc::new(source))))
             }
+            AzureAuth::EntraId(entra) => Signer::Entra(entra.cache.clone().ok_or_else(|| {
+                Error::invalid_config("auth", "the Entra ID token cache is missing")
+            })?),
         };
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {

@@ -570,3 +570,118 @@ fn debug_never_shows_the_key() {
     );
     let _ = json!({});
 }
+
+/// A clock moved by hand, and a credential whose tokens live 10 minutes on it.
+#[derive(Clone)]
+struct Clock(Arc<AtomicUsize>);
+
+impl Clock {
+    fn now(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH
+            + Duration::from_secs(1_800_000_000 + self.0.load(Ordering::SeqCst) as u64)
+    }
+}
+
+#[derive(Debug)]
+struct OnClock {
+    base: Arc<AtomicUsize>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenCredential for OnClock {
+    async fn get_token(
+        &self,
+        _: &[&str],
+        _: Option<TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AccessToken> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        // A token endpoint takes a moment: every request arriving meanwhile must wait.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = Clock(self.base.clone()).now();
+        Ok(AccessToken::new(
+            format!("token-{n}"),
+            (now + Duration::from_secs(600)).into(),
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_requests_fetch_one_token_and_refresh_it_once_near_expiry() {
+    use cline_provider_azure::auth::EntraTokenSource;
+    use cline_provider_azure::EntraId;
+    use cline_provider_core::auth::CachedTokenSource;
+
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        &azure::chat_path("d"),
+        Reply::sse(azure::filtered_text_stream("d", &["ok"], None)),
+    );
+    let offset = Arc::new(AtomicUsize::new(0));
+    let cred = Arc::new(OnClock {
+        base: offset.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    let clock = Clock(offset.clone());
+    let cache = CachedTokenSource::new(Arc::new(EntraTokenSource::new(
+        cred.clone(),
+        "https://cognitiveservices.azure.com/.default",
+    )))
+    .clock(Arc::new(move || clock.now()));
+    let provider = Arc::new(
+        AzureProvider::new(
+            AzureConfig::new(&server.url())
+                .unwrap()
+                .entra_id(EntraId {
+                    cache: Some(Arc::new(cache)),
+                    ..EntraId::default()
+                })
+                .http(http()),
+        )
+        .unwrap(),
+    );
+    let burst = || {
+        let provider = provider.clone();
+        async move {
+            let tasks: Vec<_> = (0..1000)
+                .map(|_| {
+                    let p = provider.clone();
+                    tokio::spawn(async move { p.complete(hello("d")).await.map(|r| r.text) })
+                })
+                .collect();
+            for t in tasks {
+                assert_eq!(t.await.unwrap().unwrap(), "ok");
+            }
+        }
+    };
+    burst().await;
+    assert_eq!(
+        cred.calls.load(Ordering::SeqCst),
+        1,
+        "one fetch for 1,000 requests"
+    );
+    let bearer =
+        |r: &cline_provider_testkit::RecordedRequest| r.header("authorization").map(str::to_owned);
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| bearer(r).as_deref() == Some("Bearer token-1")));
+
+    // 100 s before expiry: inside the two-minute refresh window.
+    offset.fetch_add(500, Ordering::SeqCst);
+    server.clear_requests();
+    burst().await;
+    assert_eq!(
+        cred.calls.load(Ordering::SeqCst),
+        2,
+        "one refresh near expiry"
+    );
+    let sent = server.requests();
+    assert_eq!(sent.len(), 1000);
+    // While the refresh ran, requests kept using the still-valid token.
+    assert!(sent.iter().all(|r| matches!(
+        bearer(r).as_deref(),
+        Some("Bearer token-1" | "Bearer token-2")
+    )));
+}

@@ -11,6 +11,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
+use cline_provider_core::auth::CachedTokenSource;
 use secrecy::SecretString;
 
 pub use chain::{ChainOptions, CredentialChain, CredentialKind, WithDeadline};
@@ -46,6 +47,10 @@ pub struct EntraId {
     pub scope: Option<String>,
     /// How the default chain is built (environment, timeouts, HTTP settings).
     pub chain: ChainOptions,
+    /// A token cache to use as it is, e.g. one shared by several providers for the same
+    /// resource; its source then decides the credential and scope, and the fields above are
+    /// not used. `None`: a new cache in front of the credential.
+    pub cache: Option<Arc<CachedTokenSource>>,
 }
 
 impl EntraId {
