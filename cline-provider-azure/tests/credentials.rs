@@ -593,3 +593,41 @@ async fn child_process_entry() {
         (mode, other) => panic!("{mode}: unexpected {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn ssl_cert_file_from_the_chain_environment_is_trusted_for_the_authority() {
+    let certs = TestCertificates::localhost();
+    let authority = TestServer::start_tls(&certs).await.unwrap();
+    authority.route(
+        "POST",
+        &azure::token_path("tenant-3"),
+        Reply::json(200, azure::token_response("via-ssl-cert-file", 3600)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("corp-root.pem");
+    std::fs::write(&ca, certs.ca_pem()).unwrap();
+    let env = env_of(&[
+        ("AZURE_TENANT_ID", "tenant-3".into()),
+        ("AZURE_CLIENT_ID", "app-3".into()),
+        ("AZURE_CLIENT_SECRET", "s".into()),
+        ("AZURE_AUTHORITY_HOST", authority.url()),
+        ("SSL_CERT_FILE", ca.display().to_string()),
+    ]);
+    let chain = CredentialChain::from_options(&options(env, None)).unwrap();
+    assert_eq!(token_from(chain).await.unwrap(), "via-ssl-cert-file");
+}
+
+#[test]
+fn a_plain_http_authority_host_is_not_used() {
+    let env = env_of(&[
+        ("AZURE_TENANT_ID", "tenant-1".into()),
+        ("AZURE_CLIENT_ID", "app-1".into()),
+        ("AZURE_CLIENT_SECRET", "s".into()),
+        ("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9".into()),
+    ]);
+    let chain = CredentialChain::from_options(&options(env, None)).unwrap();
+    let (name, state) = &chain.describe()[0];
+    assert_eq!(name, "EnvironmentCredential");
+    let why = state.as_ref().unwrap_err();
+    assert!(why.contains("HTTPS"), "{why}");
+}
