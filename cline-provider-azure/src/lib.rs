@@ -36,6 +36,7 @@
 pub mod auth;
 pub mod config;
 pub mod content_filter;
+mod decode;
 pub mod errors;
 pub mod provider;
 pub mod url;

@@ -6,14 +6,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::auth::{CachedTokenSource, IssuedToken};
-use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::http::{header_pair, read_body_capped, HttpClient, RequestSpec};
 use cline_provider_core::{
-    ChatRequest, Error, ErrorKind, EventStream, FinishReason, ModelInfo, Provider, ProviderInfo,
-    ProviderKind, Result, StreamEvent, TimeoutPhase,
+    ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
+    Result, TimeoutPhase,
 };
+use cline_provider_openai::build_body_with;
 use cline_provider_openai::models::parse_model_list;
-use cline_provider_openai::{build_body_with, ChatCompletionsDecoder};
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
 use url::Url;
@@ -21,7 +20,7 @@ use url::Url;
 use crate::auth::api_key::api_key_header;
 use crate::auth::{AzureAuth, CredentialChain, EntraTokenSource};
 use crate::config::AzureConfig;
-use crate::content_filter::{mentions_filtered_true, report_in_chunk};
+use crate::decode::AzureDecoder;
 use crate::errors::{map_error, ErrorContext};
 use crate::versions::body_options;
 
@@ -417,43 +416,6 @@ impl Provider for AzureProvider {
             },
             ok => ok,
         }
-    }
-}
-
-/// The OpenAI decoder plus Azure's content filter: a blocked prompt or reply becomes a
-/// [`ContentFiltered`](ErrorKind::ContentFiltered) error. The chunk is parsed a second time
-/// only when it says something was filtered, which a substring scan decides.
-struct AzureDecoder {
-    inner: ChatCompletionsDecoder,
-}
-
-impl AzureDecoder {
-    fn new() -> Self {
-        AzureDecoder {
-            inner: ChatCompletionsDecoder::new(),
-        }
-    }
-}
-
-impl SseDecoder for AzureDecoder {
-    fn decode(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<bool> {
-        let start = out.len();
-        let done = self.inner.decode(event, out)?;
-        let finished_by_filter = out[start..].iter().any(|e| {
-            matches!(
-                e,
-                StreamEvent::Finish {
-                    reason: FinishReason::ContentFilter
-                }
-            )
-        });
-        if finished_by_filter || mentions_filtered_true(&event.data) {
-            if let Some(report) = report_in_chunk(&event.data, finished_by_filter) {
-                out.truncate(start);
-                return Err(report.into_error());
-            }
-        }
-        Ok(done)
     }
 }
 

@@ -47,120 +47,17 @@ use azure_identity::{
     UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 use cline_provider_core::http::HttpConfig;
-use cline_provider_core::{Error, Result};
+use cline_provider_core::Result;
 
 use super::executor::EnvExecutor;
 use super::transport::client_options;
 use super::{process_env, EnvFn};
+use super::{CredentialKind, WithDeadline};
 
 /// The public cloud's authority host.
 const PUBLIC_AUTHORITY: &str = "https://login.microsoftonline.com";
 /// The US Government cloud's authority host.
 const US_GOVERNMENT_AUTHORITY: &str = "https://login.microsoftonline.us";
-
-/// The links of the default chain, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CredentialKind {
-    /// A service principal from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
-    Environment,
-    /// Kubernetes workload identity (`AZURE_FEDERATED_TOKEN_FILE`).
-    WorkloadIdentity,
-    /// An Azure managed identity (IMDS, App Service).
-    ManagedIdentity,
-    /// `az login`.
-    AzureCli,
-    /// `azd auth login`.
-    AzureDeveloperCli,
-}
-
-impl CredentialKind {
-    /// Every link, in the default order.
-    pub const ALL: [CredentialKind; 5] = [
-        CredentialKind::Environment,
-        CredentialKind::WorkloadIdentity,
-        CredentialKind::ManagedIdentity,
-        CredentialKind::AzureCli,
-        CredentialKind::AzureDeveloperCli,
-    ];
-
-    /// The name the Azure SDKs use (and `AZURE_TOKEN_CREDENTIALS` accepts).
-    pub fn name(self) -> &'static str {
-        match self {
-            CredentialKind::Environment => "EnvironmentCredential",
-            CredentialKind::WorkloadIdentity => "WorkloadIdentityCredential",
-            CredentialKind::ManagedIdentity => "ManagedIdentityCredential",
-            CredentialKind::AzureCli => "AzureCliCredential",
-            CredentialKind::AzureDeveloperCli => "AzureDeveloperCliCredential",
-        }
-    }
-
-    /// The links `AZURE_TOKEN_CREDENTIALS` selects (unset or empty: all of them).
-    ///
-    /// # Errors
-    ///
-    /// [`InvalidConfig`](cline_provider_core::ErrorKind::InvalidConfig) naming
-    /// `AZURE_TOKEN_CREDENTIALS` for a value that is none of the accepted ones.
-    ///
-    /// ```
-    /// use cline_provider_azure::auth::CredentialKind;
-    /// assert_eq!(CredentialKind::select(Some("dev"))?, vec![CredentialKind::AzureCli, CredentialKind::AzureDeveloperCli]);
-    /// assert_eq!(CredentialKind::select(Some("azureclicredential"))?, vec![CredentialKind::AzureCli]);
-    /// assert!(CredentialKind::select(Some("everything")).is_err());
-    /// # Ok::<(), cline_provider_core::Error>(())
-    /// ```
-    pub fn select(value: Option<&str>) -> Result<Vec<CredentialKind>> {
-        let v = value.map(str::trim).unwrap_or("");
-        if v.is_empty() {
-            return Ok(Self::ALL.to_vec());
-        }
-        let lower = v.to_ascii_lowercase();
-        match lower.as_str() {
-            "dev" => {
-                return Ok(vec![
-                    CredentialKind::AzureCli,
-                    CredentialKind::AzureDeveloperCli,
-                ])
-            }
-            "prod" => {
-                return Ok(vec![
-                    CredentialKind::Environment,
-                    CredentialKind::WorkloadIdentity,
-                    CredentialKind::ManagedIdentity,
-                ])
-            }
-            _ => {}
-        }
-        if let Some(kind) = Self::ALL
-            .iter()
-            .find(|k| k.name().eq_ignore_ascii_case(&lower))
-        {
-            return Ok(vec![*kind]);
-        }
-        let known_elsewhere = [
-            "azurepowershellcredential",
-            "visualstudiocodecredential",
-            "visualstudiocredential",
-            "interactivebrowsercredential",
-            "brokercredential",
-        ];
-        let why = if known_elsewhere.contains(&lower.as_str()) {
-            format!("`{v}` exists in other Azure SDKs but not in this one")
-        } else {
-            format!("`{v}` is not a credential choice")
-        };
-        let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
-        Err(Error::invalid_config(
-            "AZURE_TOKEN_CREDENTIALS",
-            format!("{why}; use `dev`, `prod` or one of {}", names.join(", ")),
-        ))
-    }
-}
-
-impl fmt::Display for CredentialKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// How the default chain is built.
 #[derive(Clone)]
@@ -346,70 +243,6 @@ impl TokenCredential for CredentialChain {
                 said.join("\n  - ")
             ),
         ))
-    }
-}
-
-/// Bounds every `get_token` of `inner` by `limit`.
-///
-/// ```
-/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
-/// use std::{sync::Arc, time::Duration};
-/// use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
-/// use cline_provider_azure::auth::WithDeadline;
-///
-/// #[derive(Debug)]
-/// struct Hangs;
-/// #[async_trait::async_trait]
-/// impl TokenCredential for Hangs {
-///     async fn get_token(&self, _: &[&str], _: Option<TokenRequestOptions<'_>>) -> azure_core::Result<AccessToken> {
-///         std::future::pending().await
-///     }
-/// }
-/// let bounded = WithDeadline::new(Arc::new(Hangs), Duration::from_millis(20), "no answer");
-/// let err = bounded.get_token(&["s/.default"], None).await.unwrap_err();
-/// assert!(err.to_string().contains("20ms"));
-/// # });
-/// ```
-pub struct WithDeadline {
-    inner: Arc<dyn TokenCredential>,
-    limit: Duration,
-    what: String,
-}
-
-impl WithDeadline {
-    /// `inner`, giving up after `limit`; `what` explains a timeout to the person.
-    pub fn new(inner: Arc<dyn TokenCredential>, limit: Duration, what: impl Into<String>) -> Self {
-        WithDeadline {
-            inner,
-            limit,
-            what: what.into(),
-        }
-    }
-}
-
-impl fmt::Debug for WithDeadline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WithDeadline")
-            .field("inner", &self.inner)
-            .field("limit", &self.limit)
-            .finish()
-    }
-}
-
-#[async_trait::async_trait]
-impl TokenCredential for WithDeadline {
-    async fn get_token(
-        &self,
-        scopes: &[&str],
-        options: Option<TokenRequestOptions<'_>>,
-    ) -> azure_core::Result<AccessToken> {
-        match tokio::time::timeout(self.limit, self.inner.get_token(scopes, options)).await {
-            Ok(result) => result,
-            Err(_) => Err(azure_core::Error::with_message(
-                AzErrorKind::Credential,
-                format!("no answer within {:?}: {}", self.limit, self.what),
-            )),
-        }
     }
 }
 

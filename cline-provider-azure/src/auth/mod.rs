@@ -3,8 +3,10 @@
 
 pub mod api_key;
 pub mod chain;
+mod deadline;
 pub mod entra;
 mod executor;
+mod kind;
 mod transport;
 
 use std::fmt;
@@ -14,8 +16,10 @@ use azure_core::credentials::TokenCredential;
 use cline_provider_core::auth::CachedTokenSource;
 use secrecy::SecretString;
 
-pub use chain::{ChainOptions, CredentialChain, CredentialKind, WithDeadline};
+pub use chain::{ChainOptions, CredentialChain};
+pub use deadline::WithDeadline;
 pub use entra::EntraTokenSource;
+pub use kind::CredentialKind;
 
 /// Reads one environment variable; `None` when unset. The default reads the process
 /// environment; tests and embedding programs pass their own.
