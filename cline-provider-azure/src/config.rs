@@ -328,12 +328,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> EnvFn {
-        Arc::new(move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        crate::auth::env_from(pairs.iter().copied())
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! No test here changes its own process environment: variables go in through
 //! `ChainOptions::env`, or into a child process's environment.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use cline_provider_azure::auth::{
-    ChainOptions, CredentialChain, CredentialKind, EntraTokenSource, EnvFn, WithDeadline,
+    env_from, ChainOptions, CredentialChain, CredentialKind, EntraTokenSource, EnvFn, WithDeadline,
 };
 use cline_provider_azure::{AzureConfig, AzureProvider, EntraId};
 use cline_provider_core::auth::TokenSource;
@@ -28,11 +27,7 @@ use secrecy::ExposeSecret;
 const SCOPE: &str = "https://cognitiveservices.azure.com/.default";
 
 fn env_of(pairs: &[(&str, String)]) -> EnvFn {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect();
-    Arc::new(move |name| map.get(name).cloned())
+    env_from(pairs.iter().map(|(k, v)| (*k, v.clone())))
 }
 
 fn http() -> HttpConfig {
@@ -68,6 +63,18 @@ async fn token_from(chain: CredentialChain) -> cline_provider_core::Result<Strin
         .map(|t| t.token.expose_secret().to_owned())
 }
 
+/// An HTTPS Entra ID token endpoint for `tenant` handing out `token`, and its certificates.
+async fn authority(tenant: &str, token: &str) -> (TestCertificates, TestServer) {
+    let certs = TestCertificates::localhost();
+    let server = TestServer::start_tls(&certs).await.unwrap();
+    server.route(
+        "POST",
+        &azure::token_path(tenant),
+        Reply::json(200, azure::token_response(token, 3600)),
+    );
+    (certs, server)
+}
+
 fn field(pairs: &[(String, String)], name: &str) -> Option<String> {
     pairs
         .iter()
@@ -84,13 +91,7 @@ fn in_an_hour() -> u64 {
 
 #[tokio::test]
 async fn the_environment_service_principal_comes_first_and_posts_to_the_authority_host() {
-    let certs = TestCertificates::localhost();
-    let authority = TestServer::start_tls(&certs).await.unwrap();
-    authority.route(
-        "POST",
-        &azure::token_path("tenant-1"),
-        Reply::json(200, azure::token_response("sp-token", 3600)),
-    );
+    let (certs, authority) = authority("tenant-1", "sp-token").await;
     let dir = tempfile::tempdir().unwrap();
     let env = env_of(&[
         ("AZURE_TENANT_ID", "tenant-1".into()),
@@ -174,13 +175,7 @@ async fn an_untrusted_authority_certificate_fails_at_once_with_the_reason() {
 
 #[tokio::test]
 async fn workload_identity_sends_the_federated_token_file() {
-    let certs = TestCertificates::localhost();
-    let authority = TestServer::start_tls(&certs).await.unwrap();
-    authority.route(
-        "POST",
-        &azure::token_path("tenant-2"),
-        Reply::json(200, azure::token_response("wi-token", 3600)),
-    );
+    let (certs, authority) = authority("tenant-2", "wi-token").await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
     std::fs::write(&file, "k8s-service-account-jwt").unwrap();
@@ -596,13 +591,7 @@ async fn child_process_entry() {
 
 #[tokio::test]
 async fn ssl_cert_file_from_the_chain_environment_is_trusted_for_the_authority() {
-    let certs = TestCertificates::localhost();
-    let authority = TestServer::start_tls(&certs).await.unwrap();
-    authority.route(
-        "POST",
-        &azure::token_path("tenant-3"),
-        Reply::json(200, azure::token_response("via-ssl-cert-file", 3600)),
-    );
+    let (certs, authority) = authority("tenant-3", "via-ssl-cert-file").await;
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("corp-root.pem");
     std::fs::write(&ca, certs.ca_pem()).unwrap();

@@ -30,6 +30,23 @@ pub fn process_env() -> EnvFn {
     Arc::new(|name| std::env::var(name).ok())
 }
 
+/// An [`EnvFn`] holding exactly `vars`: for tests, and for programs that keep their settings
+/// elsewhere than in the process environment.
+///
+/// ```
+/// use cline_provider_azure::auth::env_from;
+/// let env = env_from([("AZURE_TOKEN_CREDENTIALS", "dev")]);
+/// assert_eq!(env("AZURE_TOKEN_CREDENTIALS").as_deref(), Some("dev"));
+/// assert_eq!(env("PATH"), None);
+/// ```
+pub fn env_from<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> EnvFn {
+    let map: std::collections::HashMap<String, String> = vars
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    Arc::new(move |name| map.get(name).cloned())
+}
+
 /// How requests authenticate.
 #[derive(Clone)]
 pub enum AzureAuth {
