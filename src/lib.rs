@@ -3,9 +3,12 @@
 //!
 //! This facade re-exports the core types ([`Provider`], [`ChatRequest`], [`StreamEvent`],
 //! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default;
-//! `azure` for Azure Foundry with api-key or Microsoft Entra ID), and
-//! [`connect`], which turns resolved [`EffectiveSettings`] and the
-//! member's [`SecretStore`] into a ready `Box<dyn Provider>`.
+//! `azure` for Azure Foundry with an api-key or Microsoft Entra ID), and
+//! [`connect`] / [`connect_with`], which turn resolved [`EffectiveSettings`] and the member's
+//! [`SecretStore`] into a ready provider behind the organization's policy (every request is
+//! checked against the offered models and locked headers before a byte is sent). For a program
+//! that runs for hours, [`ManagedConnection`] with [`connector`]
+//! follows policy changes live.
 //!
 //! ```no_run
 //! use cline_provider::policy::{resolve, MemberSettings, Organization, Policy};
@@ -29,6 +32,8 @@
 
 pub use cline_provider_core::*;
 
+use policy::Backend;
+
 /// The OpenAI Compatible backend (feature `openai`, on by default).
 #[cfg(feature = "openai")]
 pub mod openai {
@@ -41,7 +46,27 @@ pub mod azure {
     pub use cline_provider_azure::*;
 }
 
-/// Builds the provider the effective settings call for.
+/// Builds the provider the effective settings call for, behind the organization's policy.
+///
+/// The same as [`connect_with`] with [`ConnectOptions::default`], returning only the
+/// provider; configuration warnings are logged (with `tracing`), and returned by
+/// [`connect_with`].
+///
+/// # Errors
+///
+/// As [`connect_with`].
+pub fn connect(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+) -> Result<Box<dyn Provider>> {
+    let connection = connect_with(settings, secrets, &ConnectOptions::default())?;
+    Ok(Box::new(connection.into_provider()))
+}
+
+/// Builds the provider the effective settings call for, with the application's HTTP settings,
+/// behind the organization's policy ([`EnforcedProvider`](policy::EnforcedProvider): every
+/// request is checked against the offered models and the locked headers before a byte is
+/// sent).
 ///
 /// - OpenAI Compatible, with the organization's (or member's) base URL, custom headers and
 ///   model, and the member's API key from `secrets`;
@@ -49,29 +74,57 @@ pub mod azure {
 ///   or the base URL is an Azure host and the model is not a DeepSeek model), with the
 ///   member's API key as `api-key`, or, when `azureIdentity` is on, Microsoft Entra ID
 ///   through the default credential chain (`az login`, managed identity, …; see
-///   `azure::auth::chain`), the organization's model list, and its API version;
+///   `azure::auth::chain`), the organization's API version and model list;
 /// - OpenAI Codex.
 ///
-/// Fails with a typed error and a hint when the settings cannot work: no base URL, no API key
-/// while Azure Identity is off, a provider this build does not include, or a provider the SDK
-/// does not implement.
-pub fn connect(
+/// The [`Connection`] also carries the configuration's warnings (a credential over plain
+/// HTTP, say), for the settings screen.
+///
+/// # Errors
+///
+/// A typed error with a hint when the settings cannot work: no base URL, no credential (no
+/// API key stored, or Azure Identity on for an endpoint that is not Azure), plain HTTP under
+/// `options.require_https`, a provider this build does not include, or a provider the SDK does
+/// not implement.
+pub fn connect_with(
     settings: &EffectiveSettings,
     secrets: &dyn SecretStore,
-) -> Result<Box<dyn Provider>> {
+    options: &ConnectOptions,
+) -> Result<Connection> {
+    Ok(Connection::new(
+        settings,
+        backend(settings, secrets, options)?,
+    ))
+}
+
+/// The backends of this build, as a [`Connector`](policy::Connector) for
+/// [`ManagedConnection::open`](policy::ManagedConnection::open), which connects again whenever
+/// the organization's policy or the member's settings change.
+pub fn connector() -> policy::Connector {
+    std::sync::Arc::new(backend)
+}
+
+/// The bare backend the settings select. Adding a backend means adding its arm here; the
+/// policy's enforcement is applied around whatever this returns ([`Connection::new`]).
+fn backend(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+    options: &ConnectOptions,
+) -> Result<Backend> {
     match settings.provider_kind()? {
-        ProviderKind::OpenAiCompatible if settings.uses_azure() => connect_azure(
+        ProviderKind::OpenAiCompatible if settings.uses_azure() => azure_backend(
             settings,
             secrets,
+            options,
             "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
         ),
-        ProviderKind::OpenAiCompatible => connect_openai(settings, secrets),
-        ProviderKind::AzureFoundry => connect_azure(settings, secrets, "it was chosen"),
+        ProviderKind::OpenAiCompatible => openai_backend(settings, secrets, options),
+        ProviderKind::AzureFoundry => azure_backend(settings, secrets, options, "it was chosen"),
         ProviderKind::OpenAiCodex => not_built(ProviderKind::OpenAiCodex, "codex", "it was chosen"),
     }
 }
 
-fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Box<dyn Provider>> {
+fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Backend> {
     Err(Error::invalid_config(
         "provider",
         format!(
@@ -82,11 +135,14 @@ fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Box<dyn Pro
 }
 
 #[cfg(feature = "openai")]
-fn connect_openai(
+fn openai_backend(
     settings: &EffectiveSettings,
     secrets: &dyn SecretStore,
-) -> Result<Box<dyn Provider>> {
+    options: &ConnectOptions,
+) -> Result<Backend> {
+    use cline_provider_core::http::HttpClient;
     use openai::{OpenAiConfig, OpenAiProvider};
+    use policy::Credential;
 
     let Some(base_url) = settings.base_url().value.as_ref() else {
         return Err(Error::invalid_config(
@@ -94,40 +150,51 @@ fn connect_openai(
             "no base URL is configured; enter the endpoint's URL, e.g. https://llm.example.com/v1",
         ));
     };
-    let api_key = settings.api_key(secrets)?;
-    if api_key.is_none() && !settings.azure_identity().value {
-        return Err(Error::invalid_config(
-            settings.api_key_name(),
-            "no API key is stored for this endpoint; enter your own API key (an organization never \
-             supplies it), or any placeholder if the server needs none",
-        ));
+    let mut config = OpenAiConfig::new(base_url.as_str())?
+        .headers(
+            settings
+                .headers()
+                .value
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .require_https(options.require_https)
+        .http(options.http.clone())
+        .reasoning_effort(settings.reasoning_effort().value);
+    match settings.credential(secrets)? {
+        Credential::ApiKey(key) => config = config.api_key(key),
+        // Azure Identity is chosen only for Azure settings, which never reach this arm.
+        Credential::AzureIdentity => {
+            return not_built(ProviderKind::AzureFoundry, "azure", "Azure Identity is on")
+        }
     }
-    let mut config = OpenAiConfig::new(base_url.as_str())?.headers(
-        settings
-            .headers()
-            .value
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    if let Some(key) = api_key {
-        config = config.api_key(key);
-    }
-    config = config.reasoning_effort(settings.reasoning_effort().value);
     if let Some(model) = settings.model_id().value.as_deref() {
         config = config
             .default_model(model)
             .model_info(settings.model_info().value.clone());
     }
-    Ok(Box::new(OpenAiProvider::new(config)?))
+    let warnings = config.warnings();
+    let mut client = HttpClient::new(config.http.clone())?;
+    if let Some(on_retry) = &options.on_retry {
+        client = client.with_retry_callback(on_retry.clone());
+    }
+    Ok(Backend {
+        provider: Box::new(OpenAiProvider::with_client(config, client)?),
+        credential_headers: vec!["Authorization".to_owned()],
+        warnings,
+    })
 }
 
 #[cfg(feature = "azure")]
-fn connect_azure(
+fn azure_backend(
     settings: &EffectiveSettings,
     secrets: &dyn SecretStore,
+    options: &ConnectOptions,
     _why: &str,
-) -> Result<Box<dyn Provider>> {
+) -> Result<Backend> {
     use azure::{AzureConfig, AzureProvider, EntraId};
+    use cline_provider_core::http::HttpClient;
+    use policy::Credential;
 
     let Some(base_url) = settings.base_url().value.as_ref() else {
         return Err(Error::invalid_config(
@@ -143,24 +210,35 @@ fn connect_azure(
                 .value
                 .iter()
                 .map(|(k, v)| (k.to_owned(), v.to_owned())),
-        );
+        )
+        .require_https(options.require_https)
+        .http(options.http.clone())
+        .reasoning_effort(settings.reasoning_effort().value);
     if let Some(version) = settings.azure_api_version().value.as_deref() {
         config = config.api_version(version);
     }
-    if settings.azure_identity().value {
-        config = config.entra_id(EntraId::default_chain());
-    } else {
-        let Some(key) = settings.api_key(secrets)? else {
-            return Err(Error::invalid_config(
+    let credential = settings.credential(secrets).map_err(|e| {
+        if e.field() == Some(settings.api_key_name()) {
+            Error::invalid_config(
                 settings.api_key_name(),
                 "no API key is stored for this Azure resource; enter its key (KEY 1 or KEY 2 on \
                  the resource's Keys and Endpoint page), or turn on Azure Identity to sign in \
                  with Microsoft Entra ID instead",
-            ));
-        };
-        config = config.api_key(key);
-    }
-    config = config.reasoning_effort(settings.reasoning_effort().value);
+            )
+        } else {
+            e
+        }
+    })?;
+    let credential_headers = match credential {
+        Credential::ApiKey(key) => {
+            config = config.api_key(key);
+            vec!["api-key".to_owned(), "Authorization".to_owned()]
+        }
+        Credential::AzureIdentity => {
+            config = config.entra_id(EntraId::default_chain());
+            vec!["Authorization".to_owned(), "api-key".to_owned()]
+        }
+    };
     if let Some(model) = settings.model_id().value.as_deref() {
         config = config
             .default_model(model)
@@ -169,15 +247,25 @@ fn connect_azure(
     if let Some(models) = settings.offered_models() {
         config = config.models(models.to_vec());
     }
-    Ok(Box::new(AzureProvider::new(config)?))
+    let warnings = config.warnings();
+    let mut client = HttpClient::new(config.http.clone())?;
+    if let Some(on_retry) = &options.on_retry {
+        client = client.with_retry_callback(on_retry.clone());
+    }
+    Ok(Backend {
+        provider: Box::new(AzureProvider::with_client(config, client)?),
+        credential_headers,
+        warnings,
+    })
 }
 
 #[cfg(not(feature = "azure"))]
-fn connect_azure(
+fn azure_backend(
     _: &EffectiveSettings,
     _: &dyn SecretStore,
+    _: &ConnectOptions,
     why: &str,
-) -> Result<Box<dyn Provider>> {
+) -> Result<Backend> {
     Err(Error::invalid_config(
         "provider",
         format!(
@@ -189,7 +277,11 @@ fn connect_azure(
 }
 
 #[cfg(not(feature = "openai"))]
-fn connect_openai(_: &EffectiveSettings, _: &dyn SecretStore) -> Result<Box<dyn Provider>> {
+fn openai_backend(
+    _: &EffectiveSettings,
+    _: &dyn SecretStore,
+    _: &ConnectOptions,
+) -> Result<Backend> {
     not_built(ProviderKind::OpenAiCompatible, "openai", "it was chosen")
 }
 

@@ -3,7 +3,12 @@
 
 use cline_provider::policy::{resolve, MemberSettings, Organization, Policy};
 use cline_provider::secrets::{MemorySecretStore, SecretStore, OPENAI_API_KEY};
-use cline_provider::{connect, ChatRequest, ErrorKind, Message, ProviderKind};
+use std::sync::{Arc, Mutex};
+
+use cline_provider::http::{ConfigWarning, HttpConfig, RetryPolicy};
+use cline_provider::{
+    connect, connect_with, ChatRequest, ConnectOptions, ErrorKind, Message, Provider, ProviderKind,
+};
 use cline_provider_testkit::{openai, Reply, TestServer};
 use serde_json::json;
 
@@ -82,7 +87,7 @@ async fn the_organizations_url_headers_and_model_reach_the_wire_with_the_members
 }
 
 #[test]
-fn a_missing_key_is_refused_with_a_hint_unless_azure_identity_is_on() {
+fn a_missing_key_is_refused_with_a_hint() {
     let settings = resolve(
         None,
         &member(json!({"openAiBaseUrl": "https://llm.example.com/v1"})),
@@ -245,4 +250,114 @@ fn a_provider_the_sdk_does_not_implement_is_refused() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn azure_identity_on_an_endpoint_that_is_not_azure_is_no_silent_missing_credential() {
+    let me = member(json!({
+        "openAiBaseUrl": "https://llm.example.com/v1",
+        "openAiModelId": "gpt-4o",
+        "azureIdentity": true
+    }));
+    let settings = resolve(None, &me);
+    assert!(!settings.uses_azure());
+    let err = connect_err(&settings, &MemorySecretStore::new());
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+    assert_eq!(err.field(), Some("azureIdentity"));
+    assert!(err.message().contains("llm.example.com"), "{err}");
+    assert!(err.hint().contains("API key"), "{}", err.hint());
+    assert!(err.hint().contains("Azure Identity off"), "{}", err.hint());
+
+    // Locked on by the organization, the hint sends the member to the administrator.
+    let org = policy(
+        json!({"version": "1", "providerSettings": {"OpenAiCompatible": {
+            "openAiBaseUrl": "https://llm.example.com/v1", "azureIdentity": true
+        }}}),
+    );
+    let err = connect_err(
+        &resolve(Some(&org), &MemberSettings::default()),
+        &MemorySecretStore::new(),
+    );
+    assert_eq!(err.field(), Some("azureIdentity"));
+    assert!(err.hint().contains("administrator"), "{}", err.hint());
+
+    // With a key, the key is used.
+    assert!(connect(&settings, &secrets_with_key()).is_ok());
+}
+
+#[test]
+fn connect_with_returns_the_plain_http_warning_and_require_https_refuses_it() {
+    let me = member(json!({"openAiBaseUrl": "http://10.0.0.5:8000/v1", "openAiModelId": "m"}));
+    let settings = resolve(None, &me);
+    let connection =
+        connect_with(&settings, &secrets_with_key(), &ConnectOptions::default()).unwrap();
+    assert_eq!(
+        connection.warnings(),
+        [ConfigWarning::PlainHttpCredential {
+            host: "10.0.0.5".into()
+        }]
+    );
+
+    let options = ConnectOptions {
+        require_https: true,
+        ..ConnectOptions::default()
+    };
+    let err = match connect_with(&settings, &secrets_with_key(), &options) {
+        Ok(_) => panic!("plain HTTP was accepted under require_https"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+    assert!(err.message().contains("require_https"), "{err}");
+
+    // Loopback is fine either way, and warns about nothing.
+    let local = resolve(
+        None,
+        &member(json!({"openAiBaseUrl": "http://127.0.0.1:9/v1", "openAiModelId": "m"})),
+    );
+    assert!(connect_with(&local, &secrets_with_key(), &options)
+        .unwrap()
+        .warnings()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn connect_with_uses_the_applications_http_settings_and_retry_callback() {
+    let server = TestServer::start().await.unwrap();
+    server.route("POST", "/v1/chat/completions", Reply::status(503));
+    server.route(
+        "POST",
+        "/v1/chat/completions",
+        Reply::sse(openai::text_stream("m", &["ok"], "stop", None)),
+    );
+    let settings = resolve(
+        None,
+        &member(json!({"openAiBaseUrl": format!("{}/v1", server.url()), "openAiModelId": "m"})),
+    );
+    let retries = Arc::new(Mutex::new(Vec::new()));
+    let seen = retries.clone();
+    let options = ConnectOptions {
+        http: HttpConfig {
+            user_agent: "acme-app/2".into(),
+            retry: RetryPolicy {
+                base_delay: std::time::Duration::from_millis(1),
+                ..RetryPolicy::default()
+            },
+            ..HttpConfig::default()
+        },
+        on_retry: Some(Arc::new(move |info| {
+            seen.lock().unwrap().push(info.status);
+        })),
+        ..ConnectOptions::default()
+    };
+    let connection = connect_with(&settings, &secrets_with_key(), &options).unwrap();
+    let reply = connection
+        .provider()
+        .complete(ChatRequest::new("").message(Message::user("hi")))
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "ok");
+    assert_eq!(*retries.lock().unwrap(), [Some(503)]);
+    let sent = server.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].header("user-agent"), Some("acme-app/2"));
 }

@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use cline_provider_core::http::{
-    is_credential_header, is_plain_http_to_remote, validate_header, HttpConfig,
+    check_plain_http, is_credential_header, validate_header, ConfigWarning, CredentialKind,
+    HttpConfig,
 };
 use cline_provider_core::{Error, ModelInfo, ReasoningEffort, Result};
-use cline_provider_openai::ConfigWarning;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::{process_env, AzureAuth, EntraId, EnvFn};
@@ -24,9 +24,9 @@ use crate::versions::DEFAULT_API_VERSION;
 /// - **API version**: [`api_version`](Self::api_version), else an `api-version` pasted in the
 ///   URL, else [`DEFAULT_API_VERSION`]. The v1 URL (`/openai/v1`) takes none.
 /// - **Auth**: the `api-key` header, or Entra ID (see [`AzureAuth`]).
-/// - **Plain HTTP**: an Entra ID token never goes over plain HTTP except to loopback (refused
-///   at [`validate`](Self::validate)); an api-key does, with a warning, unless
-///   [`require_https`](Self::require_https) refuses it.
+/// - **Plain HTTP**: the core's one rule (`check_plain_http`): an Entra ID token never goes
+///   over plain HTTP except to loopback (refused at [`validate`](Self::validate)); an api-key
+///   does, with a warning, unless [`require_https`](Self::require_https) refuses it.
 ///
 /// `Debug` never shows the key nor credential-like header values.
 ///
@@ -244,26 +244,12 @@ impl AzureConfig {
         for (name, value) in &self.headers {
             validate_header(name, value)?;
         }
-        let url = self.endpoint.base_url();
-        let plain = is_plain_http_to_remote(&url);
-        if plain && matches!(self.auth, AzureAuth::EntraId(_)) {
-            return Err(Error::invalid_config(
-                "base_url",
-                format!(
-                    "a Microsoft Entra ID token is never sent over plain HTTP to {}; use the resource's https:// endpoint",
-                    self.endpoint.host()
-                ),
-            ));
-        }
-        if plain && self.require_https {
-            return Err(Error::invalid_config(
-                "base_url",
-                format!(
-                    "plain HTTP to {} is refused because require_https is set; use an https:// URL",
-                    self.endpoint.host()
-                ),
-            ));
-        }
+        check_plain_http(
+            &self.endpoint.base_url(),
+            "base_url",
+            self.credential_kind(),
+            self.require_https,
+        )?;
         if let AzureAuth::ApiKey(key) = &self.auth {
             if key.expose_secret().trim().is_empty() {
                 return Err(Error::invalid_config("api_key", "the API key is empty"));
@@ -282,19 +268,30 @@ impl AzureConfig {
         Ok(())
     }
 
+    /// What travels with every request, for the plain-HTTP rule: an Entra ID token is a
+    /// personal identity token; an api-key or a credential-like custom header is a key.
+    pub fn credential_kind(&self) -> CredentialKind {
+        match self.auth {
+            AzureAuth::EntraId(_) => CredentialKind::IdentityToken,
+            AzureAuth::ApiKey(_) => CredentialKind::ApiKey,
+        }
+    }
+
     /// What works but deserves a look: an api-key (or a credential-like header) over plain
     /// HTTP to a remote host.
     pub fn warnings(&self) -> Vec<ConfigWarning> {
-        let url = self.endpoint.base_url();
-        let sends_credentials = matches!(self.auth, AzureAuth::ApiKey(_))
-            || self.headers.iter().any(|(k, _)| is_credential_header(k));
-        if is_plain_http_to_remote(&url) && sends_credentials {
-            vec![ConfigWarning::PlainHttpCredential {
-                host: self.endpoint.host(),
-            }]
-        } else {
-            Vec::new()
-        }
+        let kind = match self.credential_kind() {
+            CredentialKind::ApiKey => CredentialKind::ApiKey,
+            _ if self.headers.iter().any(|(k, _)| is_credential_header(k)) => {
+                CredentialKind::ApiKey
+            }
+            other => other,
+        };
+        check_plain_http(&self.endpoint.base_url(), "base_url", kind, false)
+            .ok()
+            .flatten()
+            .into_iter()
+            .collect()
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use cline_provider_azure::auth::{
-    env_from, ChainOptions, CredentialChain, CredentialKind, EntraTokenSource, EnvFn, WithDeadline,
+    env_from, ChainCredential, ChainOptions, CredentialChain, EntraTokenSource, EnvFn, WithDeadline,
 };
 use cline_provider_azure::{AzureConfig, AzureProvider, EntraId};
 use cline_provider_core::auth::TokenSource;
@@ -104,7 +104,7 @@ async fn the_environment_service_principal_comes_first_and_posts_to_the_authorit
     let chain = CredentialChain::from_options(&opts).unwrap();
     assert_eq!(
         chain.names(),
-        CredentialKind::ALL
+        ChainCredential::ALL
             .iter()
             .map(|k| k.name())
             .collect::<Vec<_>>()
@@ -556,7 +556,7 @@ async fn the_whole_default_chain_gives_up_within_seconds_and_lists_all_five() {
         "child failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for name in CredentialKind::ALL {
+    for name in ChainCredential::ALL {
         assert!(stdout.contains(name.name()), "{name} missing:\n{stdout}");
     }
     assert!(stdout.contains("no answer within 1s"), "{stdout}");

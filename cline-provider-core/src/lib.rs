@@ -24,7 +24,10 @@ pub mod stream;
 
 pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
-pub use policy::{resolve, EffectiveSettings, MemberSettings, PolicyError, RemoteConfig};
+pub use policy::{
+    resolve, ConnectOptions, Connection, EffectiveSettings, ManagedConnection, MemberSettings,
+    PolicyError, RemoteConfig,
+};
 pub use provider::{Provider, ProviderInfo, ProviderKind};
 pub use request::{
     CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool,

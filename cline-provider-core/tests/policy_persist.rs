@@ -35,7 +35,9 @@ fn a_save_survives_a_crash_between_write_and_rename() {
     let config = ConfigDir::new(dir.path());
     let path = config.member_settings_path();
     let old = settings("https://old.example/v1");
-    config.save_member_settings(&old).expect("first save");
+    config
+        .save_member_settings(&old, &MemorySecretStore::new())
+        .expect("first save");
     let old_bytes = std::fs::read(&path).expect("read");
 
     // The new contents are fully written and synced to a temp file, then the process "dies"
@@ -59,16 +61,19 @@ fn a_save_survives_a_crash_between_write_and_rename() {
     // After the "restart": the old file is intact, byte for byte, and loads.
     assert_eq!(std::fs::read(&path).expect("read"), old_bytes);
     assert_eq!(
-        config.load_member_settings().expect("old settings load"),
+        config
+            .load_member_settings(&MemorySecretStore::new())
+            .expect("old settings load"),
         old
     );
     assert!(temp.exists(), "the crash left the temp file behind");
 
     // The next save succeeds despite the leftover, and is complete.
+    let secrets = MemorySecretStore::new();
     config
-        .save_member_settings(&new)
+        .save_member_settings(&new, &secrets)
         .expect("save after the crash");
-    assert_eq!(config.load_member_settings().expect("load"), new);
+    assert_eq!(config.load_member_settings(&secrets).expect("load"), new);
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
 }
@@ -104,7 +109,9 @@ fn a_file_that_was_world_readable_becomes_0600_on_save() {
     let path = dir.path().join("settings.json");
     std::fs::write(&path, "{}").expect("write");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    settings("https://x.example/v1").save(&path).expect("save");
+    settings("https://x.example/v1")
+        .save(&path, &MemorySecretStore::new())
+        .expect("save");
     assert_eq!(mode(&path), 0o600);
 }
 
@@ -116,7 +123,7 @@ fn a_failed_save_is_an_error_naming_the_path_and_loses_nothing() {
     std::fs::write(&blocker, "keep me").expect("write");
     let path = blocker.join("settings.json");
     let err = settings("https://x.example/v1")
-        .save(&path)
+        .save(&path, &MemorySecretStore::new())
         .expect_err("cannot save");
     assert_eq!(err.kind(), &ErrorKind::Io);
     assert!(err.message().contains("not-a-dir"), "{}", err.message());
@@ -129,7 +136,9 @@ fn missing_settings_load_as_defaults() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = ConfigDir::new(dir.path().join("never-created"));
     assert_eq!(
-        config.load_member_settings().expect("defaults"),
+        config
+            .load_member_settings(&MemorySecretStore::new())
+            .expect("defaults"),
         MemberSettings::default()
     );
 }
@@ -156,7 +165,9 @@ fn a_corrupt_settings_file_is_a_typed_error_and_stays_intact() {
     ];
     for (text, field) in cases {
         std::fs::write(&path, text).expect("write");
-        let err = config.load_member_settings().expect_err("corrupt");
+        let err = config
+            .load_member_settings(&MemorySecretStore::new())
+            .expect_err("corrupt");
         assert_eq!(err.kind(), &ErrorKind::InvalidConfig, "{text}");
         assert_eq!(err.field(), Some(field), "{text}: {}", err.message());
         assert!(err.message().contains("settings.json"), "{}", err.message());
@@ -188,6 +199,91 @@ fn settings_round_trip_and_keep_unknown_keys() {
     assert!(saved.contains("someFutureSetting"));
     assert!(saved.contains("\"temperature\": 0.2"), "{saved}");
     assert_eq!(MemberSettings::from_json(&saved).expect("round trip"), m);
+}
+
+#[test]
+fn credential_like_member_headers_are_saved_to_the_secret_store_not_the_settings_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = ConfigDir::new(dir.path());
+    let store = config.file_secret_store();
+    let mut eff = resolve(None, &settings("https://gw.example/v1"));
+    eff.edit(Edit::SetHeader {
+        name: "X-Gateway-Token".into(),
+        value: "gw-secret-4242".into(),
+    })
+    .expect("edit");
+    eff.edit(Edit::SetHeader {
+        name: "X-Team".into(),
+        value: "blue".into(),
+    })
+    .expect("edit");
+    config
+        .save_member_settings(eff.member(), &store)
+        .expect("save");
+
+    let file = std::fs::read_to_string(config.member_settings_path()).expect("read");
+    assert!(!file.contains("gw-secret-4242"), "{file}");
+    assert!(
+        file.contains("X-Gateway-Token") && file.contains("blue"),
+        "{file}"
+    );
+    let kept = store
+        .get("openAiHeaders.X-Gateway-Token")
+        .expect("get")
+        .expect("in the store");
+    assert_eq!(kept.expose_secret(), "gw-secret-4242");
+    assert_eq!(
+        &config.load_member_settings(&store).expect("load"),
+        eff.member(),
+        "the header comes back from the store"
+    );
+    // The file form needs the store: reading it without one says so instead of dropping it.
+    let err = MemberSettings::from_json(&file).expect_err("needs the store");
+    assert_eq!(err.field(), Some("openAiHeaders.X-Gateway-Token"));
+
+    // A store that lost the value is an error naming the header, never a silent drop.
+    store
+        .delete("openAiHeaders.X-Gateway-Token")
+        .expect("delete");
+    let err = config.load_member_settings(&store).expect_err("lost");
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+    assert_eq!(err.field(), Some("openAiHeaders.X-Gateway-Token"));
+
+    // Removing the header removes its value from the store on the next save.
+    config
+        .save_member_settings(eff.member(), &store)
+        .expect("save again");
+    eff.edit(Edit::RemoveHeader("X-Gateway-Token".into()))
+        .expect("remove");
+    config
+        .save_member_settings(eff.member(), &store)
+        .expect("save without it");
+    assert!(store
+        .get("openAiHeaders.X-Gateway-Token")
+        .expect("get")
+        .is_none());
+    assert_eq!(
+        config.load_member_settings(&store).expect("load"),
+        *eff.member()
+    );
+}
+
+#[test]
+fn a_settings_file_from_before_keeps_its_inline_credential_header_until_the_next_save() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = ConfigDir::new(dir.path());
+    let store = MemorySecretStore::new();
+    std::fs::write(
+        config.member_settings_path(),
+        r#"{"openAiHeaders": {"X-Api-Key": "inline-secret-1"}}"#,
+    )
+    .expect("write");
+    let m = config.load_member_settings(&store).expect("load");
+    assert_eq!(m.headers.get("X-Api-Key"), Some("inline-secret-1"));
+    config.save_member_settings(&m, &store).expect("save");
+    let file = std::fs::read_to_string(config.member_settings_path()).expect("read");
+    assert!(!file.contains("inline-secret-1"), "{file}");
+    assert_eq!(config.load_member_settings(&store).expect("load"), m);
 }
 
 #[test]
@@ -248,7 +344,9 @@ fn the_file_secret_store_keeps_keys_in_a_private_file() {
 
     // Secrets never go into the settings file.
     let eff = resolve(None, &MemberSettings::default());
-    config.save_member_settings(eff.member()).expect("save");
+    config
+        .save_member_settings(eff.member(), &store)
+        .expect("save");
     store
         .set(OPENAI_API_KEY, SecretString::from("sk-file-secret-0002"))
         .expect("set");

@@ -2,8 +2,10 @@
 
 use std::fmt;
 
+pub use cline_provider_core::http::ConfigWarning;
 use cline_provider_core::http::{
-    check_endpoint_url, is_credential_header, is_plain_http_to_remote, validate_header, HttpConfig,
+    check_endpoint_url, check_plain_http, is_credential_header, validate_header, CredentialKind,
+    HttpConfig,
 };
 use cline_provider_core::{Error, ModelInfo, ReasoningEffort, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -61,35 +63,6 @@ pub struct OpenAiConfig {
     pub model_info: Option<ModelInfo>,
     /// The reasoning effort used when a request sets none (the member's setting).
     pub reasoning_effort: Option<ReasoningEffort>,
-}
-
-/// Something in a configuration that works but deserves a look, for the settings report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigWarning {
-    /// A credential (the API key or a credential-like header) would travel over plain HTTP
-    /// to a host other than loopback.
-    PlainHttpCredential {
-        /// The host it would travel to.
-        host: String,
-    },
-    /// A configured `Authorization` header replaces the API key, which is then not sent.
-    AuthorizationHeaderReplacesApiKey,
-}
-
-impl fmt::Display for ConfigWarning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigWarning::PlainHttpCredential { host } => write!(
-                f,
-                "credentials are sent to {host} over plain HTTP, unencrypted; use https:// if the \
-                 server supports it, or set require_https to refuse this"
-            ),
-            ConfigWarning::AuthorizationHeaderReplacesApiKey => f.write_str(
-                "a configured Authorization header is sent instead of the API key; the API key is unused",
-            ),
-        }
-    }
 }
 
 impl OpenAiConfig {
@@ -233,6 +206,14 @@ impl OpenAiConfig {
         self.api_key.is_some() || self.headers.iter().any(|(k, _)| is_credential_header(k))
     }
 
+    fn credential_kind(&self) -> CredentialKind {
+        if self.sends_credentials() {
+            CredentialKind::ApiKey
+        } else {
+            CredentialKind::None
+        }
+    }
+
     /// Checks everything [`OpenAiProvider::new`](crate::OpenAiProvider::new) needs: the base
     /// URL's form, the custom headers (no line breaks, valid names), and `require_https`.
     pub fn validate(&self) -> Result<()> {
@@ -240,15 +221,12 @@ impl OpenAiConfig {
         for (name, value) in &self.headers {
             validate_header(name, value)?;
         }
-        if self.require_https && is_plain_http_to_remote(&self.base_url) {
-            return Err(Error::invalid_config(
-                "base_url",
-                format!(
-                    "plain HTTP to {} is refused because require_https is set; use an https:// URL",
-                    host_of(&self.base_url)
-                ),
-            ));
-        }
+        check_plain_http(
+            &self.base_url,
+            "base_url",
+            self.credential_kind(),
+            self.require_https,
+        )?;
         if self
             .default_model
             .as_deref()
@@ -274,12 +252,12 @@ impl OpenAiConfig {
     /// # Ok::<(), cline_provider_core::Error>(())
     /// ```
     pub fn warnings(&self) -> Vec<ConfigWarning> {
-        let mut out = Vec::new();
-        if is_plain_http_to_remote(&self.base_url) && self.sends_credentials() {
-            out.push(ConfigWarning::PlainHttpCredential {
-                host: host_of(&self.base_url),
-            });
-        }
+        let mut out: Vec<ConfigWarning> =
+            check_plain_http(&self.base_url, "base_url", self.credential_kind(), false)
+                .ok()
+                .flatten()
+                .into_iter()
+                .collect();
         if self.api_key.is_some() && self.has_authorization_header() {
             out.push(ConfigWarning::AuthorizationHeaderReplacesApiKey);
         }
@@ -312,10 +290,6 @@ impl fmt::Debug for OpenAiConfig {
             .field("reasoning_effort", &self.reasoning_effort)
             .finish()
     }
-}
-
-fn host_of(url: &Url) -> String {
-    url.host_str().unwrap_or("").to_owned()
 }
 
 /// Parses and normalizes a base URL: no trailing slash, no pasted `/chat/completions`, no

@@ -8,11 +8,11 @@
 //!
 //! | link | answers when | why it is there |
 //! |---|---|---|
-//! | [`EnvironmentCredential`](CredentialKind::Environment) (`ClientSecretCredential`) | `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` are set | CI jobs and servers with a service principal; `azure_identity` has no environment credential, so the chain reads the variables |
-//! | [`WorkloadIdentityCredential`](CredentialKind::WorkloadIdentity) | `AZURE_FEDERATED_TOKEN_FILE` (+ tenant and client id) is set | Kubernetes pods with workload identity |
-//! | [`ManagedIdentityCredential`](CredentialKind::ManagedIdentity) | on an Azure VM (IMDS) or App Service / Functions (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`) | deployed code with no secret at all |
-//! | [`AzureCliCredential`](CredentialKind::AzureCli) | `az login` was run | a developer's laptop |
-//! | [`AzureDeveloperCliCredential`](CredentialKind::AzureDeveloperCli) | `azd auth login` was run | a developer using azd |
+//! | [`EnvironmentCredential`](ChainCredential::Environment) (`ClientSecretCredential`) | `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` are set | CI jobs and servers with a service principal; `azure_identity` has no environment credential, so the chain reads the variables |
+//! | [`WorkloadIdentityCredential`](ChainCredential::WorkloadIdentity) | `AZURE_FEDERATED_TOKEN_FILE` (+ tenant and client id) is set | Kubernetes pods with workload identity |
+//! | [`ManagedIdentityCredential`](ChainCredential::ManagedIdentity) | on an Azure VM (IMDS) or App Service / Functions (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`) | deployed code with no secret at all |
+//! | [`AzureCliCredential`](ChainCredential::AzureCli) | `az login` was run | a developer's laptop |
+//! | [`AzureDeveloperCliCredential`](ChainCredential::AzureDeveloperCli) | `azd auth login` was run | a developer using azd |
 //!
 //! **`AZURE_TOKEN_CREDENTIALS`** narrows the chain as in the other Azure SDKs: `dev` (the two
 //! CLIs), `prod` (environment, workload identity, managed identity), or one credential's name
@@ -52,7 +52,7 @@ use cline_provider_core::Result;
 use super::executor::EnvExecutor;
 use super::transport::client_options;
 use super::{process_env, EnvFn};
-use super::{CredentialKind, WithDeadline};
+use super::{ChainCredential, WithDeadline};
 
 /// The public cloud's authority host.
 const PUBLIC_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -111,7 +111,7 @@ struct Link {
 /// the error lists what each link said, its whole cause chain included.
 ///
 /// ```
-/// use cline_provider_azure::auth::{ChainOptions, CredentialChain, CredentialKind};
+/// use cline_provider_azure::auth::{ChainOptions, CredentialChain, ChainCredential};
 /// use std::sync::Arc;
 ///
 /// let env = Arc::new(|name: &str| match name {
@@ -145,7 +145,7 @@ impl CredentialChain {
     /// that is not configured is kept, with the reason, for the error message.
     pub fn from_options(options: &ChainOptions) -> Result<CredentialChain> {
         let env = &options.env;
-        let kinds = CredentialKind::select(env("AZURE_TOKEN_CREDENTIALS").as_deref())?;
+        let kinds = ChainCredential::select(env("AZURE_TOKEN_CREDENTIALS").as_deref())?;
         let alone = kinds.len() == 1;
         let mut links = Vec::with_capacity(kinds.len());
         for kind in kinds {
@@ -302,7 +302,7 @@ fn cloud(options: &ChainOptions) -> Arc<CloudConfiguration> {
 
 /// Builds one link. `Ok(Err(reason))` is a link that is not configured here.
 fn build(
-    kind: CredentialKind,
+    kind: ChainCredential,
     options: &ChainOptions,
     alone: bool,
 ) -> Result<std::result::Result<Arc<dyn TokenCredential>, String>> {
@@ -310,7 +310,7 @@ fn build(
     let not_configured = |missing: Vec<&str>| Ok(Err(format!("{} not set", missing.join(", "))));
     let failed = |e: azure_core::Error| Ok(Err(full_chain(&e)));
     match kind {
-        CredentialKind::Environment => {
+        ChainCredential::Environment => {
             let missing = missing(
                 env,
                 &["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"],
@@ -337,7 +337,7 @@ fn build(
                 Err(e) => failed(e),
             }
         }
-        CredentialKind::WorkloadIdentity => {
+        ChainCredential::WorkloadIdentity => {
             let missing = missing(
                 env,
                 &[
@@ -365,7 +365,7 @@ fn build(
                 Err(e) => failed(e),
             }
         }
-        CredentialKind::ManagedIdentity => {
+        ChainCredential::ManagedIdentity => {
             let mut client = client_options(options.http.as_ref(), env)?;
             // App Service answers at once; IMDS retries on its own schedule.
             client.retry = azure_core::http::RetryOptions::default();
@@ -394,7 +394,7 @@ fn build(
                 where_,
             ))))
         }
-        CredentialKind::AzureCli => Ok(bounded_tool(
+        ChainCredential::AzureCli => Ok(bounded_tool(
             AzureCliCredential::new(Some(AzureCliCredentialOptions {
                 executor: Some(Arc::new(EnvExecutor::new(env.clone()))),
                 ..AzureCliCredentialOptions::default()
@@ -403,7 +403,7 @@ fn build(
             options.developer_tool_timeout,
             "`az account get-access-token` did not finish",
         )),
-        CredentialKind::AzureDeveloperCli => Ok(bounded_tool(
+        ChainCredential::AzureDeveloperCli => Ok(bounded_tool(
             AzureDeveloperCliCredential::new(Some(AzureDeveloperCliCredentialOptions {
                 executor: Some(Arc::new(EnvExecutor::new(env.clone()))),
                 ..AzureDeveloperCliCredentialOptions::default()
@@ -430,7 +430,7 @@ mod tests {
             managed_identity_timeout: Duration::from_millis(1500),
             ..ChainOptions::default()
         };
-        let in_chain = build(CredentialKind::ManagedIdentity, &options, false)
+        let in_chain = build(ChainCredential::ManagedIdentity, &options, false)
             .unwrap()
             .unwrap();
         let shown = format!("{in_chain:?}");
@@ -438,7 +438,7 @@ mod tests {
             shown.starts_with("WithDeadline") && shown.contains("1.5s"),
             "{shown}"
         );
-        let alone = build(CredentialKind::ManagedIdentity, &options, true)
+        let alone = build(ChainCredential::ManagedIdentity, &options, true)
             .unwrap()
             .unwrap();
         assert!(!format!("{alone:?}").contains("WithDeadline"));
@@ -471,12 +471,12 @@ mod tests {
             env: env_of(&[("AZURE_TENANT_ID", "t")]),
             ..ChainOptions::default()
         };
-        let why = build(CredentialKind::Environment, &options, false)
+        let why = build(ChainCredential::Environment, &options, false)
             .unwrap()
             .err()
             .unwrap();
         assert_eq!(why, "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not set");
-        let why = build(CredentialKind::WorkloadIdentity, &options, false)
+        let why = build(ChainCredential::WorkloadIdentity, &options, false)
             .unwrap()
             .err()
             .unwrap();

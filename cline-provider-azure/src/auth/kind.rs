@@ -1,4 +1,4 @@
-//! [`CredentialKind`]: the links of the default chain, and the `AZURE_TOKEN_CREDENTIALS`
+//! [`ChainCredential`]: the links of the default chain, and the `AZURE_TOKEN_CREDENTIALS`
 //! selection among them.
 
 use std::fmt;
@@ -7,7 +7,7 @@ use cline_provider_core::{Error, Result};
 
 /// The links of the default chain, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CredentialKind {
+pub enum ChainCredential {
     /// A service principal from `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
     Environment,
     /// Kubernetes workload identity (`AZURE_FEDERATED_TOKEN_FILE`).
@@ -20,24 +20,24 @@ pub enum CredentialKind {
     AzureDeveloperCli,
 }
 
-impl CredentialKind {
+impl ChainCredential {
     /// Every link, in the default order.
-    pub const ALL: [CredentialKind; 5] = [
-        CredentialKind::Environment,
-        CredentialKind::WorkloadIdentity,
-        CredentialKind::ManagedIdentity,
-        CredentialKind::AzureCli,
-        CredentialKind::AzureDeveloperCli,
+    pub const ALL: [ChainCredential; 5] = [
+        ChainCredential::Environment,
+        ChainCredential::WorkloadIdentity,
+        ChainCredential::ManagedIdentity,
+        ChainCredential::AzureCli,
+        ChainCredential::AzureDeveloperCli,
     ];
 
     /// The name the Azure SDKs use (and `AZURE_TOKEN_CREDENTIALS` accepts).
     pub fn name(self) -> &'static str {
         match self {
-            CredentialKind::Environment => "EnvironmentCredential",
-            CredentialKind::WorkloadIdentity => "WorkloadIdentityCredential",
-            CredentialKind::ManagedIdentity => "ManagedIdentityCredential",
-            CredentialKind::AzureCli => "AzureCliCredential",
-            CredentialKind::AzureDeveloperCli => "AzureDeveloperCliCredential",
+            ChainCredential::Environment => "EnvironmentCredential",
+            ChainCredential::WorkloadIdentity => "WorkloadIdentityCredential",
+            ChainCredential::ManagedIdentity => "ManagedIdentityCredential",
+            ChainCredential::AzureCli => "AzureCliCredential",
+            ChainCredential::AzureDeveloperCli => "AzureDeveloperCliCredential",
         }
     }
 
@@ -49,13 +49,13 @@ impl CredentialKind {
     /// `AZURE_TOKEN_CREDENTIALS` for a value that is none of the accepted ones.
     ///
     /// ```
-    /// use cline_provider_azure::auth::CredentialKind;
-    /// assert_eq!(CredentialKind::select(Some("dev"))?, vec![CredentialKind::AzureCli, CredentialKind::AzureDeveloperCli]);
-    /// assert_eq!(CredentialKind::select(Some("azureclicredential"))?, vec![CredentialKind::AzureCli]);
-    /// assert!(CredentialKind::select(Some("everything")).is_err());
+    /// use cline_provider_azure::auth::ChainCredential;
+    /// assert_eq!(ChainCredential::select(Some("dev"))?, vec![ChainCredential::AzureCli, ChainCredential::AzureDeveloperCli]);
+    /// assert_eq!(ChainCredential::select(Some("azureclicredential"))?, vec![ChainCredential::AzureCli]);
+    /// assert!(ChainCredential::select(Some("everything")).is_err());
     /// # Ok::<(), cline_provider_core::Error>(())
     /// ```
-    pub fn select(value: Option<&str>) -> Result<Vec<CredentialKind>> {
+    pub fn select(value: Option<&str>) -> Result<Vec<ChainCredential>> {
         let v = value.map(str::trim).unwrap_or("");
         if v.is_empty() {
             return Ok(Self::ALL.to_vec());
@@ -64,15 +64,15 @@ impl CredentialKind {
         match lower.as_str() {
             "dev" => {
                 return Ok(vec![
-                    CredentialKind::AzureCli,
-                    CredentialKind::AzureDeveloperCli,
+                    ChainCredential::AzureCli,
+                    ChainCredential::AzureDeveloperCli,
                 ])
             }
             "prod" => {
                 return Ok(vec![
-                    CredentialKind::Environment,
-                    CredentialKind::WorkloadIdentity,
-                    CredentialKind::ManagedIdentity,
+                    ChainCredential::Environment,
+                    ChainCredential::WorkloadIdentity,
+                    ChainCredential::ManagedIdentity,
                 ])
             }
             _ => {}
@@ -103,7 +103,7 @@ impl CredentialKind {
     }
 }
 
-impl fmt::Display for CredentialKind {
+impl fmt::Display for ChainCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

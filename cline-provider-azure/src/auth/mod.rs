@@ -19,7 +19,7 @@ use secrecy::SecretString;
 pub use chain::{ChainOptions, CredentialChain};
 pub use deadline::WithDeadline;
 pub use entra::EntraTokenSource;
-pub use kind::CredentialKind;
+pub use kind::ChainCredential;
 
 /// Reads one environment variable; `None` when unset. The default reads the process
 /// environment; tests and embedding programs pass their own.

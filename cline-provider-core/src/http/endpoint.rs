@@ -1,6 +1,5 @@
-//! Rules every backend applies to where it sends requests and what it sends: a valid endpoint
-//! URL, loopback detection (identity tokens never travel over plain HTTP except to loopback),
-//! and which header names carry credentials.
+//! Rules every backend applies to where it sends requests: a valid endpoint URL, and loopback
+//! detection (identity tokens never travel over plain HTTP except to loopback).
 
 use url::{Host, Url};
 
@@ -67,28 +66,100 @@ pub fn is_plain_http_to_remote(url: &Url) -> bool {
     url.scheme() == "http" && !is_loopback(url)
 }
 
-/// Whether a header's name suggests its value is a credential: its value is then never shown,
-/// and sending it over plain HTTP is warned about.
+/// What travels with every request to an endpoint, for [`check_plain_http`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialKind {
+    /// Nothing secret (a keyless local server).
+    None,
+    /// An API key or a credential-like custom header: allowed over plain HTTP to an internal
+    /// server, with a warning, because organizations run such servers without TLS.
+    ApiKey,
+    /// A personal identity token (Entra ID, a ChatGPT sign-in): never over plain HTTP except
+    /// to loopback, because it opens the member's whole account, not one endpoint.
+    IdentityToken,
+}
+
+/// Something in a configuration that works but deserves a look, for the settings screen and
+/// the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigWarning {
+    /// A credential (an API key or a credential-like header) would travel over plain HTTP to a
+    /// host other than loopback.
+    PlainHttpCredential {
+        /// The host it would travel to.
+        host: String,
+    },
+    /// A configured `Authorization` header replaces the API key, which is then not sent.
+    AuthorizationHeaderReplacesApiKey,
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigWarning::PlainHttpCredential { host } => write!(
+                f,
+                "credentials are sent to {host} over plain HTTP, unencrypted; use https:// if the \
+                 server supports it, or set require_https to refuse this"
+            ),
+            ConfigWarning::AuthorizationHeaderReplacesApiKey => f.write_str(
+                "a configured Authorization header is sent instead of the API key; the API key is unused",
+            ),
+        }
+    }
+}
+
+/// The plain-HTTP rule, the one place every backend and the settings report apply it:
+///
+/// - with `require_https`, plain `http://` to any host other than loopback is refused;
+/// - a [`CredentialKind::IdentityToken`] is refused over plain HTTP except to loopback;
+/// - a [`CredentialKind::ApiKey`] over plain HTTP to a remote host is allowed with a
+///   [`ConfigWarning::PlainHttpCredential`];
+/// - anything over HTTPS, or to loopback, is fine.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) naming `field` when the URL
+/// is refused.
 ///
 /// ```
-/// use cline_provider_core::http::is_credential_header;
-/// assert!(is_credential_header("Authorization"));
-/// assert!(is_credential_header("X-Api-Key"));
-/// assert!(!is_credential_header("X-Team"));
+/// use cline_provider_core::http::{check_plain_http, ConfigWarning, CredentialKind};
+/// let internal = url::Url::parse("http://10.0.0.5:8000/v1").unwrap();
+/// let warned = check_plain_http(&internal, "base_url", CredentialKind::ApiKey, false).unwrap();
+/// assert_eq!(warned, Some(ConfigWarning::PlainHttpCredential { host: "10.0.0.5".into() }));
+/// assert!(check_plain_http(&internal, "base_url", CredentialKind::IdentityToken, false).is_err());
+/// assert!(check_plain_http(&internal, "base_url", CredentialKind::None, true).is_err());
+/// let local = url::Url::parse("http://127.0.0.1:8000/v1").unwrap();
+/// assert_eq!(check_plain_http(&local, "base_url", CredentialKind::IdentityToken, true).unwrap(), None);
 /// ```
-pub fn is_credential_header(name: &str) -> bool {
-    const MARKERS: [&str; 10] = [
-        "auth",
-        "key",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "cookie",
-        "session",
-        "signature",
-        "credential",
-    ];
-    let n = name.to_ascii_lowercase();
-    MARKERS.iter().any(|m| n.contains(m))
+pub fn check_plain_http(
+    url: &Url,
+    field: &str,
+    credential: CredentialKind,
+    require_https: bool,
+) -> Result<Option<ConfigWarning>> {
+    if !is_plain_http_to_remote(url) {
+        return Ok(None);
+    }
+    let host = url.host_str().unwrap_or_default().to_owned();
+    if require_https {
+        return Err(Error::invalid_config(
+            field,
+            format!(
+                "plain HTTP to {host} is refused because require_https is set; use an https:// URL"
+            ),
+        ));
+    }
+    match credential {
+        CredentialKind::None => Ok(None),
+        CredentialKind::ApiKey => Ok(Some(ConfigWarning::PlainHttpCredential { host })),
+        CredentialKind::IdentityToken => Err(Error::invalid_config(
+            field,
+            format!(
+                "your sign-in token would travel to {host} over plain HTTP, unencrypted; a \
+                 personal identity token goes over plain HTTP only to this machine (loopback), \
+                 so use an https:// URL"
+            ),
+        )),
+    }
 }

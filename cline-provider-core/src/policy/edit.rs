@@ -1,6 +1,8 @@
 //! [`Edit`]: the one way a member changes settings, checked against the policy first.
 
-use super::effective::{EffectiveSettings, Field, PolicyError, PolicyErrorReason};
+use super::effective::EffectiveSettings;
+use super::error::{PolicyError, PolicyErrorReason};
+use super::field::Field;
 use super::headers::Headers;
 use super::json;
 use super::provider_id::ProviderId;

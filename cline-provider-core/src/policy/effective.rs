@@ -4,339 +4,19 @@
 use std::fmt;
 use std::sync::Arc;
 
-use secrecy::SecretString;
-use serde::Serialize;
 use url::Url;
 
+use super::azure_rule::AZURE_DEFAULT_API_VERSION;
+use super::error::{PolicyError, PolicyErrorReason};
+use super::field::{Effective, Field, Origin};
 use super::headers::Headers;
 use super::member::MemberSettings;
 use super::provider_id::ProviderId;
 use super::remote::{Organization, Policy};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::model::ModelInfo;
 use crate::provider::ProviderKind;
 use crate::request::ReasoningEffort;
-use crate::secrets::{SecretStore, OPENAI_API_KEY};
-
-/// The API version used in Azure mode when none is configured: `2024-10-21`, the newest
-/// generally available one (the original product used the preview `2024-08-01-preview`).
-pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
-
-/// Where an effective value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Origin {
-    /// The organization's policy set it.
-    Organization,
-    /// The member chose it.
-    Member,
-    /// Nobody set it; the SDK's default applies.
-    Default,
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Origin::Organization => "organization",
-            Origin::Member => "member",
-            Origin::Default => "default",
-        })
-    }
-}
-
-/// A setting as it takes effect: its value, where it came from, and whether the member may
-/// change it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Effective<T> {
-    /// The value in effect.
-    pub value: T,
-    /// Where the value came from.
-    pub origin: Origin,
-    /// Whether the organization fixed it: no member edit can change the value. (The model
-    /// info under an allow-list is the organization's info of whichever allowed model is
-    /// chosen, so it follows the model choice.)
-    pub locked: bool,
-    /// The member's own value, when the organization's replaces it. It is kept in the member's
-    /// settings and takes effect again when the policy is cleared.
-    pub overridden: Option<T>,
-}
-
-impl<T> Effective<T> {
-    fn member(value: T) -> Self {
-        Effective {
-            value,
-            origin: Origin::Member,
-            locked: false,
-            overridden: None,
-        }
-    }
-
-    fn default(value: T) -> Self {
-        Effective {
-            value,
-            origin: Origin::Default,
-            locked: false,
-            overridden: None,
-        }
-    }
-}
-
-/// A setting a member has, named as the original product stores it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Field {
-    /// `apiProvider`.
-    Provider,
-    /// `openAiBaseUrl`.
-    BaseUrl,
-    /// `openAiHeaders`.
-    Headers,
-    /// `azureApiVersion`.
-    AzureApiVersion,
-    /// `azureIdentity`.
-    AzureIdentity,
-    /// `openAiModelId`.
-    Model,
-    /// `openAiModelInfo`.
-    ModelInfo,
-    /// `reasoningEffort`.
-    ReasoningEffort,
-}
-
-impl Field {
-    /// Every field, in the order a settings screen shows them.
-    pub const ALL: [Field; 8] = [
-        Field::Provider,
-        Field::BaseUrl,
-        Field::Headers,
-        Field::AzureApiVersion,
-        Field::AzureIdentity,
-        Field::Model,
-        Field::ModelInfo,
-        Field::ReasoningEffort,
-    ];
-
-    /// The key in settings files and errors (`openAiBaseUrl`).
-    pub fn key(self) -> &'static str {
-        match self {
-            Field::Provider => "apiProvider",
-            Field::BaseUrl => "openAiBaseUrl",
-            Field::Headers => "openAiHeaders",
-            Field::AzureApiVersion => "azureApiVersion",
-            Field::AzureIdentity => "azureIdentity",
-            Field::Model => "openAiModelId",
-            Field::ModelInfo => "openAiModelInfo",
-            Field::ReasoningEffort => "reasoningEffort",
-        }
-    }
-
-    /// The name a person sees.
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Provider => "Provider",
-            Field::BaseUrl => "Base URL",
-            Field::Headers => "Custom headers",
-            Field::AzureApiVersion => "Azure API version",
-            Field::AzureIdentity => "Azure Identity",
-            Field::Model => "Model",
-            Field::ModelInfo => "Model configuration",
-            Field::ReasoningEffort => "Reasoning effort",
-        }
-    }
-
-    /// "your base URL", for sentences.
-    pub(crate) fn yours(self) -> &'static str {
-        match self {
-            Field::Provider => "your provider",
-            Field::BaseUrl => "your base URL",
-            Field::Headers => "your custom headers",
-            Field::AzureApiVersion => "your Azure API version",
-            Field::AzureIdentity => "your Azure Identity choice",
-            Field::Model => "your model",
-            Field::ModelInfo => "your model configuration",
-            Field::ReasoningEffort => "your reasoning effort",
-        }
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
-impl Serialize for Field {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.key())
-    }
-}
-
-/// Why the policy refused a member's change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PolicyErrorReason {
-    /// The organization sets this field.
-    Locked,
-    /// The organization allows other providers only.
-    ProviderNotAllowed {
-        /// The provider the member asked for.
-        requested: ProviderId,
-    },
-    /// The organization offers other models only.
-    ModelNotAllowed {
-        /// The model the member asked for.
-        requested: String,
-    },
-    /// This SDK does not implement the provider (the organization may still configure it).
-    UnsupportedProvider {
-        /// The provider the member asked for.
-        provider: ProviderId,
-    },
-}
-
-/// A member's change that the organization's policy refuses. Nothing was changed.
-///
-/// Converts into [`Error`] (kind [`ErrorKind::LockedByOrganization`], with
-/// [`field`](Error::field) and [`organization`](Error::organization) set; an unsupported
-/// provider is [`ErrorKind::InvalidConfig`]). The `PolicyError` stays reachable as the
-/// error's [`source`](std::error::Error::source).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.describe())]
-pub struct PolicyError {
-    field: Field,
-    organization: Option<String>,
-    reason: PolicyErrorReason,
-    allowed: Vec<String>,
-}
-
-impl PolicyError {
-    pub(crate) fn new(
-        field: Field,
-        organization: Option<&Organization>,
-        reason: PolicyErrorReason,
-        allowed: Vec<String>,
-    ) -> Self {
-        PolicyError {
-            field,
-            organization: organization.map(|o| o.display_name().to_owned()),
-            reason,
-            allowed,
-        }
-    }
-
-    /// The field the member tried to change.
-    pub fn field(&self) -> Field {
-        self.field
-    }
-
-    /// The organization whose policy refused it (its name, or its id when the name is
-    /// unknown). `None` only for a provider this SDK does not implement, chosen without a
-    /// policy.
-    pub fn organization(&self) -> Option<&str> {
-        self.organization.as_deref()
-    }
-
-    /// Why.
-    pub fn reason(&self) -> &PolicyErrorReason {
-        &self.reason
-    }
-
-    /// What the member may choose instead (provider labels or model ids), when that is the
-    /// question.
-    pub fn allowed(&self) -> &[String] {
-        &self.allowed
-    }
-
-    fn org_phrase(&self) -> String {
-        match &self.organization {
-            Some(org) => format!("your organization ({org})"),
-            None => "your organization".to_owned(),
-        }
-    }
-
-    fn describe(&self) -> String {
-        let org = self.org_phrase();
-        match &self.reason {
-            PolicyErrorReason::Locked => format!(
-                "{} (`{}`) is managed by {org} and cannot be changed",
-                self.field.label(),
-                self.field.key()
-            ),
-            PolicyErrorReason::ProviderNotAllowed { requested } => format!(
-                "{org} does not allow the provider {requested} (`{}`); allowed: {}",
-                self.field.key(),
-                self.allowed.join(", ")
-            ),
-            PolicyErrorReason::ModelNotAllowed { requested } => format!(
-                "{org} does not offer the model `{requested}` (`{}`); offered: {}",
-                self.field.key(),
-                self.allowed.join(", ")
-            ),
-            PolicyErrorReason::UnsupportedProvider { provider } => match &self.organization {
-                Some(_) => format!(
-                    "{provider} is configured by {org} but this SDK does not implement it (`{}`)",
-                    self.field.key()
-                ),
-                None => format!(
-                    "{provider} is not implemented by this SDK (`{}`)",
-                    self.field.key()
-                ),
-            },
-        }
-    }
-
-    /// What the person can do about it.
-    pub fn hint(&self) -> String {
-        let org = self.org_phrase();
-        match &self.reason {
-            PolicyErrorReason::Locked => format!(
-                "{} is set by {org} for every member. Ask your administrator if it needs to change.",
-                self.field.label()
-            ),
-            PolicyErrorReason::ProviderNotAllowed { .. } => format!(
-                "Choose one of the providers {org} allows: {}.",
-                self.allowed.join(", ")
-            ),
-            PolicyErrorReason::ModelNotAllowed { .. } => format!(
-                "Choose one of the models {org} offers: {}. Ask your administrator to add the model \
-                 if you need it.",
-                self.allowed.join(", ")
-            ),
-            PolicyErrorReason::UnsupportedProvider { .. } => {
-                let choices: Vec<&str> = if self.allowed.is_empty() {
-                    ProviderId::ALL
-                        .iter()
-                        .filter(|p| p.is_supported())
-                        .map(|p| p.label())
-                        .collect()
-                } else {
-                    self.allowed.iter().map(String::as_str).collect()
-                };
-                format!(
-                    "This SDK connects to {} only. Use another client for this provider, or \
-                     choose one of these.",
-                    choices.join(", ")
-                )
-            }
-        }
-    }
-}
-
-impl From<PolicyError> for Error {
-    fn from(e: PolicyError) -> Self {
-        let kind = match e.reason {
-            PolicyErrorReason::UnsupportedProvider { .. } => ErrorKind::InvalidConfig,
-            _ => ErrorKind::LockedByOrganization,
-        };
-        let mut err = Error::new(kind, e.to_string()).with_field(e.field.key());
-        if let Some(org) = &e.organization {
-            err = err.with_organization(org.clone());
-        }
-        if matches!(e.reason, PolicyErrorReason::ModelNotAllowed { .. }) {
-            err = err.with_available_models(e.allowed.clone());
-        }
-        err.with_source(e)
-    }
-}
 
 /// The settings in effect: the organization's policy applied over the member's settings.
 ///
@@ -386,7 +66,7 @@ pub struct EffectiveSettings {
 ///   Compatible when configured, else the first configured.
 /// - When the organization lists models, only those may be chosen (the member's choice if
 ///   listed, else the first listed; locked when only one is listed), and the organization's
-///   model info is used.
+///   model info is used. An empty list offers no model.
 /// - Everything else is the member's, or the default.
 pub fn resolve(policy: Option<&Policy>, member: &MemberSettings) -> EffectiveSettings {
     EffectiveSettings::new(policy.map(|p| Arc::new(p.clone())), member.clone())
@@ -479,13 +159,15 @@ impl EffectiveSettings {
             false,
         );
 
-        let offered_models = openai
-            .and_then(|o| o.models.clone())
-            .filter(|models| !models.is_empty());
+        // An empty list (possible only when built by hand: a document with one is refused)
+        // offers no model at all; it never means "no allow-list".
+        let offered_models = openai.and_then(|o| o.models.clone());
         let (model_id, model_info) = match &offered_models {
             Some(models) => {
                 let ids: Vec<Option<String>> = models.iter().map(|m| Some(m.id.clone())).collect();
-                let model_id = restricted(&ids, member.model_id.clone().map(Some), ids[0].clone());
+                let first = ids.first().cloned().flatten();
+                let mut model_id = restricted(&ids, member.model_id.clone().map(Some), first);
+                model_id.locked |= ids.is_empty();
                 let chosen = model_id.value.as_deref().unwrap_or_default();
                 let info = models
                     .iter()
@@ -724,67 +406,6 @@ impl EffectiveSettings {
             )
             .into()
         })
-    }
-
-    /// Whether requests go to Azure OpenAI, by the original product's rule: the provider is
-    /// Azure Foundry, or it is OpenAI Compatible and either an Azure API version is set or the
-    /// base URL is an Azure domain (`azure.com`, `azure.us`) and the model id does not contain
-    /// `deepseek` (DeepSeek models on Azure AI speak the plain OpenAI protocol).
-    ///
-    /// ```
-    /// use cline_provider_core::policy::{resolve, MemberSettings};
-    /// let m = MemberSettings::from_json(r#"{"openAiBaseUrl": "https://r.openai.azure.com/openai", "openAiModelId": "gpt-4o"}"#)?;
-    /// assert!(resolve(None, &m).uses_azure());
-    /// let m = MemberSettings::from_json(r#"{"openAiBaseUrl": "https://r.services.ai.azure.com/models", "openAiModelId": "DeepSeek-R1"}"#)?;
-    /// assert!(!resolve(None, &m).uses_azure());
-    /// # Ok::<(), cline_provider_core::Error>(())
-    /// ```
-    pub fn uses_azure(&self) -> bool {
-        match self.provider.value {
-            ProviderId::AzureFoundry => true,
-            ProviderId::OpenAiCompatible => {
-                if self
-                    .azure_api_version
-                    .value
-                    .as_deref()
-                    .is_some_and(|v| !v.trim().is_empty())
-                {
-                    return true;
-                }
-                let url = self
-                    .base_url
-                    .value
-                    .as_ref()
-                    .map(|u| u.as_str().to_ascii_lowercase())
-                    .unwrap_or_default();
-                let azure_domain = url.contains("azure.com") || url.contains("azure.us");
-                let deepseek = self
-                    .model_id
-                    .value
-                    .as_deref()
-                    .is_some_and(|m| m.to_ascii_lowercase().contains("deepseek"));
-                azure_domain && !deepseek
-            }
-            _ => false,
-        }
-    }
-
-    /// The Azure API version to send: the configured one, or [`AZURE_DEFAULT_API_VERSION`].
-    pub fn azure_api_version_or_default(&self) -> &str {
-        self.azure_api_version
-            .value
-            .as_deref()
-            .unwrap_or(AZURE_DEFAULT_API_VERSION)
-    }
-
-    /// The name under which the API key is stored ([`OPENAI_API_KEY`]).
-    pub fn api_key_name(&self) -> &'static str {
-        OPENAI_API_KEY
-    }
-
-    /// The member's API key from `store`. Always the member's own: a policy never sets it.
-    pub fn api_key(&self, store: &dyn SecretStore) -> Result<Option<SecretString>> {
-        store.get(OPENAI_API_KEY)
     }
 }
 

@@ -64,7 +64,9 @@ pub struct RemoteConfig {
 /// A field that is `Some` is locked for every member.
 #[derive(Clone, PartialEq, Default)]
 pub struct OpenAiCompatibleSettings {
-    /// `models`: the only models members may choose, with their info. Never empty.
+    /// `models`: the only models members may choose, with their info. Never empty when read
+    /// from a document (an empty list is refused there); an empty list set by hand offers no
+    /// model at all.
     pub models: Option<Vec<ModelInfo>>,
     /// `openAiBaseUrl`.
     pub base_url: Option<Url>,

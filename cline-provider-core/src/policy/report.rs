@@ -5,7 +5,9 @@ use std::fmt;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 
-use super::effective::{EffectiveSettings, Field, Origin};
+use super::checks::{Check, CheckStatus};
+use super::effective::EffectiveSettings;
+use super::field::{Field, Origin};
 use super::provider_id::ProviderId;
 use super::remote::Organization;
 use crate::model::ModelInfo;
@@ -70,41 +72,8 @@ pub struct ProviderReport {
     pub selected: bool,
 }
 
-/// The outcome of one [`Check`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    /// As it should be.
-    Pass,
-    /// Not as it should be; [`Check::detail`] says why.
-    Fail,
-    /// Does not apply (for example: no policy).
-    NotApplicable,
-}
-
-/// A verification an administrator would make after saving the policy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
-    /// What is checked.
-    pub name: String,
-    /// The outcome.
-    pub status: CheckStatus,
-    /// Why.
-    pub detail: String,
-}
-
-impl Check {
-    fn new(name: &str, status: CheckStatus, detail: impl Into<String>) -> Self {
-        Check {
-            name: name.to_owned(),
-            status,
-            detail: detail.into(),
-        }
-    }
-}
-
 impl SettingsReport {
-    /// Whether no check failed.
+    /// Whether no check failed (a warning or a skipped check is not a failure).
     pub fn all_checks_pass(&self) -> bool {
         self.checks.iter().all(|c| c.status != CheckStatus::Fail)
     }
@@ -166,18 +135,13 @@ pub(crate) fn describe_model(m: &ModelInfo) -> String {
 }
 
 impl EffectiveSettings {
-    /// The report of these settings, without the credential.
-    pub fn report(&self) -> SettingsReport {
-        self.build_report(None)
-    }
-
-    /// The report, with the API key from `store` (masked) and a check that a credential is
-    /// available.
-    pub fn report_with_credentials(&self, store: &dyn SecretStore) -> SettingsReport {
-        self.build_report(Some(store))
-    }
-
-    fn build_report(&self, store: Option<&dyn SecretStore>) -> SettingsReport {
+    /// The report of these settings with `checks`, showing the API key from `store` (masked)
+    /// when one is given.
+    pub(crate) fn build_report(
+        &self,
+        store: Option<&dyn SecretStore>,
+        checks: Vec<Check>,
+    ) -> SettingsReport {
         let mut fields: Vec<FieldReport> = Field::ALL
             .into_iter()
             .map(|f| {
@@ -193,7 +157,6 @@ impl EffectiveSettings {
             })
             .collect();
 
-        let mut checks = self.policy_checks();
         if let Some(store) = store {
             let (value, present) = match self.api_key(store) {
                 Ok(Some(key)) => (mask_secret(key.expose_secret()), true),
@@ -211,26 +174,6 @@ impl EffectiveSettings {
                 },
                 locked: false,
                 replaced_member_value: None,
-            });
-            let identity = self.azure_identity().value;
-            checks.push(match (present, identity) {
-                (true, _) => Check::new(
-                    "A credential is available",
-                    CheckStatus::Pass,
-                    "an API key is stored",
-                ),
-                (false, true) => Check::new(
-                    "A credential is available",
-                    CheckStatus::Pass,
-                    "Azure Identity is on: your Azure sign-in is used instead of an API key",
-                ),
-                (false, false) => Check::new(
-                    "A credential is available",
-                    CheckStatus::Fail,
-                    format!(
-                        "no API key is stored under `{OPENAI_API_KEY}` and Azure Identity is off"
-                    ),
-                ),
             });
         }
 
@@ -259,183 +202,6 @@ impl EffectiveSettings {
             checks,
         }
     }
-
-    fn policy_checks(&self) -> Vec<Check> {
-        let mut checks = Vec::new();
-        let Some(policy) = self.policy() else {
-            let provider = self.provider().value;
-            checks.push(Check::new(
-                "Organization policy",
-                CheckStatus::NotApplicable,
-                "no organization policy is in effect; all settings are the member's",
-            ));
-            if !provider.is_supported() {
-                checks.push(Check::new(
-                    "Provider is implemented by this SDK",
-                    CheckStatus::Fail,
-                    format!("{provider} is not implemented by this SDK"),
-                ));
-            }
-            return checks;
-        };
-        let configured = policy.config.configured_providers();
-
-        // 1. The provider shows as OpenAI Compatible.
-        let provider = self.provider().value;
-        checks.push(if configured.contains(&ProviderId::OpenAiCompatible) {
-            if provider == ProviderId::OpenAiCompatible {
-                Check::new(
-                    "Provider shows as OpenAI Compatible",
-                    CheckStatus::Pass,
-                    if self.uses_azure() {
-                        "OpenAI Compatible, in Azure mode"
-                    } else {
-                        "OpenAI Compatible"
-                    },
-                )
-            } else {
-                Check::new(
-                    "Provider shows as OpenAI Compatible",
-                    CheckStatus::Fail,
-                    format!("the provider in effect is {provider}"),
-                )
-            }
-        } else if configured.is_empty() {
-            Check::new(
-                "Provider shows as OpenAI Compatible",
-                CheckStatus::NotApplicable,
-                "the policy configures no provider",
-            )
-        } else {
-            Check::new(
-                "Provider shows as OpenAI Compatible",
-                if provider.is_supported() {
-                    CheckStatus::NotApplicable
-                } else {
-                    CheckStatus::Fail
-                },
-                format!(
-                    "the policy configures {} but not OpenAI Compatible{}",
-                    labels(&configured),
-                    if provider.is_supported() {
-                        ""
-                    } else {
-                        ", which this SDK cannot serve"
-                    }
-                ),
-            )
-        });
-
-        // 2. The organization's settings are in effect (they "persist").
-        if let Some(openai) = &policy.config.openai_compatible {
-            let mut wrong = Vec::new();
-            let mut managed = 0;
-            let mut expect = |ok: Option<bool>, field: Field| {
-                if let Some(ok) = ok {
-                    managed += 1;
-                    if !ok || !self.is_locked(field) {
-                        wrong.push(field.label());
-                    }
-                }
-            };
-            expect(
-                openai
-                    .base_url
-                    .as_ref()
-                    .map(|u| self.base_url().value.as_ref() == Some(u)),
-                Field::BaseUrl,
-            );
-            expect(
-                openai.headers.as_ref().map(|h| self.headers().value == *h),
-                Field::Headers,
-            );
-            expect(
-                openai
-                    .azure_api_version
-                    .as_ref()
-                    .map(|v| self.azure_api_version().value.as_ref() == Some(v)),
-                Field::AzureApiVersion,
-            );
-            expect(
-                openai
-                    .azure_identity
-                    .map(|b| self.azure_identity().value == b),
-                Field::AzureIdentity,
-            );
-            checks.push(if wrong.is_empty() {
-                Check::new(
-                    "Organization settings are in effect",
-                    CheckStatus::Pass,
-                    format!("{managed} managed setting(s) applied and locked"),
-                )
-            } else {
-                Check::new(
-                    "Organization settings are in effect",
-                    CheckStatus::Fail,
-                    format!("not applied: {}", wrong.join(", ")),
-                )
-            });
-        }
-
-        // 3. Only the organization's providers are offered.
-        if !configured.is_empty() {
-            let offered = self.allowed_providers();
-            checks.push(if offered == configured.as_slice() {
-                Check::new(
-                    "Only the organization's providers are offered",
-                    CheckStatus::Pass,
-                    format!("offered: {}", labels(offered)),
-                )
-            } else {
-                Check::new(
-                    "Only the organization's providers are offered",
-                    CheckStatus::Fail,
-                    format!(
-                        "offered: {}; configured: {}",
-                        labels(offered),
-                        labels(&configured)
-                    ),
-                )
-            });
-        }
-
-        // 4. The configured models are available.
-        if let Some(listed) = policy
-            .config
-            .openai_compatible
-            .as_ref()
-            .and_then(|o| o.models.as_ref())
-        {
-            let offered = self.offered_models().unwrap_or_default();
-            let chosen = self.model_id().value.as_deref().unwrap_or_default();
-            let ok = offered == listed.as_slice() && listed.iter().any(|m| m.id == chosen);
-            let ids: Vec<&str> = listed.iter().map(|m| m.id.as_str()).collect();
-            checks.push(Check::new(
-                "The configured models are available",
-                if ok {
-                    CheckStatus::Pass
-                } else {
-                    CheckStatus::Fail
-                },
-                format!("offered: {}; in use: {chosen}", ids.join(", ")),
-            ));
-        }
-        checks
-    }
-}
-
-fn labels(providers: &[ProviderId]) -> String {
-    providers
-        .iter()
-        .map(|p| {
-            if p.is_supported() {
-                p.label().to_owned()
-            } else {
-                format!("{} (not implemented by this SDK)", p.label())
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl fmt::Display for SettingsReport {
@@ -525,6 +291,8 @@ impl fmt::Display for SettingsReport {
             let mark = match c.status {
                 CheckStatus::Pass => "✓",
                 CheckStatus::Fail => "✗",
+                CheckStatus::Warn => "!",
+                CheckStatus::Skipped => "○",
                 CheckStatus::NotApplicable => "–",
             };
             writeln!(f, "  {mark} {}: {}", c.name, c.detail)?;
