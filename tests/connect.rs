@@ -157,6 +157,65 @@ async fn azure_settings_reach_the_deployment_with_the_api_key_and_the_organizati
 }
 
 #[cfg(feature = "azure")]
+#[tokio::test]
+async fn the_organizations_enforcement_applies_to_the_azure_backend() {
+    use cline_provider_testkit::azure;
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        &azure::chat_path("team-4o"),
+        Reply::sse(azure::filtered_text_stream("team-4o", &["hi"], None)),
+    );
+    server.route(
+        "POST",
+        &azure::chat_path("gpt-4o"),
+        Reply::sse(azure::filtered_text_stream("gpt-4o", &["no"], None)),
+    );
+    let org = policy(json!({
+        "version": "1",
+        "providerSettings": {"OpenAiCompatible": {
+            "openAiBaseUrl": format!("{}/openai", server.url()),
+            "openAiHeaders": {"X-Team": "search"},
+            "azureApiVersion": "2024-10-21",
+            "models": [{"id": "team-4o"}]
+        }}
+    }));
+    let settings = resolve(Some(&org), &member(json!({"openAiModelId": "team-4o"})));
+    let provider = connect(&settings, &secrets_with_key()).unwrap();
+    assert_eq!(provider.info().kind, ProviderKind::AzureFoundry);
+
+    // A deployment the organization does not offer never leaves the machine.
+    let err = match provider
+        .stream(ChatRequest::new("gpt-4o").message(Message::user("x")))
+        .await
+    {
+        Ok(_) => panic!("the request was sent"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), &ErrorKind::LockedByOrganization);
+    // Nor does a request that tries to bring its own api-key or change a locked header.
+    let mut own_key = ChatRequest::new("team-4o").message(Message::user("x"));
+    own_key
+        .extra_headers
+        .push(("api-key".into(), "someone-elses".into()));
+    assert!(provider.stream(own_key).await.is_err());
+    let mut other_team = ChatRequest::new("team-4o").message(Message::user("x"));
+    other_team
+        .extra_headers
+        .push(("X-Team".into(), "mine".into()));
+    assert!(provider.stream(other_team).await.is_err());
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+
+    // The offered deployment goes through.
+    let reply = provider
+        .complete(ChatRequest::new("team-4o").message(Message::user("x")))
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "hi");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[cfg(feature = "azure")]
 #[test]
 fn an_azure_host_selects_azure_and_azure_identity_needs_no_key() {
     let settings = resolve(
