@@ -134,13 +134,25 @@ fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Backend> {
     ))
 }
 
+/// The HTTP client a backend sends with: `http`, and the application's retry callback.
+#[cfg(feature = "openai")]
+fn http_client(
+    http: &cline_provider_core::http::HttpConfig,
+    options: &ConnectOptions,
+) -> Result<cline_provider_core::http::HttpClient> {
+    let client = cline_provider_core::http::HttpClient::new(http.clone())?;
+    Ok(match &options.on_retry {
+        Some(on_retry) => client.with_retry_callback(on_retry.clone()),
+        None => client,
+    })
+}
+
 #[cfg(feature = "openai")]
 fn openai_backend(
     settings: &EffectiveSettings,
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
 ) -> Result<Backend> {
-    use cline_provider_core::http::HttpClient;
     use openai::{OpenAiConfig, OpenAiProvider};
     use policy::Credential;
 
@@ -174,10 +186,7 @@ fn openai_backend(
             .model_info(settings.model_info().value.clone());
     }
     let warnings = config.warnings();
-    let mut client = HttpClient::new(config.http.clone())?;
-    if let Some(on_retry) = &options.on_retry {
-        client = client.with_retry_callback(on_retry.clone());
-    }
+    let client = http_client(&config.http, options)?;
     Ok(Backend {
         provider: Box::new(OpenAiProvider::with_client(config, client)?),
         credential_headers: vec!["Authorization".to_owned()],
@@ -193,7 +202,6 @@ fn azure_backend(
     _why: &str,
 ) -> Result<Backend> {
     use azure::{AzureConfig, AzureProvider, EntraId};
-    use cline_provider_core::http::HttpClient;
     use policy::Credential;
 
     let Some(base_url) = settings.base_url().value.as_ref() else {
@@ -248,10 +256,7 @@ fn azure_backend(
         config = config.models(models.to_vec());
     }
     let warnings = config.warnings();
-    let mut client = HttpClient::new(config.http.clone())?;
-    if let Some(on_retry) = &options.on_retry {
-        client = client.with_retry_callback(on_retry.clone());
-    }
+    let client = http_client(&config.http, options)?;
     Ok(Backend {
         provider: Box::new(AzureProvider::with_client(config, client)?),
         credential_headers,

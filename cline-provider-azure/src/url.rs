@@ -180,39 +180,31 @@ impl AzureEndpoint {
     /// and `api_version` (`None` for the v1 API; with a v1 URL it is sent only when it is
     /// `preview` or `latest`, the labels v1 knows).
     pub fn chat_url(&self, model: &str, api_version: Option<&str>) -> Url {
-        let mut url = self.origin.clone();
-        {
-            let mut path = url.path_segments_mut().expect("an http(s) URL has a path");
-            path.clear();
-            for seg in self.prefix.split('/').filter(|s| !s.is_empty()) {
-                path.push(seg);
-            }
-            if self.v1 {
-                path.push("v1");
-            } else {
-                path.push("deployments");
-                path.push(self.deployment.as_deref().unwrap_or(model));
-            }
-            path.push("chat");
-            path.push("completions");
+        if self.v1 {
+            return self.url(&["v1", "chat", "completions"], api_version);
         }
-        self.finish_query(&mut url, api_version);
-        url
+        let deployment = self.deployment.as_deref().unwrap_or(model);
+        self.url(
+            &["deployments", deployment, "chat", "completions"],
+            api_version,
+        )
     }
 
     /// The v1 model list of the resource, `{origin}/openai/v1/models`.
     pub fn models_url(&self) -> Url {
+        self.url(&["v1", "models"], None)
+    }
+
+    /// `{origin}{prefix}/{route…}`, each segment escaped, with the query.
+    fn url(&self, route: &[&str], api_version: Option<&str>) -> Url {
         let mut url = self.origin.clone();
         {
             let mut path = url.path_segments_mut().expect("an http(s) URL has a path");
             path.clear();
-            for seg in self.prefix.split('/').filter(|s| !s.is_empty()) {
-                path.push(seg);
-            }
-            path.push("v1");
-            path.push("models");
+            path.extend(self.prefix.split('/').filter(|s| !s.is_empty()));
+            path.extend(route);
         }
-        self.finish_query(&mut url, None);
+        self.finish_query(&mut url, api_version);
         url
     }
 
