@@ -46,6 +46,12 @@ pub mod azure {
     pub use cline_provider_azure::*;
 }
 
+/// OpenAI Codex: "Sign in with OpenAI" (feature `codex`).
+#[cfg(feature = "codex")]
+pub mod codex {
+    pub use cline_provider_codex::*;
+}
+
 /// Builds the provider the effective settings call for, behind the organization's policy.
 ///
 /// The same as [`connect_with`] with [`ConnectOptions::default`], returning only the

@@ -58,6 +58,17 @@ impl fmt::Debug for AccessToken {
 pub trait TokenSource: Send + Sync {
     /// Fetches a new token. Called only by the cache, one call at a time.
     async fn fetch_token(&self) -> Result<AccessToken>;
+
+    /// Fetches a new token because the server rejected `rejected` (HTTP 401). Called by
+    /// [`CachedTokenSource::refresh_after_unauthorized`], one call at a time.
+    ///
+    /// The default is [`fetch_token`](TokenSource::fetch_token). A source whose credential
+    /// can still look valid after a rejection (a stored OAuth token with hours left) overrides
+    /// it to force a refresh, or to pick up a token another process already stored.
+    async fn fetch_token_after_unauthorized(&self, rejected: &AccessToken) -> Result<AccessToken> {
+        let _ = rejected;
+        self.fetch_token().await
+    }
 }
 
 struct CacheState {
@@ -278,7 +289,7 @@ impl CachedTokenSource {
                 }
             }
         }
-        let result = self.fetch().await;
+        let result = self.fetch(None).await;
         drop(guard);
         match result {
             Ok(issued) => Ok(issued),
@@ -322,7 +333,7 @@ impl CachedTokenSource {
         if let Some(newer) = replaced() {
             return Ok(newer);
         }
-        self.fetch().await
+        self.fetch(Some(&rejected.token)).await
     }
 
     /// Forgets the cached token (sign-out).
@@ -333,9 +344,12 @@ impl CachedTokenSource {
         state.last_failure = None;
     }
 
-    /// One fetch; the caller holds the refresh lock.
-    async fn fetch(&self) -> Result<IssuedToken> {
-        let result = self.source.fetch_token().await;
+    /// One fetch (after a 401 when `rejected` is given); the caller holds the refresh lock.
+    async fn fetch(&self, rejected: Option<&AccessToken>) -> Result<IssuedToken> {
+        let result = match rejected {
+            Some(rejected) => self.source.fetch_token_after_unauthorized(rejected).await,
+            None => self.source.fetch_token().await,
+        };
         let mut state = self.lock();
         state.attempts += 1;
         match result {

@@ -104,8 +104,9 @@ struct Inner {
     field: Option<String>,
     organization: Option<String>,
     available_models: Vec<String>,
-    hint: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    // A backend's own advice, replacing the kind's generic hint (see `with_hint`).
+    hint: Option<String>,
 }
 
 impl fmt::Debug for Error {
@@ -143,8 +144,8 @@ impl Error {
                 field: None,
                 organization: None,
                 available_models: Vec::new(),
-                hint: None,
                 source: None,
+                hint: None,
             }),
         }
     }
@@ -239,15 +240,24 @@ impl Error {
         self.inner.available_models = models;
         self
     }
-    /// Replaces the kind's generic [`hint`](Error::hint) with one that names the real cause,
-    /// when the backend knows it (an Azure role to assign, a command to run).
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.inner.hint = Some(hint.into());
-        self
-    }
     /// Sets the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.inner.source = Some(Box::new(source));
+        self
+    }
+
+    /// Replaces the kind's generic [`hint`](Error::hint) with advice only the backend can
+    /// give (for example "run `codex login`, or sign in here" for a shared sign-in that
+    /// another program spent). Keep it free of secrets, like the message.
+    ///
+    /// ```
+    /// use cline_provider_core::{Error, ErrorKind};
+    /// let err = Error::new(ErrorKind::NotSignedIn, "the refresh token was already used")
+    ///     .with_hint("Sign in again with `login`.");
+    /// assert_eq!(err.hint(), "Sign in again with `login`.");
+    /// ```
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.inner.hint = Some(hint.into());
         self
     }
 
@@ -271,12 +281,12 @@ impl Error {
 
     /// A sentence for the person in front of the screen: what to do about it.
     pub fn hint(&self) -> String {
+        if let Some(hint) = &self.inner.hint {
+            return hint.clone();
+        }
         // A policy refusal knows the allowed choices; its hint is the more useful one.
         if let Some(policy) = self.policy_error() {
             return policy.hint();
-        }
-        if let Some(hint) = &self.inner.hint {
-            return hint.clone();
         }
         match &self.inner.kind {
             ErrorKind::InvalidApiKey => {

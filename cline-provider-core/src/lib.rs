@@ -8,13 +8,15 @@
 //!   the person;
 //! - [`http`], the HTTP plumbing shared by the backends;
 //! - [`policy`], the organization's policy over the member's settings;
-//! - [`secrets`], where credentials live; [`fs`], crash-safe private files.
+//! - [`secrets`], where credentials live; [`fs`], crash-safe private files; [`lockfile`],
+//!   cross-process locks.
 #![warn(missing_docs)]
 
 pub mod auth;
 pub mod error;
 pub mod fs;
 pub mod http;
+pub mod lockfile;
 pub mod model;
 pub mod policy;
 pub mod provider;

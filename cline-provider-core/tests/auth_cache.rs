@@ -290,3 +290,46 @@ async fn waiters_share_a_failed_refresh_instead_of_repeating_it() {
         "one attempt for everyone"
     );
 }
+
+/// A stored credential that still looks valid after a 401: only the override knows to refresh.
+struct StoredButRejected {
+    plain: AtomicUsize,
+    after_401: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenSource for StoredButRejected {
+    async fn fetch_token(&self) -> Result<AccessToken> {
+        self.plain.fetch_add(1, Ordering::SeqCst);
+        Ok(AccessToken::new(
+            "stored",
+            Some(SystemTime::now() + Duration::from_secs(3600)),
+        ))
+    }
+
+    async fn fetch_token_after_unauthorized(&self, rejected: &AccessToken) -> Result<AccessToken> {
+        assert_eq!(rejected.token.expose_secret(), "stored");
+        self.after_401.fetch_add(1, Ordering::SeqCst);
+        Ok(AccessToken::new(
+            "forced",
+            Some(SystemTime::now() + Duration::from_secs(3600)),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_401_goes_to_the_sources_after_unauthorized_fetch() {
+    let src = Arc::new(StoredButRejected {
+        plain: AtomicUsize::new(0),
+        after_401: AtomicUsize::new(0),
+    });
+    let cache = CachedTokenSource::new(src.clone());
+    let first = cache.token().await.unwrap();
+    let second = cache.refresh_after_unauthorized(&first).await.unwrap();
+    assert_eq!(second.token.token.expose_secret(), "forced");
+    // A second caller that saw the same rejected token gets the new one without a fetch.
+    let third = cache.refresh_after_unauthorized(&first).await.unwrap();
+    assert_eq!(third.token.token.expose_secret(), "forced");
+    assert_eq!(src.plain.load(Ordering::SeqCst), 1);
+    assert_eq!(src.after_401.load(Ordering::SeqCst), 1);
+}

@@ -9,7 +9,8 @@
 //! [`TestServer::start_tls`] serves HTTPS with a per-test certificate authority
 //! ([`TestCertificates`]), for clients that insist on TLS and for certificate failures.
 //!
-//! [`openai`] builds chat-completions fixtures; [`demo`] is the offline endpoint the
+//! [`openai`] builds chat-completions fixtures; [`oauth`] plays OpenAI's issuer for "Sign in
+//! with OpenAI"; [`demo`] is the offline endpoint the
 //! `chat` example falls back to.
 //!
 //! ```
@@ -34,6 +35,7 @@
 
 pub mod azure;
 pub mod demo;
+pub mod oauth;
 pub mod openai;
 mod reply;
 mod server;

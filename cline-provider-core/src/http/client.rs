@@ -131,6 +131,9 @@ impl HttpClient {
             // cross-origin redirect but not `api-key` or custom credential headers.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
+            // Credentials (API keys, bearer tokens, refresh tokens in a form body) and prompts
+            // never follow a 3xx: a 307 would re-send the body to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .default_headers(header_map(&config)?);
 
         builder = match &config.proxy {
