@@ -94,6 +94,11 @@ impl AzureConfig {
     /// [`from_env`](Self::from_env) with every variable, the Entra ID chain's included, read
     /// through `env`.
     ///
+    /// # Errors
+    ///
+    /// [`InvalidConfig`](cline_provider_core::ErrorKind::InvalidConfig) naming
+    /// `AZURE_OPENAI_ENDPOINT` when it is unset or not a URL.
+    ///
     /// ```
     /// use std::sync::Arc;
     /// use cline_provider_azure::{AzureAuth, AzureConfig};

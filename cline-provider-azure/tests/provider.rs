@@ -682,3 +682,46 @@ async fn a_thousand_concurrent_requests_fetch_one_token_and_refresh_it_once_near
         Some("Bearer token-1" | "Bearer token-2")
     )));
 }
+
+#[tokio::test]
+async fn azure_streams_decode_the_same_however_the_bytes_are_split() {
+    let server = TestServer::start().await.unwrap();
+    let frames = || {
+        let mut f = azure::filtered_text_stream("d", &["Hé", "llo", " wörld"], Some((9, 3)));
+        // An Azure stream that ends blocked, too: its events must not depend on the split.
+        f.truncate(f.len() - 1);
+        f.extend(azure::completion_blocked_stream("d", &["!"], "hate", "low"));
+        f
+    };
+    let mut outcomes = Vec::new();
+    for size in [usize::MAX, 1, 2, 3, 7, 64] {
+        server.clear_requests();
+        let path = azure::chat_path(&format!("d{size}"));
+        let reply = Reply::sse(frames());
+        let reply = if size == usize::MAX {
+            reply
+        } else {
+            reply.chunk_size(size)
+        };
+        server.route("POST", &path, reply);
+        let p = keyed(&server, "");
+        let mut stream = p.stream(hello(&format!("d{size}"))).await.unwrap();
+        let mut seen = Vec::new();
+        while let Some(item) = stream.next().await {
+            seen.push(match item {
+                Ok(e) => format!("{e:?}"),
+                Err(e) => format!("error {:?}: {}", e.kind(), e.message()),
+            });
+        }
+        outcomes.push(seen);
+    }
+    let whole = &outcomes[0];
+    assert!(
+        whole.last().unwrap().contains("ContentFiltered"),
+        "{whole:?}"
+    );
+    assert!(whole.iter().any(|e| e.contains("wörld")), "{whole:?}");
+    for (i, o) in outcomes.iter().enumerate() {
+        assert_eq!(o, whole, "split #{i}");
+    }
+}
