@@ -7,13 +7,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::http::sse::{SseDecoder, SseParser};
 use cline_provider_core::http::{
-    default_error_mapper, is_credential_header, redact_url, HttpClient, RequestSpec,
+    default_error_mapper, header_pair, redact_url, HttpClient, RequestSpec,
 };
 use cline_provider_core::{
     ChatRequest, ChatResponse, Collector, Error, ErrorKind, EventStream, ModelInfo, Provider,
     ProviderInfo, ProviderKind, Result,
 };
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -415,17 +415,6 @@ fn base_headers(config: &OpenAiConfig) -> Result<HeaderMap> {
         h.insert(name, value);
     }
     Ok(h)
-}
-
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
-    cline_provider_core::http::validate_header(name, value)?;
-    let invalid = || Error::invalid_config(format!("headers.{name}"), "the header is not valid");
-    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-    let mut header_value = HeaderValue::from_str(value).map_err(|_| invalid())?;
-    if is_credential_header(name) {
-        header_value.set_sensitive(true);
-    }
-    Ok((header_name, header_value))
 }
 
 /// A URL for messages: scheme, host, port and path, never the query (it may carry a token).

@@ -34,12 +34,14 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod azure;
 pub mod demo;
 pub mod oauth;
 pub mod openai;
 mod reply;
 mod server;
 pub mod shared;
+pub mod spec;
 mod sse;
 mod tls;
 

@@ -1,5 +1,6 @@
-//! Files the tests read from `shared/` beside the workspace (specs, the original product's
-//! fixtures): they are not part of the project, so a checkout may lack them. Locally a
+//! Files the tests read from `shared/` beside the workspace (specs, see [`spec`](crate::spec);
+//! the original product's fixtures): they are not part of the project, so a checkout may lack
+//! them. Locally a
 //! missing file skips what needs it, with a note; under CI (`CI=true`) it is a failure, so
 //! that a missing spec can never pass vacuously.
 
@@ -8,6 +9,12 @@ use std::path::{Path, PathBuf};
 /// `shared/` beside the workspace root (the directory that holds the workspace's checkout).
 pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+}
+
+/// Whether this runs under CI: `CI` is set to anything but empty, `false` or `0` (as
+/// `.ci/run` sets it, and CI services do).
+pub fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "false" | "0"))
 }
 
 /// Whether `path` exists. When it does not, says so on stderr, or panics under `CI=true`.
@@ -25,9 +32,8 @@ pub fn present(path: &Path, what: &str) -> bool {
     if path.exists() {
         return true;
     }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     assert!(
-        !ci,
+        !under_ci(),
         "{what} is missing at {}: under CI it must be present (is shared/ beside the checkout?)",
         path.display()
     );

@@ -33,6 +33,7 @@ pub(crate) async fn read_capped(
     over_cap: OverCap,
     idle: Duration,
     deadline: Option<Instant>,
+    what: &str,
 ) -> Result<Bytes> {
     let mut body = BytesMut::new();
     loop {
@@ -48,7 +49,7 @@ pub(crate) async fn read_capped(
                 return Err(Error::new(
                     ErrorKind::Truncated,
                     format!(
-                        "the response body was cut off after {} bytes: {}",
+                        "the {what} was cut off after {} bytes: {}",
                         body.len(),
                         error_chain(&e)
                     ),
@@ -58,14 +59,14 @@ pub(crate) async fn read_capped(
             Err(TimeoutPhase::Total) => {
                 return Err(Error::new(
                     ErrorKind::Timeout(TimeoutPhase::Total),
-                    "timed out reading the response body within the request's total timeout",
+                    format!("timed out reading the {what} within the request's total timeout"),
                 ))
             }
             Err(_) => {
                 return Err(Error::new(
                     ErrorKind::Truncated,
                     format!(
-                        "the response body stalled after {} bytes (nothing for {idle:?})",
+                        "the {what} stalled after {} bytes (nothing for {idle:?})",
                         body.len()
                     ),
                 ))
@@ -82,7 +83,7 @@ pub(crate) async fn read_capped(
                     return Err(Error::new(
                         ErrorKind::Protocol,
                         format!(
-                            "the response is larger than the {} this SDK reads",
+                            "the {what} is larger than the {} this SDK reads",
                             human_bytes(cap)
                         ),
                     ))
@@ -91,6 +92,28 @@ pub(crate) async fn read_capped(
         }
         body.extend_from_slice(&chunk);
     }
+}
+
+/// Reads a whole (non-streamed) response body, refusing more than `cap` bytes, for a backend
+/// that sent with [`HttpClient::send`](super::HttpClient::send) itself (one that can, should
+/// rather use [`HttpClient::fetch`](super::HttpClient::fetch), which also retries a cut).
+///
+/// # Errors
+///
+/// [`Truncated`](ErrorKind::Truncated) when the connection breaks, [`Protocol`](ErrorKind::Protocol)
+/// naming `what` past the cap.
+///
+/// # Cancellation
+///
+/// Dropping the future drops the response, which closes the connection.
+pub async fn read_body_capped(
+    response: reqwest::Response,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
+    read_capped(response, cap, OverCap::Refuse, Duration::MAX, None, what)
+        .await
+        .map(Vec::from)
 }
 
 fn human_bytes(n: usize) -> String {

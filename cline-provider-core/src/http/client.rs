@@ -123,7 +123,8 @@ impl HttpClient {
             .connect_timeout(config.connect_timeout)
             // Credentials (API keys, bearer tokens, refresh tokens in a form body) and prompts
             // never follow a 3xx to another origin: a 307 would re-send the body to wherever
-            // it points. LLM requests follow none at all.
+            // it points, and reqwest strips only `Authorization`, not `api-key` or custom
+            // credential headers. LLM requests follow none at all.
             .redirect(redirect_policy(config.redirects))
             .default_headers(header_map(&config)?);
         if let Some(resolver) = &config.dns_resolver {
@@ -262,6 +263,7 @@ impl HttpClient {
                 OverCap::Refuse,
                 this.config.idle_timeout,
                 deadline,
+                "response",
             )
             .await;
             match read {
@@ -528,6 +530,7 @@ impl HttpClient {
             OverCap::Truncate,
             self.config.idle_timeout,
             deadline,
+            "error body",
         )
         .await
         .unwrap_or_default()

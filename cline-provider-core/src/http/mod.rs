@@ -51,6 +51,7 @@ pub mod sse;
 mod time;
 mod tls;
 
+pub use body::read_body_capped;
 pub use classify::{
     classify, classify_in_band, default_error_mapper, map_error_with, parse_retry_after,
     ErrorDetails,
@@ -65,5 +66,5 @@ pub use endpoint::{
     is_plain_http_to_remote, redact_url, redacted_url, url_credentials, ConfigWarning,
     CredentialKind,
 };
-pub use headers::{forbidden_header_reason, is_credential_header, validate_header};
+pub use headers::{forbidden_header_reason, header_pair, is_credential_header, validate_header};
 pub use request_spec::{Fetched, NewDecoder, RequestSpec};
