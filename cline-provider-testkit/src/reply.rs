@@ -12,6 +12,7 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::server::Resetter;
 use crate::sse::SseFrame;
 
 /// How long a stalled reply keeps its connection open when the client never gives up.
@@ -64,6 +65,9 @@ struct Faults {
     stall_after: Option<usize>,
     keepalive: Option<Duration>,
     close_after_bytes: Option<usize>,
+    /// End aborted connections with a TCP reset instead of an orderly close.
+    reset: bool,
+    reset_before_headers: bool,
     malformed: Vec<usize>,
     oversized: Vec<(usize, usize)>,
 }
@@ -204,6 +208,46 @@ impl Reply {
         self
     }
 
+    /// Like [`Reply::close_after_bytes`], but the connection ends with a TCP reset (`RST`), as
+    /// when a load balancer or a crashed server process drops it.
+    pub fn reset_after_bytes(mut self, n: usize) -> Reply {
+        self.faults.close_after_bytes = Some(n);
+        self.faults.reset = true;
+        self
+    }
+
+    /// Reads the request, then resets the TCP connection (`RST`) without sending a status
+    /// line: the client sees the connection die before any response. Waits
+    /// [`Reply::delay_headers`] first when one is set; the status, headers and body of the
+    /// reply are never sent.
+    ///
+    /// ```
+    /// use cline_provider_testkit::{Reply, TestServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let server = TestServer::start().await?;
+    /// // The first request dies before its headers; the next one is answered.
+    /// server.route("POST", "/v1/chat/completions", Reply::status(200).reset_before_headers());
+    /// server.route("POST", "/v1/chat/completions", Reply::text(200, "ok"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reset_before_headers(mut self) -> Reply {
+        self.faults.reset_before_headers = true;
+        self
+    }
+
+    pub(crate) fn resets_before_headers(&self) -> bool {
+        self.faults.reset_before_headers
+    }
+
+    /// Sleeps for [`Reply::delay_headers`], if set.
+    pub(crate) async fn wait_before_headers(&self) {
+        if let Some(delay) = self.faults.delay_headers {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     /// Replaces SSE frame `index` (counting the frames given to [`Reply::sse`]) with
     /// [`MALFORMED_FRAME`], `data: {not json`. An index past the last frame, or a
     /// non-SSE reply, is an invalid script (`500`).
@@ -278,7 +322,12 @@ impl Reply {
 
     /// Builds the HTTP response, sleeping first when headers are to be delayed. An invalid
     /// script becomes a `500` explaining the mistake, so a test fails loudly, not oddly.
-    pub(crate) async fn respond(&self, method: &str, path: &str) -> Response<ReplyBody> {
+    pub(crate) async fn respond(
+        &self,
+        method: &str,
+        path: &str,
+        reset: Resetter,
+    ) -> Response<ReplyBody> {
         let prepared = match self.prepare() {
             Ok(prepared) => prepared,
             Err(why) => {
@@ -286,10 +335,9 @@ impl Reply {
                 return invalid_script_response(method, path, &why);
             }
         };
-        if let Some(delay) = self.faults.delay_headers {
-            tokio::time::sleep(delay).await;
-        }
-        let body = start_body(prepared.frames, prepared.exact_len, &self.faults);
+        self.wait_before_headers().await;
+        let reset = self.faults.reset.then_some(reset);
+        let body = start_body(prepared.frames, prepared.exact_len, &self.faults, reset);
         let mut response = Response::new(body);
         *response.status_mut() = prepared.status;
         *response.headers_mut() = prepared.headers;
@@ -381,7 +429,12 @@ pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Res
 
 /// Starts sending: a one-shot body when nothing needs pacing, else a producer task that
 /// feeds a one-slot channel, so every pause and stall really happens on the socket.
-fn start_body(frames: Vec<Bytes>, exact_len: Option<u64>, faults: &Faults) -> ReplyBody {
+fn start_body(
+    frames: Vec<Bytes>,
+    exact_len: Option<u64>,
+    faults: &Faults,
+    reset: Option<Resetter>,
+) -> ReplyBody {
     let paced = faults.event_interval.is_some()
         || faults.chunk_size.is_some()
         || faults.stall_after.is_some()
@@ -402,6 +455,7 @@ fn start_body(frames: Vec<Bytes>, exact_len: Option<u64>, faults: &Faults) -> Re
         interval: faults.event_interval,
         stall_after: faults.stall_after,
         keepalive: faults.keepalive,
+        reset,
     };
     tokio::spawn(producer.run(frames));
     ReplyBody {
@@ -428,6 +482,8 @@ struct Producer {
     interval: Option<Duration>,
     stall_after: Option<usize>,
     keepalive: Option<Duration>,
+    /// Set for [`Reply::reset_after_bytes`]: the abort is a TCP reset.
+    reset: Option<Resetter>,
 }
 
 impl Producer {
@@ -527,6 +583,9 @@ impl Producer {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}
             _ = self.tx.closed() => return,
+        }
+        if let Some(reset) = &self.reset {
+            reset.arm();
         }
         permit.send(Err(io::Error::other(format!(
             "testkit: connection aborted {when}, as scripted"

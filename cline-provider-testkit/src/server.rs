@@ -1,7 +1,6 @@
 //! The fake HTTP server: routing, request recording, connection tracking.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -459,10 +458,17 @@ async fn accept_loop(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "testkit: could not set TCP_NODELAY");
         }
+        let (stream, reset) = match Resetter::attach(stream) {
+            Ok(pair) => pair,
+            Err(error) => {
+                tracing::warn!(%error, "testkit: could not prepare the connection");
+                continue;
+            }
+        };
         let stop = stop.clone();
         match &tls {
             None => {
-                tokio::spawn(serve_connection(stream, guard, stop));
+                tokio::spawn(serve_connection(stream, guard, stop, reset));
             }
             Some(acceptor) => {
                 let acceptor = acceptor.clone();
@@ -470,7 +476,7 @@ async fn accept_loop(
                 // finishes it cannot hold up the accept loop.
                 tokio::spawn(async move {
                     match acceptor.accept(stream).await {
-                        Ok(stream) => serve_connection(stream, guard, stop).await,
+                        Ok(stream) => serve_connection(stream, guard, stop, reset).await,
                         Err(error) => {
                             tracing::debug!(%error, "testkit: TLS handshake failed");
                         }
@@ -481,12 +487,41 @@ async fn accept_loop(
     }
 }
 
-async fn serve_connection<S>(stream: S, guard: ConnectionGuard, mut stop: watch::Receiver<()>)
-where
+/// A second handle on a connection's socket, so that a scripted fault can end it with a TCP
+/// reset (`RST`) instead of an orderly close: the last handle to close sends it once
+/// [`arm`](Resetter::arm)ed.
+#[derive(Clone)]
+pub(crate) struct Resetter(Arc<std::net::TcpStream>);
+
+impl Resetter {
+    fn attach(stream: tokio::net::TcpStream) -> std::io::Result<(tokio::net::TcpStream, Resetter)> {
+        let std_stream = stream.into_std()?;
+        let duplicate = std_stream.try_clone()?;
+        Ok((
+            tokio::net::TcpStream::from_std(std_stream)?,
+            Resetter(Arc::new(duplicate)),
+        ))
+    }
+
+    /// Makes the close of this connection a reset: `SO_LINGER` with a zero timeout (which
+    /// never blocks: nothing is waited for, unsent data is dropped).
+    pub(crate) fn arm(&self) {
+        if let Err(error) = socket2::SockRef::from(&*self.0).set_linger(Some(Duration::ZERO)) {
+            tracing::warn!(%error, "testkit: could not arm a connection reset");
+        }
+    }
+}
+
+async fn serve_connection<S>(
+    stream: S,
+    guard: ConnectionGuard,
+    mut stop: watch::Receiver<()>,
+    reset: Resetter,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let shared = Arc::clone(&guard.shared);
-    let service = service_fn(move |request| handle(Arc::clone(&shared), request));
+    let service = service_fn(move |request| handle(Arc::clone(&shared), request, reset.clone()));
     let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         result = connection => {
@@ -499,10 +534,23 @@ where
     drop(guard);
 }
 
+/// The error a service returns to make hyper drop the connection without answering.
+#[derive(Debug)]
+struct ScriptedReset;
+
+impl fmt::Display for ScriptedReset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("testkit: connection reset before the headers, as scripted")
+    }
+}
+
+impl std::error::Error for ScriptedReset {}
+
 async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
-) -> Result<Response<ReplyBody>, Infallible> {
+    reset: Resetter,
+) -> Result<Response<ReplyBody>, ScriptedReset> {
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -555,5 +603,10 @@ async fn handle(
             return Ok(json_response(StatusCode::NOT_FOUND, &body));
         }
     };
-    Ok(reply.respond(&recorded.method, &recorded.path).await)
+    if reply.resets_before_headers() {
+        reply.wait_before_headers().await;
+        reset.arm();
+        return Err(ScriptedReset);
+    }
+    Ok(reply.respond(&recorded.method, &recorded.path, reset).await)
 }

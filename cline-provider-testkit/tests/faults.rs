@@ -182,6 +182,62 @@ async fn close_after_zero_bytes_fails_before_any_body() {
     assert!(read.bytes().is_empty());
 }
 
+/// Sends one raw HTTP/1.1 request and reads until the connection ends: what arrived, and
+/// whether it ended with a reset (`ECONNRESET`) rather than an orderly close.
+async fn raw_exchange(server: &TestServer) -> (Vec<u8>, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connect");
+    stream
+        .write_all(b"POST /stream HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}")
+        .await
+        .expect("request written");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Err(_) => panic!("the connection neither closed nor reset; got {got:?}"),
+            Ok(Ok(0)) => return (got, false),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => return (got, true),
+            Ok(Err(e)) => panic!("unexpected read error {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn reset_before_headers_resets_the_connection_without_a_status_line() {
+    let server = serve(Reply::text(200, "never sent").reset_before_headers()).await;
+    server.route("POST", "/stream", Reply::text(200, "second"));
+    let (got, reset) = raw_exchange(&server).await;
+    assert!(reset, "the connection must end with a TCP reset");
+    assert!(got.is_empty(), "nothing may arrive before the reset: {got:?}");
+    assert_eq!(server.requests().len(), 1, "the request was read first");
+    // The route's next reply answers the next request.
+    let response = post(&server).await;
+    assert_eq!(response.text().await.expect("body"), "second");
+}
+
+#[tokio::test]
+async fn reset_after_bytes_sends_the_headers_and_the_bytes_then_resets() {
+    // The first frame is 15 bytes: 23 cut the second one.
+    let server = serve(Reply::sse(numbered(5)).reset_after_bytes(23)).await;
+    let (got, reset) = raw_exchange(&server).await;
+    assert!(reset, "the connection must end with a TCP reset");
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("data: {\"n\":0}\n\n"), "{text}");
+    assert!(!text.contains("\"n\":1"), "{text}");
+}
+
+#[tokio::test]
+async fn close_after_bytes_is_an_orderly_close_not_a_reset() {
+    let server = serve(Reply::sse(numbered(5)).close_after_bytes(23)).await;
+    let (_, reset) = raw_exchange(&server).await;
+    assert!(!reset, "close_after_bytes closes; reset_after_bytes resets");
+}
+
 #[tokio::test]
 async fn malformed_frame_replaces_the_chosen_event() {
     let frames = numbered(3);
