@@ -7,10 +7,12 @@
 //!
 //! Routes:
 //!
-//! - `GET /auth/callback`: checks `state` in constant time (a mismatch is a stale tab or a
-//!   forged request: 400, and the flow ends with an error), then the issuer's `error`
-//!   (`access_denied`, with the "Codex not enabled for your workspace" variant), then `code`,
-//!   which the flow exchanges before the page is sent;
+//! - `GET /auth/callback`: reads the answer with
+//!   [`CallbackQuery`](super::callback_query::CallbackQuery): a repeated parameter, then
+//!   `state` (compared in constant time; a mismatch is a stale tab or a forged request), then
+//!   the issuer's `error` (`access_denied`, with the "Codex not enabled for your workspace"
+//!   variant), then `code`, which the flow exchanges before the page is sent. A refusal is a
+//!   400 or 403 page and ends the flow with an error;
 //! - `GET /cancel`: ends this flow (another sign-in wants the port);
 //! - anything else: 404.
 //!
@@ -21,7 +23,6 @@
 //! the future (or the [`BrowserLogin`](super::BrowserLogin) holding the server), or
 //! cancelling it, closes the listening socket at once, so the port is free again immediately.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,10 +41,11 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+use secrecy::SecretString;
 use tokio::task::JoinSet;
 
+use super::callback_query::{issuer_refusal, CallbackQuery, Refusal};
 use super::pages;
-use super::pkce::state_matches;
 
 const BIND_TRIES: u32 = 10;
 const BIND_RETRY_DELAY: Duration = Duration::from_millis(200);
@@ -62,7 +64,7 @@ pub(crate) struct CallbackServer {
 
 /// What the flow does with a valid callback's code: exchange it, and say what to show.
 pub(crate) type CodeHandler<T> =
-    Arc<dyn Fn(String) -> Pin<Box<dyn Future<Output = Result<T>> + Send>> + Send + Sync>;
+    Arc<dyn Fn(SecretString) -> Pin<Box<dyn Future<Output = Result<T>> + Send>> + Send + Sync>;
 
 /// Renders the success page for the flow's result.
 pub(crate) type SuccessPage<T> = Arc<dyn Fn(&T) -> String + Send + Sync>;
@@ -220,13 +222,7 @@ async fn route<T: Send + 'static>(
         return html(StatusCode::METHOD_NOT_ALLOWED, pages::not_found());
     }
     match path.as_str() {
-        "/auth/callback" => {
-            let query: HashMap<String, String> =
-                url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-                    .into_owned()
-                    .collect();
-            callback(query, shared).await
-        }
+        "/auth/callback" => callback(request.uri().query().unwrap_or(""), shared).await,
         "/cancel" => {
             if shared.settle() {
                 let _ = shared
@@ -252,69 +248,50 @@ async fn route<T: Send + 'static>(
     }
 }
 
-async fn callback<T: Send + 'static>(
-    query: HashMap<String, String>,
-    shared: &Shared<T>,
-) -> Response<Full<Bytes>> {
-    let received = query.get("state").map(String::as_str).unwrap_or("");
+async fn callback<T: Send + 'static>(raw_query: &str, shared: &Shared<T>) -> Response<Full<Bytes>> {
+    let query = match CallbackQuery::parse(raw_query) {
+        Ok(query) => query,
+        Err(err) => {
+            return finish(
+                shared,
+                StatusCode::BAD_REQUEST,
+                pages::failure("Sign-in could not be completed", err.message()),
+                Err(err),
+            )
+            .await
+        }
+    };
     // Logged as facts only: the query carries the code and state.
-    tracing::debug!(
-        has_code = query.contains_key("code"),
-        has_error = query.contains_key("error"),
-        "sign-in callback received"
-    );
-    if !state_matches(&shared.state, received) {
-        let err = Error::new(
-            ErrorKind::NotSignedIn,
-            "the sign-in callback's `state` does not match this sign-in",
-        )
-        .with_field("state")
-        .with_hint(
-            "The browser answered for another sign-in attempt (an old tab) or the request was \
-             forged. Start the sign-in again and finish it in the tab it opens.",
-        );
-        return finish(
-            shared,
-            StatusCode::BAD_REQUEST,
-            pages::failure(
-                "State mismatch",
-                "This answer does not belong to the sign-in in progress. Start the sign-in again.",
-            ),
-            Err(err),
-        )
-        .await;
-    }
-    if let Some(code) = query.get("error").filter(|e| !e.is_empty()) {
-        let description = query.get("error_description").map(String::as_str);
-        let (err, title, detail) = issuer_refusal(code, description);
-        return finish(
-            shared,
-            StatusCode::FORBIDDEN,
-            pages::failure(title, &detail),
-            Err(err),
-        )
-        .await;
-    }
-    let Some(code) = query.get("code").filter(|c| !c.is_empty()).cloned() else {
-        let err = Error::new(
-            ErrorKind::NotSignedIn,
-            "the sign-in callback has no authorization `code`",
-        )
-        .with_field("code")
-        .with_hint(
-            "The issuer sent the browser back without an authorization code. Start the sign-in \
-             again; if it keeps happening, check CLINE_CODEX_ISSUER.",
-        );
-        return finish(
-            shared,
-            StatusCode::BAD_REQUEST,
-            pages::failure(
-                "Sign-in could not be completed",
-                "The answer carries no authorization code.",
-            ),
-            Err(err),
-        )
-        .await;
+    tracing::debug!(?query, "sign-in callback received");
+    let code = match query.verify(&shared.state) {
+        Ok(code) => code,
+        Err((why, err)) => {
+            let (status, page) = match why {
+                Refusal::StateMismatch => (
+                    StatusCode::BAD_REQUEST,
+                    pages::failure(
+                        "State mismatch",
+                        "This answer does not belong to the sign-in in progress. Start the \
+                         sign-in again.",
+                    ),
+                ),
+                Refusal::Issuer => {
+                    let (_, title, detail) = issuer_refusal(
+                        query.issuer_error().unwrap_or_default(),
+                        query.issuer_error_description(),
+                    );
+                    (StatusCode::FORBIDDEN, pages::failure(title, &detail))
+                }
+                _ => (
+                    StatusCode::BAD_REQUEST,
+                    pages::failure(
+                        "Sign-in could not be completed",
+                        "The answer carries no authorization code.",
+                    ),
+                ),
+            };
+            return finish(shared, status, page, Err(err)).await;
+        }
     };
     if !shared.settle() {
         return html(
@@ -347,53 +324,6 @@ async fn finish<T>(
         let _ = shared.done.send(result).await;
     }
     html(status, page)
-}
-
-/// The issuer's `error` on the callback, as an error, a page title and a page text.
-pub(crate) fn issuer_refusal(
-    code: &str,
-    description: Option<&str>,
-) -> (Error, &'static str, String) {
-    let description = description.map(str::trim).filter(|d| !d.is_empty());
-    let entitlement = code == "access_denied"
-        && description
-            .is_some_and(|d| d.to_ascii_lowercase().contains("missing_codex_entitlement"));
-    if entitlement {
-        let err = Error::new(
-            ErrorKind::AccessDenied,
-            "Codex is not enabled for your ChatGPT workspace (access_denied: missing_codex_entitlement)",
-        )
-        .with_code("missing_codex_entitlement")
-        .with_hint(
-            "Codex is not enabled for your workspace. Ask your workspace administrator to give \
-             you access to Codex (it needs a ChatGPT Plus, Pro, Team or Enterprise plan), then \
-             sign in again.",
-        );
-        return (
-            err,
-            "You do not have access to Codex",
-            "This account is not allowed to use Codex in this workspace. Ask your workspace \
-             administrator for access."
-                .into(),
-        );
-    }
-    let shown = description.unwrap_or(code);
-    let kind = if code == "access_denied" {
-        ErrorKind::AccessDenied
-    } else {
-        ErrorKind::NotSignedIn
-    };
-    let hint = if code == "access_denied" {
-        "The sign-in was declined, in the browser or by your workspace. Start it again and \
-         approve access, or ask your workspace administrator."
-    } else {
-        "The issuer could not complete the sign-in. Start it again; if it keeps happening, the \
-         issuer's message says why."
-    };
-    let err = Error::new(kind, format!("the sign-in failed: {code}: {shown}"))
-        .with_code(code.to_owned())
-        .with_hint(hint);
-    (err, "Sign-in failed", format!("Sign-in failed: {shown}"))
 }
 
 fn html(status: StatusCode, body: String) -> Response<Full<Bytes>> {

@@ -8,12 +8,13 @@
 
 use std::sync::Arc;
 
-use cline_provider_core::{CancellationToken, Error, ErrorKind, Result};
-use secrecy::SecretString;
+use cline_provider_core::{CancellationToken, Result};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::callback_server::{issuer_refusal, CallbackServer, CodeHandler, SuccessPage};
-use super::pkce::{generate_state, state_matches, PkceCodes};
+use super::callback_query::CallbackQuery;
+use super::callback_server::{CallbackServer, CodeHandler, SuccessPage};
+use super::pkce::{generate_state, PkceCodes};
 use super::{pages, AuthInner, SignInStatus};
 use crate::config::{CodexConfig, SCOPES};
 
@@ -60,53 +61,12 @@ impl Pending {
         inner.persist(tokens).await
     }
 
-    /// Reads a pasted redirect: the full URL, its query string, or `code#state`.
-    fn finish_pasted(&self, pasted: &str) -> Result<String> {
-        let pasted = pasted.trim();
-        let query: Vec<(String, String)> = if let Ok(url) = Url::parse(pasted) {
-            url.query_pairs().into_owned().collect()
-        } else if pasted.contains('=') {
-            url::form_urlencoded::parse(pasted.trim_start_matches('?').as_bytes())
-                .into_owned()
-                .collect()
-        } else if let Some((code, state)) = pasted.split_once('#') {
-            vec![("code".into(), code.into()), ("state".into(), state.into())]
-        } else {
-            return Err(Error::invalid_config(
-                "redirect",
-                "paste the whole address the browser ended on (it starts with \
-                 http://localhost:1455/auth/callback?code=…)",
-            ));
-        };
-        let get = |name: &str| {
-            query
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
-        if !state_matches(&self.state, get("state").unwrap_or("")) {
-            return Err(Error::new(
-                ErrorKind::NotSignedIn,
-                "the pasted address's `state` does not match this sign-in",
-            )
-            .with_field("state")
-            .with_hint(
-                "That address belongs to another sign-in attempt. Open the sign-in link shown \
-                 for this attempt and paste the address it ends on.",
-            ));
-        }
-        if let Some(code) = get("error") {
-            return Err(issuer_refusal(code, get("error_description")).0);
-        }
-        get("code").map(str::to_owned).ok_or_else(|| {
-            Error::new(
-                ErrorKind::NotSignedIn,
-                "the pasted address has no authorization `code`",
-            )
-            .with_field("code")
-            .with_hint("Paste the whole address the browser ended on, including `?code=…`.")
-        })
+    /// Reads a pasted redirect (the full URL, its query string, or `code#state`) and returns
+    /// its code once the `state` matches.
+    fn finish_pasted(&self, pasted: &str) -> Result<SecretString> {
+        CallbackQuery::from_pasted(pasted)?
+            .verify(&self.state)
+            .map_err(|(_, err)| err)
     }
 }
 
@@ -205,15 +165,10 @@ impl BrowserLogin {
         let on_code: CodeHandler<SignInStatus> = {
             let inner = Arc::clone(&inner);
             let pending = Arc::clone(&pending);
-            Arc::new(move |code: String| {
+            Arc::new(move |code: SecretString| {
                 let inner = Arc::clone(&inner);
                 let pending = Arc::clone(&pending);
-                Box::pin(async move {
-                    let code = SecretString::from(code);
-                    pending
-                        .exchange(&inner, secrecy::ExposeSecret::expose_secret(&code))
-                        .await
-                })
+                Box::pin(async move { pending.exchange(&inner, code.expose_secret()).await })
             })
         };
         let success: SuccessPage<SignInStatus> =
@@ -237,7 +192,7 @@ impl BrowserLogin {
         } = self;
         drop(server);
         let code = pending.finish_pasted(pasted)?;
-        pending.exchange(&inner, &code).await
+        pending.exchange(&inner, code.expose_secret()).await
     }
 }
 
@@ -284,7 +239,7 @@ impl ManualLogin {
     /// errors as for [`BrowserLogin::wait`]. Nothing is stored on failure.
     pub async fn finish(&self, pasted: &str) -> Result<SignInStatus> {
         let code = self.pending.finish_pasted(pasted)?;
-        self.pending.exchange(&self.inner, &code).await
+        self.pending.exchange(&self.inner, code.expose_secret()).await
     }
 }
 

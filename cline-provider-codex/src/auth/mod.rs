@@ -15,6 +15,7 @@
 //! in the CLI's `auth.json`, used in place ([`token_store`]). Only tokens are stored, never a
 //! password: the person types their password on OpenAI's page, never into this SDK.
 
+pub mod callback_query;
 mod callback_server;
 pub mod claims;
 pub mod device;
