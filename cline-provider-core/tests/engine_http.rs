@@ -375,6 +375,33 @@ async fn stall_mid_stream_is_an_idle_timeout_and_keepalives_do_not_count() {
     );
 }
 
+/// A proxy or a server may cut keep-alive comments anywhere: here every write is 13 bytes, so
+/// `: keep-alive\n` and its blank line `\n` arrive apart. Neither piece is progress.
+#[tokio::test]
+async fn keepalives_cut_into_pieces_are_still_no_progress() {
+    let server = server().await;
+    server.route(
+        "POST",
+        PATH,
+        Reply::sse(frames(&["one", "two", "never"]))
+            .stall_after(2)
+            .keepalive_while_stalled(Duration::from_millis(50))
+            .chunk_size(13),
+    );
+    let config = HttpConfig {
+        idle_timeout: Duration::from_millis(400),
+        ..fast_config()
+    };
+    let (texts, error) = run(&client(config), &url(&server), None)
+        .await
+        .expect("starts");
+    assert_eq!(texts, vec!["one", "two"]);
+    // Had the blank lines counted, the idle timer would never fire and the server's stall
+    // would end at its own limit as a cut connection (`Truncated`).
+    let err = error.expect("an idle timeout");
+    assert_eq!(err.kind(), &ErrorKind::Timeout(TimeoutPhase::Idle), "{err}");
+}
+
 #[tokio::test]
 async fn slow_but_steady_events_do_not_trip_the_idle_timer() {
     let server = server().await;

@@ -55,6 +55,10 @@ pub(crate) struct SseStream {
     /// An event was handed to the caller: later errors are `after_output`.
     delivered: bool,
     progress: u64,
+    /// Bytes were fed since progress was last measured. Progress is measured once the parser
+    /// has taken every complete line, never right after a feed: unread lines would count as
+    /// progress whatever they hold (a keep-alive's blank line, say).
+    unmeasured: bool,
     idle_timeout: Duration,
     idle_deadline: Instant,
     /// Timers are created on first use, inside the runtime that polls the stream.
@@ -87,6 +91,7 @@ impl SseStream {
             events_seen: 0,
             delivered: false,
             progress: 0,
+            unmeasured: false,
             idle_timeout: config.idle_timeout,
             idle_deadline,
             idle: None,
@@ -245,22 +250,27 @@ impl SseStream {
             if this.eof {
                 return this.fail(this.truncated("the server closed the body"));
             }
+            if std::mem::take(&mut this.unmeasured) {
+                // The parser is dry: what it has not taken is one incomplete line, so its
+                // progress counts field lines only.
+                let progress = this.parser.progress();
+                let now = Instant::now();
+                if progress != this.progress {
+                    this.progress = progress;
+                    this.idle_deadline = after(now, this.idle_timeout);
+                } else if now >= this.idle_deadline {
+                    // Only comments keep arriving: they are not progress.
+                    let idle = this.idle_timeout;
+                    return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
+                }
+            }
             let Some(body) = this.body.as_mut() else {
                 return this.fail(this.truncated("the body was closed"));
             };
             match body.as_mut().poll_next(cx) {
                 Poll::Ready(Some(Ok(bytes))) => {
                     this.parser.feed(&bytes);
-                    let progress = this.parser.progress();
-                    let now = Instant::now();
-                    if progress != this.progress {
-                        this.progress = progress;
-                        this.idle_deadline = after(now, this.idle_timeout);
-                    } else if now >= this.idle_deadline {
-                        // Only comments keep arriving: they are not progress.
-                        let idle = this.idle_timeout;
-                        return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
-                    }
+                    this.unmeasured = true;
                 }
                 Poll::Ready(Some(Err(e))) => {
                     let why = format!("the connection failed: {}", error_chain(&e));

@@ -337,6 +337,9 @@ impl SseParser {
     /// How far the stream has progressed: the number of bytes of field lines (`data:`,
     /// `event:`, …) seen so far, including a field line still being received. Comments and
     /// blank lines do not count, so keep-alive comments never look like progress.
+    ///
+    /// Read it once [`next_event`](SseParser::next_event) has returned `None`: bytes fed
+    /// since then are counted whatever they hold, until the parser has taken their lines.
     pub fn progress(&self) -> u64 {
         let partial = &self.buf[self.pos..];
         match partial.first() {
