@@ -86,10 +86,12 @@ impl IdClaims {
     }
 }
 
-/// When a JWT access token expires (`exp`), or `None` when it is not a JWT or has no `exp`.
+/// When a JWT access token expires (`exp`), or `None` when it is not a JWT, has no `exp`, or
+/// its `exp` is no time this machine can represent (negative, or past the year 292 billion).
 pub fn expiry(jwt: &str) -> Option<SystemTime> {
     let exp = payload(jwt).ok()?.get("exp")?.as_f64()?;
-    (exp.is_finite() && exp >= 0.0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(exp))
+    // The token comes from a server: an absurd `exp` must not panic the conversions.
+    SystemTime::UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(exp).ok()?)
 }
 
 /// The account id an access token carries (Cline's fallback when the ID token has none).
@@ -183,6 +185,10 @@ mod tests {
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
         );
         assert_eq!(expiry(&jwt(r#"{"sub":"x"}"#)), None);
+        // A server's absurd `exp` is no expiry, never a panic.
+        for absurd in ["1e300", "-1", "1.8e19", "-0.5"] {
+            assert_eq!(expiry(&jwt(&format!(r#"{{"exp":{absurd}}}"#))), None, "{absurd}");
+        }
         assert_eq!(expiry("opaque-access-token"), None);
     }
 
