@@ -212,7 +212,10 @@ async fn reset_before_headers_resets_the_connection_without_a_status_line() {
     server.route("POST", "/stream", Reply::text(200, "second"));
     let (got, reset) = raw_exchange(&server).await;
     assert!(reset, "the connection must end with a TCP reset");
-    assert!(got.is_empty(), "nothing may arrive before the reset: {got:?}");
+    assert!(
+        got.is_empty(),
+        "nothing may arrive before the reset: {got:?}"
+    );
     assert_eq!(server.requests().len(), 1, "the request was read first");
     // The route's next reply answers the next request.
     let response = post(&server).await;

@@ -152,10 +152,7 @@ impl CallbackQuery {
             if slots[at].replace(value.into_owned()).is_some() {
                 return Err(Error::new(
                     ErrorKind::NotSignedIn,
-                    format!(
-                        "the sign-in answer carries `{}` more than once",
-                        SINGLE[at]
-                    ),
+                    format!("the sign-in answer carries `{}` more than once", SINGLE[at]),
                 )
                 .with_field("redirect")
                 .with_hint(
@@ -195,12 +192,19 @@ impl CallbackQuery {
     /// # Errors
     ///
     /// With the [`Refusal`] for the page:
-    /// - [`ErrorKind::NotSignedIn`], field `state`, when `state` is missing or differs;
+    /// - [`ErrorKind::NotSignedIn`], field `state`, when `state` is missing or differs (an
+    ///   empty `expected_state` matches nothing);
     /// - the issuer's refusal ([`issuer_refusal`]) when it sent an `error`;
     /// - [`ErrorKind::NotSignedIn`], field `code`, when there is no code.
-    pub fn verify(&self, expected_state: &str) -> std::result::Result<SecretString, (Refusal, Error)> {
-        let received = self.state.as_deref().unwrap_or("");
-        if !state_matches(expected_state, received) {
+    pub fn verify(
+        &self,
+        expected_state: &str,
+    ) -> std::result::Result<SecretString, (Refusal, Error)> {
+        // A missing `state` never matches, not even an empty expected one.
+        let matches = self.state.as_deref().is_some_and(|received| {
+            !expected_state.is_empty() && state_matches(expected_state, received)
+        });
+        if !matches {
             let (message, hint) = match self.source {
                 Source::Callback => (
                     "the sign-in callback's `state` does not match this sign-in",
@@ -326,7 +330,19 @@ mod tests {
         assert_eq!(why, Refusal::StateMismatch);
         assert_eq!(err.field(), Some("state"));
         let q = CallbackQuery::parse("code=ac").expect("parse");
-        assert_eq!(q.verify("st").expect_err("no state").0, Refusal::StateMismatch);
+        assert_eq!(
+            q.verify("st").expect_err("no state").0,
+            Refusal::StateMismatch
+        );
+        assert_eq!(
+            q.verify("").expect_err("no state").0,
+            Refusal::StateMismatch
+        );
+        let q = CallbackQuery::parse("code=ac&state=").expect("parse");
+        assert_eq!(
+            q.verify("").expect_err("empty state").0,
+            Refusal::StateMismatch
+        );
         let q = CallbackQuery::parse("error=access_denied&code=ac&state=st").expect("parse");
         let (why, err) = q.verify("st").expect_err("declined");
         assert_eq!(why, Refusal::Issuer);

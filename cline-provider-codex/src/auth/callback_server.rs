@@ -38,10 +38,10 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use secrecy::SecretString;
 use tokio::task::JoinSet;
 
 use super::callback_query::{issuer_refusal, CallbackQuery, Refusal};

@@ -187,7 +187,11 @@ mod tests {
         assert_eq!(expiry(&jwt(r#"{"sub":"x"}"#)), None);
         // A server's absurd `exp` is no expiry, never a panic.
         for absurd in ["1e300", "-1", "1.8e19", "-0.5"] {
-            assert_eq!(expiry(&jwt(&format!(r#"{{"exp":{absurd}}}"#))), None, "{absurd}");
+            assert_eq!(
+                expiry(&jwt(&format!(r#"{{"exp":{absurd}}}"#))),
+                None,
+                "{absurd}"
+            );
         }
         assert_eq!(expiry("opaque-access-token"), None);
     }

@@ -239,7 +239,9 @@ impl ManualLogin {
     /// errors as for [`BrowserLogin::wait`]. Nothing is stored on failure.
     pub async fn finish(&self, pasted: &str) -> Result<SignInStatus> {
         let code = self.pending.finish_pasted(pasted)?;
-        self.pending.exchange(&self.inner, code.expose_secret()).await
+        self.pending
+            .exchange(&self.inner, code.expose_secret())
+            .await
     }
 }
 
