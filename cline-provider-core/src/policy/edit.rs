@@ -1,9 +1,11 @@
 //! [`Edit`]: the one way a member changes settings, checked against the policy first.
 
+use std::fmt;
+
 use super::effective::EffectiveSettings;
 use super::error::{PolicyError, PolicyErrorReason};
 use super::field::Field;
-use super::headers::Headers;
+use super::headers::{mask_header_value, Headers};
 use super::json;
 use super::provider_id::ProviderId;
 use crate::error::{Error, Result};
@@ -11,7 +13,11 @@ use crate::model::ModelInfo;
 use crate::request::ReasoningEffort;
 
 /// One change a member asks for. `None` clears the member's value (back to the default).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` masks what may be a credential: the value of a credential-like header
+/// ([`is_credential_header`](crate::http::is_credential_header)) and a password or key in a
+/// base URL.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Edit {
     /// Choose a provider.
@@ -40,6 +46,34 @@ pub enum Edit {
     ModelInfo(Option<ModelInfo>),
     /// Set the reasoning effort.
     ReasoningEffort(Option<ReasoningEffort>),
+}
+
+impl fmt::Debug for Edit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Edit::Provider(p) => f.debug_tuple("Provider").field(p).finish(),
+            Edit::BaseUrl(url) => {
+                let shown = url.as_deref().map(|u| match url::Url::parse(u) {
+                    Ok(parsed) => crate::http::redact_url(&parsed),
+                    // Not a URL: it cannot be used, and may be anything; say only its size.
+                    Err(_) => format!("<{} characters, not a URL>", u.chars().count()),
+                });
+                f.debug_tuple("BaseUrl").field(&shown).finish()
+            }
+            Edit::Headers(h) => f.debug_tuple("Headers").field(h).finish(),
+            Edit::SetHeader { name, value } => f
+                .debug_struct("SetHeader")
+                .field("name", name)
+                .field("value", &mask_header_value(name, value))
+                .finish(),
+            Edit::RemoveHeader(name) => f.debug_tuple("RemoveHeader").field(name).finish(),
+            Edit::AzureApiVersion(v) => f.debug_tuple("AzureApiVersion").field(v).finish(),
+            Edit::AzureIdentity(v) => f.debug_tuple("AzureIdentity").field(v).finish(),
+            Edit::Model(v) => f.debug_tuple("Model").field(v).finish(),
+            Edit::ModelInfo(v) => f.debug_tuple("ModelInfo").field(v).finish(),
+            Edit::ReasoningEffort(v) => f.debug_tuple("ReasoningEffort").field(v).finish(),
+        }
+    }
 }
 
 impl Edit {
@@ -239,4 +273,34 @@ fn check_model_info(info: &ModelInfo, key: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_masks_credential_headers_and_url_secrets() {
+        let shown = format!(
+            "{:?} {:?} {:?} {:?}",
+            Edit::SetHeader {
+                name: "Authorization".into(),
+                value: "Bearer sk-secret-1234".into()
+            },
+            Edit::BaseUrl(Some("https://user:pw-secret@llm.example/v1".into())),
+            Edit::BaseUrl(Some("https://apim.example/openai?subscription-key=key-secret".into())),
+            Edit::BaseUrl(Some("not a url sk-secret-5678".into())),
+        );
+        for secret in ["sk-secret-1234", "pw-secret", "key-secret", "sk-secret-5678"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let plain = format!(
+            "{:?}",
+            Edit::SetHeader {
+                name: "X-Team".into(),
+                value: "search".into()
+            }
+        );
+        assert!(plain.contains("search"), "{plain}");
+    }
 }

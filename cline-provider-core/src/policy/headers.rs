@@ -113,7 +113,7 @@ impl fmt::Debug for Headers {
     }
 }
 
-fn mask_header_value<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
+pub(crate) fn mask_header_value<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
     if crate::http::is_credential_header(name) {
         "••••".into()
     } else {
