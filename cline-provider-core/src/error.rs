@@ -316,19 +316,11 @@ impl Error {
     /// assert_eq!(e.message(), "Incorrect API key provided: [redacted]");
     /// ```
     pub fn scrub<S: AsRef<str>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
-        for secret in secrets {
-            let secret = secret.as_ref();
-            if secret.chars().count() < 4 {
-                continue;
-            }
-            if self.inner.message.contains(secret) {
-                self.inner.message = self.inner.message.replace(secret, crate::secrets::REDACTED);
-            }
-            if let Some(code) = &mut self.inner.code {
-                if code.contains(secret) {
-                    *code = code.replace(secret, crate::secrets::REDACTED);
-                }
-            }
+        let secrets: Vec<S> = secrets.into_iter().collect();
+        let strs = || secrets.iter().map(AsRef::as_ref);
+        self.inner.message = crate::secrets::redact_secrets(&self.inner.message, strs());
+        if let Some(code) = &mut self.inner.code {
+            *code = crate::secrets::redact_secrets(code, strs());
         }
         self
     }

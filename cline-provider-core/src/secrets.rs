@@ -31,6 +31,26 @@ use crate::error::{Error, ErrorKind, Result};
 /// What every redacted value is shown as: in `Debug` output, URLs, errors and logs.
 pub const REDACTED: &str = "[redacted]";
 
+/// `text` with every occurrence of each secret replaced by [`REDACTED`]: for messages that
+/// quote what a server said, since servers echo credentials back. Secrets shorter than 4
+/// characters are left alone (they would match ordinary words). [`Error::scrub`] uses it.
+///
+/// ```
+/// use cline_provider_core::secrets::redact_secrets;
+/// let said = "invalid client secret: s3cr3t-value";
+/// assert_eq!(redact_secrets(said, ["s3cr3t-value"]), "invalid client secret: [redacted]");
+/// ```
+pub fn redact_secrets<S: AsRef<str>>(text: &str, secrets: impl IntoIterator<Item = S>) -> String {
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for secret in secrets {
+        let secret = secret.as_ref();
+        if secret.chars().count() >= 4 && out.contains(secret) {
+            out = out.replace(secret, REDACTED).into();
+        }
+    }
+    out.into_owned()
+}
+
 /// The key under which the OpenAI Compatible API key is stored (the original product's name).
 pub const OPENAI_API_KEY: &str = "openAiApiKey";
 

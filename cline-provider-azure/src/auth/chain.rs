@@ -47,7 +47,9 @@ use azure_identity::{
     UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
 };
 use cline_provider_core::http::HttpConfig;
+use cline_provider_core::secrets::redact_secrets;
 use cline_provider_core::Result;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::executor::EnvExecutor;
 use super::transport::client_options;
@@ -103,6 +105,19 @@ impl fmt::Debug for ChainOptions {
 struct Link {
     name: String,
     credential: std::result::Result<Arc<dyn TokenCredential>, String>,
+    /// What the credential sends that an authority may quote back in its refusal (the client
+    /// secret, as sent and form-encoded); scrubbed from what the link says.
+    secrets: Vec<SecretString>,
+}
+
+impl Link {
+    /// What the link's error says, without its secrets.
+    fn said(&self, e: &azure_core::Error) -> String {
+        redact_secrets(
+            &full_chain(e),
+            self.secrets.iter().map(|s| s.expose_secret()),
+        )
+    }
 }
 
 /// A chain of credentials tried in order; see the [module docs](self) for the default one.
@@ -150,9 +165,19 @@ impl CredentialChain {
         let mut links = Vec::with_capacity(kinds.len());
         for kind in kinds {
             let credential = build(kind, options, alone)?;
+            let mut secrets = Vec::new();
+            if kind == ChainCredential::Environment {
+                if let Some(secret) = var(env, "AZURE_CLIENT_SECRET") {
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+                    secrets.push(SecretString::from(encoded));
+                    secrets.push(SecretString::from(secret));
+                }
+            }
             links.push(Link {
                 name: kind.name().to_owned(),
                 credential,
+                secrets,
             });
         }
         Ok(CredentialChain {
@@ -172,6 +197,7 @@ impl CredentialChain {
                 .map(|(name, c)| Link {
                     name,
                     credential: Ok(c),
+                    secrets: Vec::new(),
                 })
                 .collect(),
             sticky: Mutex::new(None),
@@ -214,10 +240,10 @@ impl TokenCredential for CredentialChain {
         if let Some(i) = sticky {
             if let Ok(c) = &self.links[i].credential {
                 return c.get_token(scopes, options).await.map_err(|e| {
-                    let said = full_chain(&e);
+                    let link = &self.links[i];
                     azure_core::Error::with_message(
                         AzErrorKind::Credential,
-                        format!("{}: {said}", self.links[i].name),
+                        format!("{}: {}", link.name, link.said(&e)),
                     )
                 });
             }
@@ -232,7 +258,7 @@ impl TokenCredential for CredentialChain {
                         *self.sticky.lock().unwrap_or_else(|p| p.into_inner()) = Some(i);
                         return Ok(token);
                     }
-                    Err(e) => said.push(format!("{}: {}", link.name, full_chain(&e))),
+                    Err(e) => said.push(format!("{}: {}", link.name, link.said(&e))),
                 },
             }
         }
