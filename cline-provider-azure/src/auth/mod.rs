@@ -93,18 +93,26 @@ impl fmt::Debug for AzureAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AzureAuth::ApiKey(_) => f.write_str("ApiKey([redacted])"),
-            AzureAuth::EntraId(e) => f
-                .debug_struct("EntraId")
-                .field(
-                    "credential",
-                    &if e.credential.is_some() {
-                        "caller-supplied"
-                    } else {
-                        "default chain"
-                    },
-                )
-                .field("scope", &e.scope)
-                .finish_non_exhaustive(),
+            AzureAuth::EntraId(e) => e.fmt(f),
         }
+    }
+}
+
+/// Which credential, the scope and the chain's settings; never the environment the chain
+/// reads (`AZURE_CLIENT_SECRET` lives there).
+impl fmt::Debug for EntraId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EntraId")
+            .field(
+                "credential",
+                &match (&self.cache, &self.credential) {
+                    (Some(_), _) => "shared cache",
+                    (None, Some(_)) => "caller-supplied",
+                    (None, None) => "default chain",
+                },
+            )
+            .field("scope", &self.scope)
+            .field("chain", &self.chain)
+            .finish()
     }
 }
