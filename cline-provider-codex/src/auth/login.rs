@@ -19,12 +19,26 @@ use super::{pages, AuthInner, SignInStatus};
 use crate::config::{CodexConfig, SCOPES};
 
 /// What a sign-in needs to finish: the PKCE codes, `state` and the redirect URI.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Pending {
     pkce: PkceCodes,
     state: String,
     redirect_uri: String,
     url: Url,
+}
+
+/// Leaves out `state` and the authorize URL's query (which carries it): whoever learns the
+/// state of a sign-in in progress can push their own authorization code into it.
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut authorize = self.url.clone();
+        authorize.set_query(None);
+        f.debug_struct("Pending")
+            .field("pkce", &self.pkce)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("authorize", &authorize.as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pending {
