@@ -162,6 +162,7 @@ impl FakeIssuer {
             authorize: AuthorizeMode::Approve,
             exchange: ExchangeMode::Normal,
             counter: 0,
+            salt: routes::random_salt(),
             codes: HashMap::new(),
             refresh: HashMap::new(),
             devices: HashMap::new(),

@@ -35,6 +35,9 @@ pub(super) struct State {
     pub(super) authorize: AuthorizeMode,
     pub(super) exchange: ExchangeMode,
     pub(super) counter: u64,
+    /// Random per issuer: two fake issuers (two test processes sharing a token file, say)
+    /// never hand out the same token, as two real sign-ins never do.
+    pub(super) salt: u64,
     pub(super) codes: HashMap<String, PendingCode>,
     pub(super) refresh: HashMap<String, Refresh>,
     pub(super) devices: HashMap<String, DeviceCode>,
@@ -72,10 +75,10 @@ pub(super) fn mint(state: &mut State, lifetime: Option<Duration>) -> IssuedToken
     let access_token = jwt(&json!({
         "exp": exp,
         "iat": now,
-        "jti": format!("at-{n}"),
+        "jti": format!("at-{}", unique(state.salt, n)),
         "https://api.openai.com/auth": auth,
     }));
-    let refresh_token = format!("rt-{}", unique(n));
+    let refresh_token = format!("rt-{}", unique(state.salt, n));
     state.refresh.insert(refresh_token.clone(), Refresh::Active);
     IssuedTokens {
         id_token,
@@ -85,12 +88,21 @@ pub(super) fn mint(state: &mut State, lifetime: Option<Duration>) -> IssuedToken
     }
 }
 
-/// A value unique to this issuer's `n`-th mint, long enough to search logs for.
-fn unique(n: u64) -> String {
+/// A value unique to this issuer's `n`-th mint, and to this issuer, long enough to search
+/// logs for.
+fn unique(salt: u64, n: u64) -> String {
     format!(
         "{n}-{:016x}",
-        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B ^ salt
     )
+}
+
+/// A random `salt` for [`State`], from the standard library's randomly keyed hasher.
+pub(super) fn random_salt() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }
 
 /// The request's parameters: query for GET, form or JSON body for POST.
@@ -186,7 +198,7 @@ pub(super) fn authorize(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     let location = match s.authorize.clone() {
         AuthorizeMode::Approve | AuthorizeMode::WrongState => {
             s.counter += 1;
-            let code = format!("code-{}", unique(s.counter));
+            let code = format!("code-{}", unique(s.salt, s.counter));
             s.codes.insert(
                 code.clone(),
                 PendingCode {
@@ -318,7 +330,7 @@ pub(super) fn user_code(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     }
     let mut s = lock(state);
     s.counter += 1;
-    let id = format!("deviceauth-{}", unique(s.counter));
+    let id = format!("deviceauth-{}", unique(s.salt, s.counter));
     let user_code = format!("ABCD-{:04}", s.counter % 10_000);
     let polls_left = s.pending_polls;
     s.devices.insert(
@@ -357,7 +369,7 @@ pub(super) fn device_token(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     s.devices.remove(&id);
     let verifier = format!("device-verifier-{n}-{}", "x".repeat(43));
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let code = format!("devcode-{}", unique(n));
+    let code = format!("devcode-{}", unique(s.salt, n));
     let issuer = format!("http://{}", r.header("host").unwrap_or("127.0.0.1"));
     s.codes.insert(
         code.clone(),
