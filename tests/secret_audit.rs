@@ -645,7 +645,11 @@ async fn codex_sign_in(audit: &mut Audit) {
     let token = auth.token().await.expect("token");
     audit.debug("CodexToken", &token);
     let issued = issuer.issue_tokens(Duration::from_secs(3600));
-    for t in [&issued.id_token, &issued.access_token, &issued.refresh_token] {
+    for t in [
+        &issued.id_token,
+        &issued.access_token,
+        &issued.refresh_token,
+    ] {
         audit.secret(t);
     }
     audit.debug(

@@ -288,10 +288,17 @@ mod tests {
                 value: "Bearer sk-secret-1234".into()
             },
             Edit::BaseUrl(Some("https://user:pw-secret@llm.example/v1".into())),
-            Edit::BaseUrl(Some("https://apim.example/openai?subscription-key=key-secret".into())),
+            Edit::BaseUrl(Some(
+                "https://apim.example/openai?subscription-key=key-secret".into()
+            )),
             Edit::BaseUrl(Some("not a url sk-secret-5678".into())),
         );
-        for secret in ["sk-secret-1234", "pw-secret", "key-secret", "sk-secret-5678"] {
+        for secret in [
+            "sk-secret-1234",
+            "pw-secret",
+            "key-secret",
+            "sk-secret-5678",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
         let plain = format!(
