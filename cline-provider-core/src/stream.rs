@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::rate_limits::RateLimits;
+use crate::request::ReasoningItem;
 
 /// The stream a [`Provider`](crate::Provider) returns. Poll-driven: dropping it cancels the
 /// request and closes the connection.
@@ -27,12 +29,51 @@ pub struct Usage {
     pub cache_write_tokens: u64,
     /// Reply tokens spent on reasoning.
     pub reasoning_tokens: u64,
+    /// How these tokens are paid for. Default [`Billing::PerToken`].
+    #[serde(default, skip_serializing_if = "Billing::is_per_token")]
+    pub billing: Billing,
 }
 
 impl Usage {
     /// Input plus output.
     pub fn total_tokens(&self) -> u64 {
         self.input_tokens + self.output_tokens
+    }
+
+    /// The cost the billing alone decides: zero on a [`Billing::Subscription`] (the plan pays,
+    /// whatever the model's list price), `None` when it is per token and depends on the
+    /// model's prices.
+    ///
+    /// ```
+    /// use cline_provider_core::{Billing, Usage};
+    /// let u = Usage { output_tokens: 900, billing: Billing::Subscription, ..Usage::default() };
+    /// assert_eq!(u.fixed_cost(), Some(0.0));
+    /// assert_eq!(Usage::default().fixed_cost(), None);
+    /// ```
+    pub fn fixed_cost(&self) -> Option<f64> {
+        match self.billing {
+            Billing::Subscription => Some(0.0),
+            Billing::PerToken => None,
+        }
+    }
+}
+
+/// How a reply's tokens are paid for, which is why its cost is what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    /// Per token, at the model's prices (when they are known).
+    #[default]
+    PerToken,
+    /// Covered by the person's subscription plan (a ChatGPT plan through OpenAI Codex): no
+    /// per-token cost; the plan's usage limits apply instead.
+    Subscription,
+}
+
+impl Billing {
+    /// Whether this is [`Billing::PerToken`].
+    pub fn is_per_token(&self) -> bool {
+        *self == Billing::PerToken
     }
 }
 
@@ -122,6 +163,12 @@ pub enum StreamEvent {
     },
     /// Token counts.
     Usage(Usage),
+    /// Reasoning state to send back with this reply on the next turn (see
+    /// [`ReasoningItem`]); the [`Collector`] keeps it in
+    /// [`ChatResponse::reasoning_items`].
+    ReasoningItem(ReasoningItem),
+    /// What the endpoint reported about the caller's limits (information only).
+    RateLimits(RateLimits),
     /// The model stopped.
     Finish {
         /// Why.
@@ -183,6 +230,13 @@ pub struct ChatResponse {
     pub usage: Option<Usage>,
     /// Why the model stopped, when the endpoint said.
     pub finish_reason: Option<FinishReason>,
+    /// Reasoning state to attach to the assistant message in the history
+    /// ([`Message::with_reasoning`](crate::Message::with_reasoning)), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning_items: Vec<ReasoningItem>,
+    /// The limits the endpoint reported with this reply (the last report wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimits>,
 }
 
 #[derive(Debug, Default)]
@@ -208,6 +262,8 @@ pub struct Collector {
     calls: BTreeMap<u32, PartialCall>,
     usage: Option<Usage>,
     finish_reason: Option<FinishReason>,
+    reasoning_items: Vec<ReasoningItem>,
+    rate_limits: Option<RateLimits>,
 }
 
 impl Collector {
@@ -235,6 +291,8 @@ impl Collector {
             }
             StreamEvent::Usage(u) => self.usage = Some(*u),
             StreamEvent::Finish { reason } => self.finish_reason = Some(reason.clone()),
+            StreamEvent::ReasoningItem(item) => self.reasoning_items.push(item.clone()),
+            StreamEvent::RateLimits(limits) => self.rate_limits = Some(limits.clone()),
         }
     }
 
@@ -270,6 +328,8 @@ impl Collector {
             tool_calls,
             usage: self.usage,
             finish_reason: self.finish_reason,
+            reasoning_items: self.reasoning_items,
+            rate_limits: self.rate_limits,
         }
     }
 }

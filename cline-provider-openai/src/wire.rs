@@ -567,6 +567,7 @@ impl WireUsage {
                 self.completion_tokens_details
                     .and_then(|d| d.reasoning_tokens),
             ),
+            billing: cline_provider_core::Billing::PerToken,
         }
     }
 }

@@ -50,5 +50,7 @@ pub use endpoint::{
     check_endpoint_url, check_plain_http, is_loopback, is_plain_http_to_remote, ConfigWarning,
     CredentialKind,
 };
-pub use errors::{classify, default_error_mapper, parse_retry_after, ErrorDetails};
+pub use errors::{
+    classify, default_error_mapper, parse_retry_after, wait_from_message, ErrorDetails,
+};
 pub use headers::{forbidden_header_reason, is_credential_header, validate_header};

@@ -60,11 +60,12 @@ pub(crate) struct SseStream {
 impl SseStream {
     pub(crate) fn new(
         response: reqwest::Response,
-        decoder: Box<dyn SseDecoder>,
+        mut decoder: Box<dyn SseDecoder>,
         config: &HttpConfig,
         deadline: Option<Instant>,
         cancel: Option<CancellationToken>,
     ) -> Self {
+        decoder.on_response_headers(response.headers());
         let now = Instant::now();
         let idle_deadline = now + config.idle_timeout;
         SseStream {
