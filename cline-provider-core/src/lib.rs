@@ -24,6 +24,7 @@ pub mod rate_limits;
 pub mod request;
 pub mod secrets;
 pub mod stream;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
