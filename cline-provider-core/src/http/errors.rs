@@ -138,7 +138,7 @@ pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Er
 pub fn wait_from_message(message: &str) -> Option<Duration> {
     const NEEDLE: &str = "try again in";
     let lower = message.to_ascii_lowercase();
-    let rest = lower[lower.find(NEEDLE)? + NEEDLE.len()..].as_bytes();
+    let rest = &lower.as_bytes()[lower.find(NEEDLE)? + NEEDLE.len()..];
     let mut i = 0;
     let skip_spaces = |i: &mut usize| {
         while rest.get(*i) == Some(&b' ') {
