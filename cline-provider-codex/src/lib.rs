@@ -41,12 +41,17 @@
 
 pub mod auth;
 mod config;
+pub mod models;
+mod provider;
+pub mod responses;
 
 pub use auth::{
     BrowserLogin, CodexAuth, CodexToken, DeviceLogin, LogoutOutcome, ManualLogin, SignInStatus,
     StoreLocation,
 };
 pub use config::{
-    CodexConfig, IssuerEndpoints, TokenStorage, CLIENT_ID, DEFAULT_CALLBACK_PORT, DEFAULT_ISSUER,
-    DEFAULT_ORIGINATOR, FALLBACK_CALLBACK_PORT, SCOPES,
+    CodexConfig, IssuerEndpoints, TokenStorage, CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_CALLBACK_PORT,
+    DEFAULT_ISSUER, DEFAULT_LOGIN_COMMAND, DEFAULT_ORIGINATOR, FALLBACK_CALLBACK_PORT, SCOPES,
 };
+pub use models::{catalog, DEFAULT_MODEL};
+pub use provider::CodexProvider;
