@@ -502,7 +502,8 @@ async fn the_plan_limit_headers_come_with_the_reply() {
 }
 
 #[tokio::test]
-async fn a_request_session_id_and_reasoning_off_are_honoured() {
+async fn a_request_session_id_reasoning_off_and_extra_fields_are_honoured_but_refused_fields_never_sent(
+) {
     let codex = Codex::signed_in().await;
     let provider = codex
         .provider()
@@ -510,7 +511,10 @@ async fn a_request_session_id_and_reasoning_off_are_honoured() {
         .default_model("gpt-5.4");
     let mut req = ChatRequest::new("")
         .message(Message::user("hi"))
-        .header("session_id", "0196f6a0-0000-7000-8000-000000000001");
+        .header("session_id", "0196f6a0-0000-7000-8000-000000000001")
+        .body_field("temperature", json!(0.2))
+        .body_field("max_output_tokens", json!(64))
+        .body_field("text", json!({"verbosity": "low"}));
     req.stop = vec!["END".into()];
     complete(&provider, req).await;
     let sent = &codex.backend.responses_requests()[0];
@@ -529,5 +533,11 @@ async fn a_request_session_id_and_reasoning_off_are_honoured() {
         "{body}"
     );
     assert!(body.get("stop").is_none());
+    assert!(body.get("temperature").is_none() && body.get("max_output_tokens").is_none());
+    assert_eq!(
+        body["text"],
+        json!({"verbosity": "low"}),
+        "other extra fields pass"
+    );
     assert_eq!(body["instructions"], "");
 }
