@@ -454,3 +454,7 @@ fn quote(data: &str) -> String {
     }
     q
 }
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

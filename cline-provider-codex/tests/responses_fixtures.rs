@@ -1,0 +1,240 @@
+//! Responses API streams on disk, each decoded into the expected events: a text answer with
+//! escapes and multi-byte characters, a reasoning summary with two parallel function calls, an
+//! incomplete reply, a failure, CRLF line ends with keep-alives and unknown event types, items
+//! delivered whole without deltas, and a stream cut before its end.
+//!
+//! `tests/fixtures/<name>.sse` is the raw body, `<name>.events.json` the expected events (a last
+//! entry `{"error": "<ErrorKind>", "message_contains": "…"}` expects the stream to end with that
+//! error). Each fixture goes through the engine's SSE parser split at every byte (and at random
+//! points, by property test), and over loopback HTTP through `CodexProvider::stream`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use cline_provider_codex::responses::ResponsesDecoder;
+use cline_provider_core::http::sse::{SseDecoder, SseParser};
+use cline_provider_core::{ChatRequest, Error, Message, Provider, StreamEvent};
+use cline_provider_testkit::{Reply, TestServer};
+use common::{drain, Codex};
+use proptest::prelude::*;
+use serde_json::Value;
+
+const FIXTURES: &[&str] = &[
+    "text",
+    "reasoning_tools",
+    "incomplete",
+    "failed_context",
+    "crlf_keepalive",
+    "whole_items",
+    "truncated",
+];
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+#[derive(Debug, Clone)]
+struct Expected {
+    events: Vec<StreamEvent>,
+    /// `(ErrorKind name, text the message contains)`.
+    error: Option<(String, String)>,
+}
+
+fn load(name: &str) -> (Vec<u8>, Expected) {
+    let body = std::fs::read(dir().join(format!("{name}.sse"))).expect("fixture body");
+    let entries: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(dir().join(format!("{name}.events.json"))).expect("fixture events"),
+    )
+    .expect("events json");
+    let mut events = Vec::new();
+    let mut error = None;
+    for v in entries {
+        match v.get("error").and_then(Value::as_str) {
+            Some(kind) => {
+                let needle = v["message_contains"].as_str().unwrap_or("").to_owned();
+                error = Some((kind.to_owned(), needle));
+            }
+            None => events.push(serde_json::from_value(v).expect("a stream event")),
+        }
+    }
+    (body, Expected { events, error })
+}
+
+/// What decoding gave: the events, the error that ended it, whether the terminal event came.
+#[derive(Debug)]
+struct Decoded {
+    events: Vec<StreamEvent>,
+    error: Option<Error>,
+    done: bool,
+}
+
+/// The body through the engine's parser, fed in the pieces `cuts` delimits, into the decoder.
+fn decode_split(body: &[u8], cuts: &[usize]) -> Decoded {
+    let mut parser = SseParser::new();
+    let mut decoder = ResponsesDecoder::new();
+    let mut out = Decoded {
+        events: Vec::new(),
+        error: None,
+        done: false,
+    };
+    let mut start = 0;
+    let ends = cuts.iter().copied().chain(std::iter::once(body.len()));
+    for (n, cut) in ends.enumerate() {
+        let cut = cut.clamp(start, body.len());
+        parser.feed(&body[start..cut]);
+        start = cut;
+        if n == cuts.len() {
+            parser.finish();
+        }
+        while let Some(event) = parser.next_event() {
+            let event = event.expect("valid framing");
+            match decoder.decode(&event, &mut out.events) {
+                Ok(true) => {
+                    out.done = true;
+                    return out;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    out.error = Some(e);
+                    return out;
+                }
+            }
+            parser.recycle(event);
+        }
+    }
+    out
+}
+
+fn check(name: &str, how: &str, got: &Decoded, want: &Expected) {
+    assert_eq!(got.events, want.events, "{name} ({how})");
+    match (&want.error, &got.error) {
+        // The parser test has no engine to call a missing terminal event truncation: the
+        // terminal event simply never comes.
+        (Some((kind, _)), None) if kind == "Truncated" => {
+            assert!(!got.done, "{name} ({how})")
+        }
+        (None, None) => assert!(got.done, "{name} ({how}): the terminal event"),
+        (Some((kind, needle)), Some(err)) => {
+            assert_eq!(&format!("{:?}", err.kind()), kind, "{name} ({how})");
+            assert!(
+                err.message().contains(needle.as_str()),
+                "{name} ({how}): {err}"
+            );
+        }
+        (want, got) => panic!("{name} ({how}): expected error {want:?}, got {got:?}"),
+    }
+}
+
+#[test]
+fn every_fixture_decodes_at_every_split_point() {
+    for name in FIXTURES {
+        let (body, want) = load(name);
+        check(name, "whole", &decode_split(&body, &[]), &want);
+        for cut in 0..=body.len() {
+            check(
+                name,
+                &format!("split at byte {cut}"),
+                &decode_split(&body, &[cut]),
+                &want,
+            );
+        }
+        let every_byte: Vec<usize> = (1..body.len()).collect();
+        check(
+            name,
+            "byte at a time",
+            &decode_split(&body, &every_byte),
+            &want,
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_splits_give_the_same_events(
+        which in 0..FIXTURES.len(),
+        cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..24),
+    ) {
+        let name = FIXTURES[which];
+        let (body, want) = load(name);
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+        cuts.sort_unstable();
+        let got = decode_split(&body, &cuts);
+        prop_assert_eq!(&got.events, &want.events, "{} cut at {:?}", name, cuts);
+        prop_assert_eq!(got.done, want.error.is_none());
+    }
+}
+
+#[test]
+fn the_fixtures_cover_what_the_issue_names() {
+    let all: Vec<String> = FIXTURES
+        .iter()
+        .map(|n| String::from_utf8(load(n).0).expect("utf-8"))
+        .collect();
+    for event in [
+        "response.output_text.delta",
+        "response.reasoning_summary_text.delta",
+        "response.output_item.added",
+        "response.output_item.done",
+        "response.function_call_arguments.delta",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+    ] {
+        assert!(
+            all.iter()
+                .any(|body| body.contains(&format!("event: {event}"))),
+            "no fixture has {event}"
+        );
+    }
+    assert!(all.iter().any(|b| b.contains("\r\n")), "a CRLF fixture");
+}
+
+#[tokio::test]
+async fn every_fixture_streams_through_the_provider() {
+    let codex = Codex::signed_in().await;
+    // A plain server plays the endpoint: only the stream is under test here.
+    let server = TestServer::start().await.unwrap();
+    let config = codex
+        .setup
+        .config()
+        .base_url(&format!("{}/backend-api/codex", server.url()))
+        .unwrap();
+    let auth = cline_provider_codex::CodexAuth::new(config).unwrap();
+    let client = cline_provider_core::http::HttpClient::with_env(Codex::http(), &|_| None).unwrap();
+    let provider = cline_provider_codex::CodexProvider::with_client(auth, client).unwrap();
+    let loaded: Vec<(&str, Vec<u8>, Expected)> = FIXTURES
+        .iter()
+        .map(|name| {
+            let (body, want) = load(name);
+            (*name, body, want)
+        })
+        .collect();
+    for (_, body, _) in &loaded {
+        server.route(
+            "POST",
+            "/backend-api/codex/responses",
+            Reply::bytes(200, "text/event-stream", body.clone()).chunk_size(97),
+        );
+    }
+    for (name, _, want) in &loaded {
+        let req = ChatRequest::new("gpt-5.5").message(Message::user("hi"));
+        let (events, error) = drain(provider.stream(req).await).await;
+        let got = Decoded {
+            events,
+            error,
+            done: false,
+        };
+        assert_eq!(got.events, want.events, "{name} over HTTP");
+        match (&want.error, &got.error) {
+            (None, None) => {}
+            (Some((kind, needle)), Some(err)) => {
+                assert_eq!(&format!("{:?}", err.kind()), kind, "{name} over HTTP");
+                assert!(err.message().contains(needle.as_str()), "{name}: {err}");
+            }
+            (want, got) => panic!("{name} over HTTP: expected {want:?}, got {got:?}"),
+        }
+    }
+}
