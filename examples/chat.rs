@@ -11,6 +11,14 @@
 //! the example starts the testkit's offline demo endpoint in-process and says so on stderr,
 //! so it works on a fresh machine with no account.
 //!
+//! `--provider azure` reads the variables the official OpenAI SDKs use for Azure:
+//! `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY` (absent: Microsoft Entra ID through the
+//! default credential chain, which honours `AZURE_TENANT_ID`/`AZURE_CLIENT_ID`/
+//! `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST`, `AZURE_FEDERATED_TOKEN_FILE`,
+//! `IDENTITY_ENDPOINT`/`IDENTITY_HEADER`, `az login`, `azd auth login` and
+//! `AZURE_TOKEN_CREDENTIALS`) and `OPENAI_API_VERSION`; the deployment is `CLINE_MODEL`.
+//! With no `AZURE_OPENAI_ENDPOINT`, the demo endpoint answers as an Azure resource (api-key).
+//!
 //! The reply streams to stdout as it arrives. Reasoning is shown dimmed when stdout is a
 //! terminal; when stdout is piped, reasoning goes to stderr as plain text, so the pipe gets
 //! only the answer. Token usage is printed to stderr at the end. Errors print their message
@@ -20,6 +28,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use cline_provider_azure::{AzureConfig, AzureProvider};
 use cline_provider_core::http::{HttpClient, RetryInfo};
 use cline_provider_core::{
     ChatRequest, Collector, Error, Message, Provider, ReasoningEffort, StreamEvent, ToolArguments,
@@ -41,7 +50,10 @@ options:
   -h, --help                   show this help
 
 environment: OPENAI_BASE_URL, OPENAI_API_KEY, CLINE_MODEL
-With no OPENAI_BASE_URL and no OPENAI_API_KEY, a built-in offline demo endpoint answers.
+  --provider azure: AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (unset: Entra ID, e.g. az login),
+  OPENAI_API_VERSION, CLINE_MODEL (the deployment)
+With no OPENAI_BASE_URL and no OPENAI_API_KEY (azure: no AZURE_OPENAI_ENDPOINT), a built-in
+offline demo endpoint answers.
 With no prompt argument, the prompt is read from stdin when stdin is not a terminal.";
 
 /// The command line, parsed by hand.
@@ -147,16 +159,16 @@ async fn run() -> Result<(), Failure> {
         println!("{USAGE}");
         return Ok(());
     }
-    match args.provider.as_deref().unwrap_or("openai") {
-        "openai" => {}
-        "azure" => return Err(not_built_yet("Azure Foundry")),
+    let azure = match args.provider.as_deref().unwrap_or("openai") {
+        "openai" => false,
+        "azure" => true,
         "codex" => return Err(not_built_yet("OpenAI Codex")),
         other => {
             return Err(Failure::Usage(format!(
                 "unknown provider `{other}` (choose openai, azure or codex)"
             )))
         }
-    }
+    };
     let effort = match args.reasoning_effort.as_deref() {
         Some(e) => Some(e.parse::<ReasoningEffort>()?),
         None => None,
@@ -172,6 +184,11 @@ async fn run() -> Result<(), Failure> {
         if prompt.trim().is_empty() {
             return Err(Failure::Usage("no prompt given".into()));
         }
+    }
+
+    if azure {
+        let (provider, _demo) = azure_provider().await?;
+        return converse(&provider, args, prompt, effort).await;
     }
 
     let configured = ["OPENAI_BASE_URL", "OPENAI_API_KEY"]
@@ -191,18 +208,33 @@ async fn run() -> Result<(), Failure> {
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
-    let client =
-        HttpClient::new(config.http.clone())?.with_retry_callback(Arc::new(|info: &RetryInfo| {
+    let client = noting_client(&config.http)?;
+    let provider = OpenAiProvider::with_client(config, client)?;
+    converse(&provider, args, prompt, effort).await
+}
+
+/// The HTTP client, saying on stderr when it retries.
+fn noting_client(http: &cline_provider_core::http::HttpConfig) -> Result<HttpClient, Failure> {
+    Ok(
+        HttpClient::new(http.clone())?.with_retry_callback(Arc::new(|info: &RetryInfo| {
             eprintln!(
                 "note: retrying in {:.1} s ({})",
                 info.wait.as_secs_f64(),
                 info.reason
             );
-        }));
-    let provider = OpenAiProvider::with_client(config, client)?;
+        })),
+    )
+}
 
+/// Lists models or streams one reply, whatever the provider.
+async fn converse(
+    provider: &dyn Provider,
+    args: Args,
+    prompt: String,
+    effort: Option<ReasoningEffort>,
+) -> Result<(), Failure> {
     if args.models {
-        return list_models(&provider).await;
+        return list_models(provider).await;
     }
 
     let model = match args.model.or_else(|| {
@@ -211,7 +243,7 @@ async fn run() -> Result<(), Failure> {
             .filter(|m| !m.trim().is_empty())
     }) {
         Some(m) => m,
-        None => first_model(&provider).await?,
+        None => first_model(provider).await?,
     };
     let mut request = ChatRequest::new(model);
     if let Some(system) = args.system {
@@ -221,7 +253,34 @@ async fn run() -> Result<(), Failure> {
     if let Some(e) = effort {
         request = request.reasoning_effort(e);
     }
-    stream_reply(&provider, request).await
+    stream_reply(provider, request).await
+}
+
+/// The Azure provider from `AZURE_OPENAI_*`, or the demo endpoint's Azure route when
+/// `AZURE_OPENAI_ENDPOINT` is not set (the server is returned so it outlives the requests).
+async fn azure_provider(
+) -> Result<(AzureProvider, Option<cline_provider_testkit::TestServer>), Failure> {
+    let configured = std::env::var("AZURE_OPENAI_ENDPOINT").is_ok_and(|s| !s.trim().is_empty());
+    let (config, demo) = if configured {
+        (AzureConfig::from_env()?, None)
+    } else {
+        let server = cline_provider_testkit::demo::start_azure()
+            .await
+            .map_err(|e| {
+                Failure::Other(format!("could not start the offline demo endpoint: {e}"))
+            })?;
+        let endpoint = format!("{}/openai", server.url());
+        eprintln!("note: AZURE_OPENAI_ENDPOINT is not set, so a built-in offline demo endpoint answers as an Azure resource ({endpoint}, api-key); no real model is involved.");
+        (
+            AzureConfig::new(&endpoint)?.api_key("demo-key"),
+            Some(server),
+        )
+    };
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let client = noting_client(&config.http)?;
+    Ok((AzureProvider::with_client(config, client)?, demo))
 }
 
 /// The error for a connection mode whose issue has not landed yet (exit status 2).
@@ -232,7 +291,7 @@ fn not_built_yet(which: &str) -> Failure {
     ))
 }
 
-async fn list_models(provider: &OpenAiProvider) -> Result<(), Failure> {
+async fn list_models(provider: &dyn Provider) -> Result<(), Failure> {
     let models = provider.list_models().await?;
     let mut out = std::io::stdout().lock();
     for m in &models {
@@ -252,7 +311,7 @@ async fn list_models(provider: &OpenAiProvider) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn first_model(provider: &OpenAiProvider) -> Result<String, Failure> {
+async fn first_model(provider: &dyn Provider) -> Result<String, Failure> {
     let models = provider.list_models().await.inspect_err(|_| {
         eprintln!("note: no model was named (--model or CLINE_MODEL), and the endpoint's model list could not be read");
     })?;
@@ -273,7 +332,7 @@ struct Style {
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
-async fn stream_reply(provider: &OpenAiProvider, request: ChatRequest) -> Result<(), Failure> {
+async fn stream_reply(provider: &dyn Provider, request: ChatRequest) -> Result<(), Failure> {
     let style = Style {
         tty: std::io::stdout().is_terminal(),
     };

@@ -2,7 +2,8 @@
 //! configured them.
 //!
 //! This facade re-exports the core types ([`Provider`], [`ChatRequest`], [`StreamEvent`],
-//! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default), and
+//! [`Error`], [`policy`], …), the backends behind their features (`openai`, on by default;
+//! `azure` for Azure Foundry with an api-key or Microsoft Entra ID), and
 //! [`connect`] / [`connect_with`], which turn resolved [`EffectiveSettings`] and the member's
 //! [`SecretStore`] into a ready provider behind the organization's policy (every request is
 //! checked against the offered models and locked headers before a byte is sent). For a program
@@ -39,6 +40,12 @@ pub mod openai {
     pub use cline_provider_openai::*;
 }
 
+/// The Azure Foundry backend (feature `azure`).
+#[cfg(feature = "azure")]
+pub mod azure {
+    pub use cline_provider_azure::*;
+}
+
 /// OpenAI Codex: "Sign in with OpenAI" (feature `codex`).
 #[cfg(feature = "codex")]
 pub mod codex {
@@ -70,7 +77,10 @@ pub fn connect(
 /// - OpenAI Compatible, with the organization's (or member's) base URL, custom headers and
 ///   model, and the member's API key from `secrets`;
 /// - Azure Foundry when the original product's Azure rule holds (an `azureApiVersion` is set,
-///   or the base URL is an Azure host and the model is not a DeepSeek model);
+///   or the base URL is an Azure host and the model is not a DeepSeek model), with the
+///   member's API key as `api-key`, or, when `azureIdentity` is on, Microsoft Entra ID
+///   through the default credential chain (`az login`, managed identity, …; see
+///   `azure::auth::chain`), the organization's API version and model list;
 /// - OpenAI Codex.
 ///
 /// The [`Connection`] also carries the configuration's warnings (a credential over plain
@@ -108,13 +118,14 @@ fn backend(
     options: &ConnectOptions,
 ) -> Result<Backend> {
     match settings.provider_kind()? {
-        ProviderKind::OpenAiCompatible if settings.uses_azure() => not_built(
-            ProviderKind::AzureFoundry,
-            "azure",
+        ProviderKind::OpenAiCompatible if settings.uses_azure() => azure_backend(
+            settings,
+            secrets,
+            options,
             "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
         ),
         ProviderKind::OpenAiCompatible => openai_backend(settings, secrets, options),
-        ProviderKind::AzureFoundry => not_built(ProviderKind::AzureFoundry, "azure", "it was chosen"),
+        ProviderKind::AzureFoundry => azure_backend(settings, secrets, options, "it was chosen"),
         ProviderKind::OpenAiCodex => not_built(ProviderKind::OpenAiCodex, "codex", "it was chosen"),
     }
 }
@@ -129,13 +140,25 @@ fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Backend> {
     ))
 }
 
+/// The HTTP client a backend sends with: `http`, and the application's retry callback.
+#[cfg(feature = "openai")]
+fn http_client(
+    http: &cline_provider_core::http::HttpConfig,
+    options: &ConnectOptions,
+) -> Result<cline_provider_core::http::HttpClient> {
+    let client = cline_provider_core::http::HttpClient::new(http.clone())?;
+    Ok(match &options.on_retry {
+        Some(on_retry) => client.with_retry_callback(on_retry.clone()),
+        None => client,
+    })
+}
+
 #[cfg(feature = "openai")]
 fn openai_backend(
     settings: &EffectiveSettings,
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
 ) -> Result<Backend> {
-    use cline_provider_core::http::HttpClient;
     use openai::{OpenAiConfig, OpenAiProvider};
     use policy::Credential;
 
@@ -169,15 +192,99 @@ fn openai_backend(
             .model_info(settings.model_info().value.clone());
     }
     let warnings = config.warnings();
-    let mut client = HttpClient::new(config.http.clone())?;
-    if let Some(on_retry) = &options.on_retry {
-        client = client.with_retry_callback(on_retry.clone());
-    }
+    let client = http_client(&config.http, options)?;
     Ok(Backend {
         provider: Box::new(OpenAiProvider::with_client(config, client)?),
         credential_headers: vec!["Authorization".to_owned()],
         warnings,
     })
+}
+
+#[cfg(feature = "azure")]
+fn azure_backend(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+    options: &ConnectOptions,
+    _why: &str,
+) -> Result<Backend> {
+    use azure::{AzureConfig, AzureProvider, EntraId};
+    use policy::Credential;
+
+    let Some(base_url) = settings.base_url().value.as_ref() else {
+        return Err(Error::invalid_config(
+            "openAiBaseUrl",
+            "no Azure endpoint is configured; enter the resource's URL, e.g. https://my-resource.openai.azure.com",
+        ));
+    };
+    let mut config = AzureConfig::new(base_url.as_str())
+        .map_err(|e| e.with_field("openAiBaseUrl"))?
+        .headers(
+            settings
+                .headers()
+                .value
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .require_https(options.require_https)
+        .http(options.http.clone())
+        .reasoning_effort(settings.reasoning_effort().value);
+    if let Some(version) = settings.azure_api_version().value.as_deref() {
+        config = config.api_version(version);
+    }
+    let credential = settings.credential(secrets).map_err(|e| {
+        if e.field() == Some(settings.api_key_name()) {
+            Error::invalid_config(
+                settings.api_key_name(),
+                "no API key is stored for this Azure resource; enter its key (KEY 1 or KEY 2 on \
+                 the resource's Keys and Endpoint page), or turn on Azure Identity to sign in \
+                 with Microsoft Entra ID instead",
+            )
+        } else {
+            e
+        }
+    })?;
+    let credential_headers = match credential {
+        Credential::ApiKey(key) => {
+            config = config.api_key(key);
+            vec!["api-key".to_owned(), "Authorization".to_owned()]
+        }
+        Credential::AzureIdentity => {
+            config = config.entra_id(EntraId::default_chain());
+            vec!["Authorization".to_owned(), "api-key".to_owned()]
+        }
+    };
+    if let Some(model) = settings.model_id().value.as_deref() {
+        config = config
+            .default_model(model)
+            .model_info(settings.model_info().value.clone());
+    }
+    if let Some(models) = settings.offered_models() {
+        config = config.models(models.to_vec());
+    }
+    let warnings = config.warnings();
+    let client = http_client(&config.http, options)?;
+    Ok(Backend {
+        provider: Box::new(AzureProvider::with_client(config, client)?),
+        credential_headers,
+        warnings,
+    })
+}
+
+#[cfg(not(feature = "azure"))]
+fn azure_backend(
+    _: &EffectiveSettings,
+    _: &dyn SecretStore,
+    _: &ConnectOptions,
+    why: &str,
+) -> Result<Backend> {
+    Err(Error::invalid_config(
+        "provider",
+        format!(
+            "{} is needed because {why}, but this build of cline-provider leaves it out; build \
+             with the `azure` feature",
+            ProviderKind::AzureFoundry
+        ),
+    ))
 }
 
 #[cfg(not(feature = "openai"))]

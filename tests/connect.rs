@@ -107,18 +107,168 @@ fn no_base_url_is_refused() {
     assert_eq!(err.field(), Some("openAiBaseUrl"));
 }
 
+#[cfg(feature = "azure")]
+#[tokio::test]
+async fn azure_settings_reach_the_deployment_with_the_api_key_and_the_organizations_version() {
+    use cline_provider_testkit::azure;
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        &azure::chat_path("team-4o"),
+        Reply::sse(azure::filtered_text_stream("team-4o", &["hi"], None)),
+    );
+    let org = policy(json!({
+        "version": "1",
+        "providerSettings": {"OpenAiCompatible": {
+            "openAiBaseUrl": format!("{}/openai", server.url()),
+            "openAiHeaders": {"X-Team": "search"},
+            "azureApiVersion": "2025-04-01-preview",
+            "models": [{"id": "team-4o"}, {"id": "team-o3"}]
+        }}
+    }));
+    let settings = resolve(Some(&org), &member(json!({"openAiModelId": "team-4o"})));
+    assert!(settings.uses_azure());
+    let provider = connect(&settings, &secrets_with_key()).unwrap();
+    assert_eq!(provider.info().kind, ProviderKind::AzureFoundry);
+    // The organization's model list, without asking the resource.
+    let ids: Vec<String> = provider
+        .list_models()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, ["team-4o", "team-o3"]);
+
+    let reply = provider
+        .complete(ChatRequest::new("").message(Message::user("hello")))
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "hi");
+    let sent = &server.requests()[0];
+    assert_eq!(sent.path, "/openai/deployments/team-4o/chat/completions");
+    assert_eq!(
+        sent.query.as_deref(),
+        Some("api-version=2025-04-01-preview")
+    );
+    assert_eq!(sent.header("api-key"), Some("sk-member-key"));
+    assert_eq!(sent.header("authorization"), None);
+    assert_eq!(sent.header("x-team"), Some("search"));
+}
+
+#[cfg(feature = "azure")]
+#[tokio::test]
+async fn the_organizations_enforcement_applies_to_the_azure_backend() {
+    use cline_provider_testkit::azure;
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        &azure::chat_path("team-4o"),
+        Reply::sse(azure::filtered_text_stream("team-4o", &["hi"], None)),
+    );
+    server.route(
+        "POST",
+        &azure::chat_path("gpt-4o"),
+        Reply::sse(azure::filtered_text_stream("gpt-4o", &["no"], None)),
+    );
+    let org = policy(json!({
+        "version": "1",
+        "providerSettings": {"OpenAiCompatible": {
+            "openAiBaseUrl": format!("{}/openai", server.url()),
+            "openAiHeaders": {"X-Team": "search"},
+            "azureApiVersion": "2024-10-21",
+            "models": [{"id": "team-4o"}]
+        }}
+    }));
+    let settings = resolve(Some(&org), &member(json!({"openAiModelId": "team-4o"})));
+    let provider = connect(&settings, &secrets_with_key()).unwrap();
+    assert_eq!(provider.info().kind, ProviderKind::AzureFoundry);
+
+    // A deployment the organization does not offer never leaves the machine.
+    let err = match provider
+        .stream(ChatRequest::new("gpt-4o").message(Message::user("x")))
+        .await
+    {
+        Ok(_) => panic!("the request was sent"),
+        Err(e) => e,
+    };
+    assert_eq!(err.kind(), &ErrorKind::LockedByOrganization);
+    // Nor does a request that tries to bring its own api-key or change a locked header.
+    let mut own_key = ChatRequest::new("team-4o").message(Message::user("x"));
+    own_key
+        .extra_headers
+        .push(("api-key".into(), "someone-elses".into()));
+    assert!(provider.stream(own_key).await.is_err());
+    let mut other_team = ChatRequest::new("team-4o").message(Message::user("x"));
+    other_team
+        .extra_headers
+        .push(("X-Team".into(), "mine".into()));
+    assert!(provider.stream(other_team).await.is_err());
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+
+    // The offered deployment goes through.
+    let reply = provider
+        .complete(ChatRequest::new("team-4o").message(Message::user("x")))
+        .await
+        .unwrap();
+    assert_eq!(reply.text, "hi");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[cfg(feature = "azure")]
 #[test]
-fn azure_settings_say_the_azure_backend_is_not_built_yet() {
-    for doc in [
-        json!({"openAiBaseUrl": "https://llm.example.com/v1", "azureApiVersion": "2024-10-21"}),
-        json!({"openAiBaseUrl": "https://res.openai.azure.com/openai", "openAiModelId": "gpt-4o"}),
-    ] {
-        let err = connect_err(&resolve(None, &member(doc)), &secrets_with_key());
-        assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
-        assert_eq!(err.field(), Some("provider"));
-        assert!(err.message().contains("Azure Foundry"), "{err}");
-        assert!(err.message().contains("`azure`"), "{err}");
-    }
+fn an_azure_host_selects_azure_and_azure_identity_needs_no_key() {
+    let settings = resolve(
+        None,
+        &member(json!({
+            "openAiBaseUrl": "https://res.openai.azure.com/openai",
+            "openAiModelId": "gpt-4o",
+            "azureIdentity": true
+        })),
+    );
+    let provider = connect(&settings, &MemorySecretStore::new()).unwrap();
+    assert_eq!(provider.info().kind, ProviderKind::AzureFoundry);
+
+    // Without Azure Identity, the key is required, and the hint says both ways.
+    let settings = resolve(
+        None,
+        &member(
+            json!({"openAiBaseUrl": "https://res.openai.azure.com/openai", "openAiModelId": "gpt-4o"}),
+        ),
+    );
+    let err = connect_err(&settings, &MemorySecretStore::new());
+    assert_eq!(err.field(), Some(OPENAI_API_KEY));
+    assert!(err.message().contains("Azure Identity"), "{err}");
+}
+
+#[cfg(feature = "azure")]
+#[test]
+fn an_entra_id_token_over_plain_http_is_refused_by_connect() {
+    let settings = resolve(
+        None,
+        &member(json!({
+            "openAiBaseUrl": "http://res.openai.azure.com/openai",
+            "openAiModelId": "gpt-4o",
+            "azureIdentity": true
+        })),
+    );
+    let err = connect_err(&settings, &MemorySecretStore::new());
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig);
+    assert!(err.message().contains("plain HTTP"), "{err}");
+}
+
+#[cfg(not(feature = "azure"))]
+#[test]
+fn azure_settings_without_the_feature_say_which_feature_to_enable() {
+    let settings = resolve(
+        None,
+        &member(
+            json!({"openAiBaseUrl": "https://llm.example.com/v1", "azureApiVersion": "2024-10-21"}),
+        ),
+    );
+    let err = connect_err(&settings, &secrets_with_key());
+    assert_eq!(err.field(), Some("provider"));
+    assert!(err.message().contains("`azure` feature"), "{err}");
 }
 
 #[test]

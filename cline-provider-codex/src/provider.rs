@@ -7,14 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::http::{
-    check_plain_http, default_error_mapper, validate_header, CredentialKind, HttpClient,
-    HttpConfig, RequestSpec,
+    check_plain_http, default_error_mapper, header_pair, read_body_capped, CredentialKind,
+    HttpClient, HttpConfig, RequestSpec,
 };
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     ReasoningEffort, Result,
 };
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -254,23 +254,8 @@ impl CodexProvider {
         let url = &self.models_url;
         let build = |c: &reqwest::Client| Ok(c.get(url.clone()).headers(headers.clone()));
         let spec = RequestSpec::new(&build, &map_error);
-        let mut response = self.client.send(&spec).await?;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            Error::new(
-                ErrorKind::Truncated,
-                "the model listing was cut off while reading it",
-            )
-            .with_source(e.without_url())
-        })? {
-            if body.len() + chunk.len() > MAX_LISTING_BYTES {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    "the Codex endpoint's model listing is larger than 4 MiB",
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let response = self.client.send(&spec).await?;
+        let body = read_body_capped(response, MAX_LISTING_BYTES, "Codex model listing").await?;
         parse_listing(&body)
     }
 
@@ -387,13 +372,4 @@ fn map_error(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         return err.with_hint(USAGE_NOT_INCLUDED_HINT);
     }
     err
-}
-
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
-    validate_header(name, value)?;
-    let invalid = || Error::invalid_config(format!("headers.{name}"), "the header is not valid");
-    Ok((
-        HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?,
-        HeaderValue::from_str(value).map_err(|_| invalid())?,
-    ))
 }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// A bearer token and when it stops working.
 #[derive(Clone)]
@@ -76,13 +76,41 @@ struct CacheState {
     // Bumped on every successful fetch, so a caller that saw a 401 with generation N can tell
     // whether someone else already replaced that token.
     generation: u64,
+    // Bumped on every fetch attempt, successful or not, so callers that waited for a refresh
+    // take its outcome instead of starting another.
+    attempts: u64,
+    last_failure: Option<Failure>,
 }
+
+/// What the last failed refresh said, kept so that callers who waited for it share its result
+/// and the source is not asked again before the retry interval.
+struct Failure {
+    at: SystemTime,
+    kind: ErrorKind,
+    message: String,
+    hint: String,
+}
+
+impl Failure {
+    fn to_error(&self) -> Error {
+        Error::new(self.kind.clone(), self.message.clone()).with_hint(self.hint.clone())
+    }
+}
+
+/// The clock a [`CachedTokenSource`] reads expiry times against.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// Caches a [`TokenSource`]'s token, refreshing it `refresh_window` before it expires.
 ///
-/// Any number of concurrent callers wait on one refresh: the lock is held across the fetch
-/// on purpose, since a second fetch would only spend another round trip (or, for rotating
-/// refresh tokens, invalidate the first).
+/// - **Single flight.** However many callers need a new token at once, one fetch runs.
+///   While the current token still works (it is inside the refresh window but not expired),
+///   callers keep getting it and nobody waits for the refresh; once it no longer works, they
+///   wait for the one fetch and all take its result.
+/// - **Failures.** A failed refresh keeps the current token while it still works, and the
+///   source is asked again only after the retry interval (3 s by default, as the Azure SDKs'
+///   token cycler). With no working token, the error is returned to every caller that waited.
+/// - **After a 401**, [`refresh_after_unauthorized`](Self::refresh_after_unauthorized) forces
+///   one fetch, unless another caller already replaced the rejected token.
 ///
 /// ```
 /// # use std::time::{Duration, SystemTime};
@@ -103,10 +131,19 @@ struct CacheState {
 /// assert_eq!(token.token.token.expose_secret(), "t0k3n");
 /// # });
 /// ```
+///
+/// # Cancellation
+///
+/// Dropping a `token()` future that is running the fetch drops the fetch; the next caller
+/// starts a new one.
 pub struct CachedTokenSource {
     source: Arc<dyn TokenSource>,
     refresh_window: Duration,
-    state: Mutex<CacheState>,
+    retry_interval: Duration,
+    clock: Clock,
+    state: std::sync::Mutex<CacheState>,
+    // Held across the fetch: the single flight.
+    refresh: Mutex<()>,
 }
 
 /// A token handed out by [`CachedTokenSource::token`], with the generation needed to report
@@ -123,6 +160,7 @@ impl fmt::Debug for CachedTokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedTokenSource")
             .field("refresh_window", &self.refresh_window)
+            .field("retry_interval", &self.retry_interval)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +168,13 @@ impl fmt::Debug for CachedTokenSource {
 impl CachedTokenSource {
     /// The default refresh window: two minutes before expiry, as the Azure SDKs do.
     pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(120);
+
+    /// The default wait before a failed refresh is tried again (while the old token works).
+    pub const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_secs(3);
+
+    /// A token this close to its expiry no longer counts as working: a request sent with it
+    /// could arrive after it expired.
+    pub const EXPIRY_MARGIN: Duration = Duration::from_secs(1);
 
     /// Wraps `source` with the default refresh window.
     pub fn new(source: Arc<dyn TokenSource>) -> Self {
@@ -141,67 +186,196 @@ impl CachedTokenSource {
         CachedTokenSource {
             source,
             refresh_window: window,
-            state: Mutex::new(CacheState {
+            retry_interval: Self::DEFAULT_RETRY_INTERVAL,
+            clock: Arc::new(SystemTime::now),
+            state: std::sync::Mutex::new(CacheState {
                 current: None,
                 generation: 0,
+                attempts: 0,
+                last_failure: None,
             }),
+            refresh: Mutex::new(()),
         }
     }
 
-    /// A token that is valid for at least the refresh window, fetching one if needed.
+    /// Sets how long a failed refresh waits before the source is asked again while the old
+    /// token still works. Default [`DEFAULT_RETRY_INTERVAL`](Self::DEFAULT_RETRY_INTERVAL).
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.retry_interval = interval;
+        self
+    }
+
+    /// Reads expiry against `clock` instead of the system clock (for tests and benches).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        // The state is plain data, consistent after every statement: a panic elsewhere
+        // cannot leave it half-written.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn works(&self, token: &AccessToken, now: SystemTime) -> bool {
+        !token.expires_within(Self::EXPIRY_MARGIN, now)
+    }
+
+    /// The current token if it still works.
+    fn working(&self) -> Option<IssuedToken> {
+        let state = self.lock();
+        let now = (self.clock)();
+        state
+            .current
+            .as_ref()
+            .filter(|t| self.works(t, now))
+            .map(|t| IssuedToken {
+                token: t.clone(),
+                generation: state.generation,
+            })
+    }
+
+    /// A token that is valid for at least the refresh window, fetching one if needed (or,
+    /// while a refresh runs or has just failed, the current one if it still works).
+    ///
+    /// # Errors
+    ///
+    /// The source's error when no working token is left.
     pub async fn token(&self) -> Result<IssuedToken> {
-        let mut state = self.state.lock().await;
-        if let Some(current) = &state.current {
-            if !current.expires_within(self.refresh_window, SystemTime::now()) {
-                return Ok(IssuedToken {
+        let seen_attempt = {
+            let state = self.lock();
+            let now = (self.clock)();
+            if let Some(current) = &state.current {
+                let issued = || IssuedToken {
                     token: current.clone(),
                     generation: state.generation,
-                });
+                };
+                if !current.expires_within(self.refresh_window, now) {
+                    return Ok(issued());
+                }
+                let failed_recently = state
+                    .last_failure
+                    .as_ref()
+                    .is_some_and(|f| now < f.at + self.retry_interval);
+                if failed_recently && self.works(current, now) {
+                    return Ok(issued());
+                }
+            }
+            state.attempts
+        };
+        let guard = match self.refresh.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                // A refresh is running: no need to wait while the current token works.
+                if let Some(working) = self.working() {
+                    return Ok(working);
+                }
+                self.refresh.lock().await
+            }
+        };
+        {
+            let state = self.lock();
+            if state.attempts != seen_attempt {
+                // A refresh finished while we waited: take its outcome.
+                let now = (self.clock)();
+                if let Some(current) = state.current.as_ref().filter(|t| self.works(t, now)) {
+                    return Ok(IssuedToken {
+                        token: current.clone(),
+                        generation: state.generation,
+                    });
+                }
+                if let Some(failure) = &state.last_failure {
+                    return Err(failure.to_error());
+                }
             }
         }
-        self.fetch_locked(&mut state).await
+        let result = self.fetch(None).await;
+        drop(guard);
+        match result {
+            Ok(issued) => Ok(issued),
+            Err(err) => match self.working() {
+                Some(working) => {
+                    tracing::warn!(
+                        kind = ?err.kind(),
+                        "refreshing the bearer token failed; the current one still works and is \
+                         kept: {err}"
+                    );
+                    Ok(working)
+                }
+                None => Err(err),
+            },
+        }
     }
 
     /// The server rejected `rejected` (HTTP 401): fetch a new token, unless another caller
     /// already replaced it, in which case the newer token is returned without a second fetch.
+    ///
+    /// # Errors
+    ///
+    /// The source's error: the rejected token is never handed out again.
     pub async fn refresh_after_unauthorized(&self, rejected: &IssuedToken) -> Result<IssuedToken> {
-        let mut state = self.state.lock().await;
-        if state.generation != rejected.generation {
-            if let Some(current) = &state.current {
-                return Ok(IssuedToken {
-                    token: current.clone(),
+        let replaced = || {
+            let state = self.lock();
+            let now = (self.clock)();
+            (state.generation != rejected.generation)
+                .then_some(state.current.as_ref())
+                .flatten()
+                .filter(|t| self.works(t, now))
+                .map(|t| IssuedToken {
+                    token: t.clone(),
                     generation: state.generation,
-                });
-            }
+                })
+        };
+        if let Some(newer) = replaced() {
+            return Ok(newer);
         }
-        let token = self
-            .source
-            .fetch_token_after_unauthorized(&rejected.token)
-            .await?;
-        Ok(Self::store_locked(&mut state, token))
+        let _guard = self.refresh.lock().await;
+        if let Some(newer) = replaced() {
+            return Ok(newer);
+        }
+        self.fetch(Some(&rejected.token)).await
     }
 
     /// Forgets the cached token (sign-out).
     pub async fn clear(&self) {
-        self.state.lock().await.current = None;
+        let _guard = self.refresh.lock().await;
+        let mut state = self.lock();
+        state.current = None;
+        state.last_failure = None;
     }
 
-    async fn fetch_locked(&self, state: &mut CacheState) -> Result<IssuedToken> {
-        let token = self.source.fetch_token().await?;
-        Ok(Self::store_locked(state, token))
-    }
-
-    fn store_locked(state: &mut CacheState, token: AccessToken) -> IssuedToken {
-        tracing::debug!(
-            expires_at = ?token.expires_at,
-            "fetched a new bearer token ({} bytes)",
-            token.token.expose_secret().len()
-        );
-        state.generation += 1;
-        state.current = Some(token.clone());
-        IssuedToken {
-            token,
-            generation: state.generation,
+    /// One fetch (after a 401 when `rejected` is given); the caller holds the refresh lock.
+    async fn fetch(&self, rejected: Option<&AccessToken>) -> Result<IssuedToken> {
+        let result = match rejected {
+            Some(rejected) => self.source.fetch_token_after_unauthorized(rejected).await,
+            None => self.source.fetch_token().await,
+        };
+        let mut state = self.lock();
+        state.attempts += 1;
+        match result {
+            Ok(token) => {
+                tracing::debug!(
+                    expires_at = ?token.expires_at,
+                    "fetched a new bearer token ({} bytes)",
+                    token.token.expose_secret().len()
+                );
+                state.generation += 1;
+                state.current = Some(token.clone());
+                state.last_failure = None;
+                Ok(IssuedToken {
+                    token,
+                    generation: state.generation,
+                })
+            }
+            Err(err) => {
+                state.last_failure = Some(Failure {
+                    at: (self.clock)(),
+                    kind: err.kind().clone(),
+                    message: err.message().to_owned(),
+                    hint: err.hint(),
+                });
+                Err(err)
+            }
         }
     }
 }

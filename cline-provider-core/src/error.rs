@@ -76,6 +76,9 @@ pub enum ErrorKind {
     Cancelled,
     /// A local file could not be read or written.
     Io,
+    /// The endpoint's content filter blocked the prompt or the reply (Azure's content
+    /// filtering); the message lists the categories and severities it reported.
+    ContentFiltered,
 }
 
 /// The SDK's error: a [`ErrorKind`], the message, and what the server told us.
@@ -444,6 +447,12 @@ impl Error {
             ErrorKind::Io => {
                 "A local file could not be read or written. Check the path's permissions and \
                  free disk space."
+                    .into()
+            }
+            ErrorKind::ContentFiltered => {
+                "The endpoint's content filter blocked this prompt or reply. Rephrase it; if the \
+                 content is legitimate, ask the administrator of the resource to review its \
+                 content-filter policy."
                     .into()
             }
         }

@@ -82,6 +82,41 @@ pub fn uses_r1_format(model: &str, info: Option<&ModelInfo>) -> bool {
     }
 }
 
+/// Which optional parts of the body an endpoint accepts. OpenAI and the servers that copy it
+/// accept them all ([`BodyOptions::default`]); Azure's dated API versions do not (its crate
+/// keeps the table).
+///
+/// ```
+/// use cline_provider_openai::convert::BodyOptions;
+/// assert!(BodyOptions::default().stream_usage);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyOptions {
+    /// Send `model` (Azure's deployment URLs name the deployment in the path instead).
+    pub model: bool,
+    /// Send `stream_options.include_usage`: without it the stream reports no usage.
+    pub stream_usage: bool,
+    /// Send `reasoning_effort` to reasoning models.
+    pub reasoning_effort: bool,
+    /// Reasoning models take their output limit as `max_completion_tokens`; without it the
+    /// limit goes out as `max_tokens`.
+    pub max_completion_tokens: bool,
+    /// Reasoning models take the system prompt as role `developer`; without it, `system`.
+    pub developer_role: bool,
+}
+
+impl Default for BodyOptions {
+    fn default() -> Self {
+        BodyOptions {
+            model: true,
+            stream_usage: true,
+            reasoning_effort: true,
+            max_completion_tokens: true,
+            developer_role: true,
+        }
+    }
+}
+
 /// Builds the JSON body of a streaming `POST /chat/completions` for `request`.
 ///
 /// `model_info` supplies defaults the request leaves unset (temperature, output limit) and
@@ -102,14 +137,28 @@ pub fn uses_r1_format(model: &str, info: Option<&ModelInfo>) -> bool {
 /// assert_eq!(body["stream_options"]["include_usage"], true);
 /// ```
 pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Result<Value> {
+    build_body_with(request, model_info, &BodyOptions::default())
+}
+
+/// [`build_body`] for an endpoint that accepts only the optional parts `options` names.
+pub fn build_body_with(
+    request: &ChatRequest,
+    model_info: Option<&ModelInfo>,
+    options: &BodyOptions,
+) -> Result<Value> {
     request.validate()?;
     let model = request.model.as_str();
     let reasoning = is_reasoning_model(model);
     let r1 = uses_r1_format(model, model_info);
+    let roles = Roles {
+        reasoning,
+        r1,
+        developer: options.developer_role,
+    };
 
     let mut messages = Vec::with_capacity(request.messages.len());
     for (i, m) in request.messages.iter().enumerate() {
-        messages.push(convert_message(i, m, reasoning, r1)?);
+        messages.push(convert_message(i, m, roles)?);
     }
     if r1 {
         messages = merge_same_role(messages);
@@ -126,7 +175,7 @@ pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Resu
             .temperature
             .or_else(|| model_info.and_then(|i| i.temperature).filter(|t| *t != 0.0))
     };
-    let reasoning_effort = if reasoning {
+    let reasoning_effort = if reasoning && options.reasoning_effort {
         request
             .reasoning_effort
             .filter(|e| *e != ReasoningEffort::None)
@@ -168,8 +217,16 @@ pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Resu
         model,
         messages,
         temperature,
-        max_tokens: if reasoning { None } else { max_out },
-        max_completion_tokens: if reasoning { max_out } else { None },
+        max_tokens: if reasoning && options.max_completion_tokens {
+            None
+        } else {
+            max_out
+        },
+        max_completion_tokens: if reasoning && options.max_completion_tokens {
+            max_out
+        } else {
+            None
+        },
         reasoning_effort,
         stop: &request.stop,
         tools,
@@ -186,6 +243,12 @@ pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Resu
         )
     })?;
     if let Value::Object(map) = &mut value {
+        if !options.model {
+            map.remove("model");
+        }
+        if !options.stream_usage {
+            map.remove("stream_options");
+        }
         for (k, v) in &request.extra_body {
             map.insert(k.clone(), v.clone());
         }
@@ -193,11 +256,29 @@ pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Resu
     Ok(value)
 }
 
-fn role_name(role: Role, reasoning: bool, r1: bool) -> &'static str {
+/// How roles are named on the wire for one request.
+#[derive(Clone, Copy)]
+struct Roles {
+    reasoning: bool,
+    r1: bool,
+    /// The endpoint knows the `developer` role.
+    developer: bool,
+}
+
+impl Roles {
+    const PLAIN: Roles = Roles {
+        reasoning: false,
+        r1: false,
+        developer: true,
+    };
+}
+
+fn role_name(role: Role, roles: Roles) -> &'static str {
     match role {
         // R1 takes the system prompt as a user turn; reasoning models take it as developer.
-        Role::System | Role::Developer if r1 => "user",
-        Role::System | Role::Developer if reasoning => "developer",
+        Role::System | Role::Developer if roles.r1 => "user",
+        Role::System | Role::Developer if !roles.developer => "system",
+        Role::System | Role::Developer if roles.reasoning => "developer",
         Role::System => "system",
         Role::Developer => "developer",
         Role::User => "user",
@@ -206,13 +287,8 @@ fn role_name(role: Role, reasoning: bool, r1: bool) -> &'static str {
     }
 }
 
-fn convert_message<'a>(
-    i: usize,
-    m: &'a Message,
-    reasoning: bool,
-    r1: bool,
-) -> Result<RequestMessage<'a>> {
-    let role = role_name(m.role, reasoning, r1);
+fn convert_message<'a>(i: usize, m: &'a Message, roles: Roles) -> Result<RequestMessage<'a>> {
+    let role = role_name(m.role, roles);
     let has_images = m.has_images();
     if has_images && m.role != Role::User {
         let j = m
@@ -224,7 +300,7 @@ fn convert_message<'a>(
             format!("messages[{i}].content[{j}]"),
             format!(
                 "a {} message carries an image; the chat-completions API accepts images only in user messages",
-                role_name(m.role, false, false)
+                role_name(m.role, Roles::PLAIN)
             ),
         ));
     }
@@ -630,6 +706,42 @@ mod tests {
         assert_eq!(b["temperature"], 1.0);
         assert_eq!(b["top_k"], 20);
         assert_eq!(b["stream_options"]["include_usage"], false);
+    }
+
+    #[test]
+    fn body_options_drop_what_an_endpoint_does_not_accept() {
+        let req = ChatRequest::new("o3-mini")
+            .message(Message::system("Think."))
+            .message(Message::developer("Be exact."))
+            .message(Message::user("2+2?"))
+            .max_output_tokens(500)
+            .reasoning_effort(ReasoningEffort::High);
+        let all = body(&req);
+        assert_eq!(all["model"], "o3-mini");
+        assert_eq!(all["max_completion_tokens"], 500);
+        let none = BodyOptions {
+            model: false,
+            stream_usage: false,
+            reasoning_effort: false,
+            max_completion_tokens: false,
+            developer_role: false,
+        };
+        let b = build_body_with(&req, None, &none).unwrap();
+        assert!(b.get("model").is_none());
+        assert!(b.get("stream_options").is_none());
+        assert!(b.get("reasoning_effort").is_none());
+        assert!(b.get("max_completion_tokens").is_none());
+        assert_eq!(b["max_tokens"], 500);
+        assert_eq!(b["messages"][0]["role"], "system");
+        assert_eq!(b["messages"][1]["role"], "system");
+        // Classic models keep max_tokens either way.
+        let classic = ChatRequest::new("gpt-4o")
+            .message(Message::user("x"))
+            .max_output_tokens(7);
+        assert_eq!(
+            build_body_with(&classic, None, &none).unwrap()["max_tokens"],
+            7
+        );
     }
 
     #[test]

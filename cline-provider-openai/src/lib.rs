@@ -26,6 +26,6 @@ pub mod provider;
 pub mod wire;
 
 pub use config::{ConfigWarning, OpenAiConfig};
-pub use convert::build_body;
+pub use convert::{build_body, build_body_with, BodyOptions};
 pub use decode::ChatCompletionsDecoder;
 pub use provider::OpenAiProvider;

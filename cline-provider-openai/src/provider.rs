@@ -5,13 +5,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::http::{
-    default_error_mapper, is_credential_header, HttpClient, RequestSpec,
+    default_error_mapper, header_pair, read_body_capped, HttpClient, RequestSpec,
 };
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     Result,
 };
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
 use url::Url;
 
@@ -145,9 +145,12 @@ impl OpenAiProvider {
         let spec = RequestSpec::new(&build, &map);
         let response = self.client.send(&spec).await?;
         let wait = self.client.config().header_timeout;
-        let body = tokio::time::timeout(wait, read_capped(response, MAX_MODEL_LIST_BYTES))
-            .await
-            .map_err(|_| Error::timeout(cline_provider_core::TimeoutPhase::Total, wait))??;
+        let body = tokio::time::timeout(
+            wait,
+            read_body_capped(response, MAX_MODEL_LIST_BYTES, "model list"),
+        )
+        .await
+        .map_err(|_| Error::timeout(cline_provider_core::TimeoutPhase::Total, wait))??;
         let mut models = parse_model_list(&body)?;
         if let Some(info) = &self.config.model_info {
             for m in models.iter_mut().filter(|m| m.id == info.id) {
@@ -279,38 +282,6 @@ fn base_headers(config: &OpenAiConfig) -> Result<HeaderMap> {
         h.insert(name, value);
     }
     Ok(h)
-}
-
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
-    cline_provider_core::http::validate_header(name, value)?;
-    let invalid = || Error::invalid_config(format!("headers.{name}"), "the header is not valid");
-    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
-    let mut header_value = HeaderValue::from_str(value).map_err(|_| invalid())?;
-    if is_credential_header(name) {
-        header_value.set_sensitive(true);
-    }
-    Ok((header_name, header_value))
-}
-
-/// Reads a response body, refusing more than `cap` bytes.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        Error::new(
-            ErrorKind::Truncated,
-            format!("the response was cut off while reading it: {e}"),
-        )
-        .with_source(e)
-    })? {
-        if body.len() + chunk.len() > cap {
-            return Err(Error::new(
-                ErrorKind::EventTooLarge,
-                format!("the model list is larger than {} MiB", cap / (1024 * 1024)),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// A URL for messages: scheme, host, port and path, never the query (it may carry a token).

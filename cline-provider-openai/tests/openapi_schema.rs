@@ -2,73 +2,26 @@
 //! `CreateChatCompletionRequest`.
 //!
 //! The 2.3 MB spec is not part of the project: it is read from `OPENAI_OPENAPI_SPEC`, or from
-//! `../shared/specs/openai-openapi.json` beside the repository. When it is absent the test
-//! says so on stderr and passes without validating; CI sets the variable.
-
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+//! `../shared/specs/openai-openapi.json` beside the repository (`cline_provider_testkit::spec`).
+//! When it is absent the test fails under CI and says on stderr elsewhere that it did not
+//! validate.
 
 use cline_provider_core::{
     ChatRequest, ImageSource, Message, ModelInfo, ReasoningEffort, Tool, ToolCall, ToolChoice,
 };
 use cline_provider_openai::build_body;
+use cline_provider_testkit::spec;
 use serde_json::{json, Value};
 
-fn spec_path() -> PathBuf {
-    match std::env::var_os("OPENAI_OPENAPI_SPEC") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/openai-openapi.json")
-        }
-    }
-}
-
-/// The spec, or `None` (with a note on stderr) when it is not there.
+/// The spec, or `None` (with a note on stderr) when it is not there and not required.
 fn load_spec() -> Option<Value> {
-    let path = spec_path();
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the OpenAPI spec is valid JSON")),
-        Err(e) => {
-            eprintln!(
-                "note: OpenAPI spec not found at {} ({e}); request bodies were NOT validated. \
-                 Set OPENAI_OPENAPI_SPEC to validate them.",
-                path.display()
-            );
-            None
-        }
-    }
+    spec::load("OPENAI_OPENAPI_SPEC", "openai-openapi.json")
 }
 
 /// A JSON Schema whose root is the request component, with every component reachable
 /// through the spec's own `#/components/schemas/...` references.
 fn request_schema(spec: &Value) -> Value {
-    json!({
-        "$ref": "#/components/schemas/CreateChatCompletionRequest",
-        "components": {"schemas": spec["components"]["schemas"].clone()},
-    })
-}
-
-/// Every top-level property the component declares, through its `allOf` layers.
-fn declared_properties(spec: &Value, name: &str, out: &mut BTreeSet<String>) {
-    let schema = &spec["components"]["schemas"][name];
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        out.extend(props.keys().cloned());
-    }
-    for part in schema
-        .get("allOf")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(r) = part.get("$ref").and_then(Value::as_str) {
-            if let Some(inner) = r.strip_prefix("#/components/schemas/") {
-                declared_properties(spec, inner, out);
-            }
-        }
-        if let Some(props) = part.get("properties").and_then(Value::as_object) {
-            out.extend(props.keys().cloned());
-        }
-    }
+    spec::component_schema(spec, "CreateChatCompletionRequest")
 }
 
 fn cases() -> Vec<(&'static str, Value)> {
@@ -179,8 +132,7 @@ fn request_bodies_match_create_chat_completion_request() {
 
     let validator =
         jsonschema::validator_for(&request_schema(&spec)).expect("the request schema compiles");
-    let mut declared = BTreeSet::new();
-    declared_properties(&spec, "CreateChatCompletionRequest", &mut declared);
+    let declared = spec::declared_properties(&spec, "CreateChatCompletionRequest");
     assert!(
         declared.contains("messages") && declared.contains("reasoning_effort"),
         "{declared:?}"

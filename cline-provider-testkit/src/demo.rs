@@ -53,9 +53,55 @@ pub async fn start_with_pacing(pacing: Duration) -> std::io::Result<TestServer> 
 pub fn install(server: &TestServer, pacing: Duration) {
     server.route("GET", "/v1/models", Reply::json(200, model_list()));
     server.route_fn("POST", "/v1/chat/completions", move |request| {
-        chat_reply(request, pacing)
+        chat_reply(request, pacing, OPENAI_HOW_TO)
     });
 }
+
+/// Starts the demo endpoint's Azure route ([`install_azure`]) with [`DEFAULT_PACING`].
+pub async fn start_azure() -> std::io::Result<TestServer> {
+    let server = TestServer::start().await?;
+    install_azure(&server, DEFAULT_PACING);
+    Ok(server)
+}
+
+/// Adds the demo as an Azure OpenAI resource (endpoint `{url}/openai`): one deployment per
+/// demo model at `/openai/deployments/{model}/chat/completions`, and the v1 model list. Like
+/// Azure, it answers 401 without an `api-key` (or bearer token) and 404 without an
+/// `api-version`.
+pub fn install_azure(server: &TestServer, pacing: Duration) {
+    server.route("GET", "/openai/v1/models", Reply::json(200, model_list()));
+    for model in MODELS {
+        server.route_fn("POST", &crate::azure::chat_path(model), move |request| {
+            let signed = request.header("api-key").is_some_and(|k| !k.is_empty())
+                || request
+                    .header("authorization")
+                    .is_some_and(|a| a.starts_with("Bearer "));
+            if !signed {
+                return crate::azure::unauthorized(false);
+            }
+            if !request
+                .query
+                .as_deref()
+                .unwrap_or("")
+                .contains("api-version=")
+            {
+                return Reply::json(
+                    404,
+                    crate::azure::error_body("404", "Resource not found (no api-version)"),
+                );
+            }
+            chat_reply(request, pacing, AZURE_HOW_TO)
+        });
+    }
+}
+
+const OPENAI_HOW_TO: &str = "To talk to a real model, set OPENAI_BASE_URL (for example \
+     https://api.openai.com/v1) and OPENAI_API_KEY, then run the example again.";
+
+const AZURE_HOW_TO: &str = "To talk to your Azure resource, set AZURE_OPENAI_ENDPOINT (for \
+     example https://my-resource.openai.azure.com) and CLINE_MODEL (the deployment), plus \
+     AZURE_OPENAI_API_KEY, or nothing more to sign in with Microsoft Entra ID (az login), then \
+     run the example again.";
 
 fn model_list() -> Value {
     let data: Vec<Value> = MODELS
@@ -78,7 +124,7 @@ fn bad_request(message: String, param: Option<&str>) -> Reply {
     Reply::json(400, body)
 }
 
-fn chat_reply(request: &RecordedRequest, pacing: Duration) -> Reply {
+fn chat_reply(request: &RecordedRequest, pacing: Duration, how_to: &str) -> Reply {
     let body: Value = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
         Err(error) => {
@@ -112,9 +158,7 @@ fn chat_reply(request: &RecordedRequest, pacing: Duration) -> Reply {
     );
     let answer = format!(
         "Hello from the offline demo endpoint of cline-provider! No real model is answering: \
-         this small server runs inside the example itself. You said: \"{quote}\". \
-         To talk to a real model, set OPENAI_BASE_URL (for example https://api.openai.com/v1) \
-         and OPENAI_API_KEY, then run the example again."
+         this small server runs inside the example itself. You said: \"{quote}\". {how_to}"
     );
     let prompt_tokens = messages
         .iter()

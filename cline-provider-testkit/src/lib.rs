@@ -33,12 +33,14 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod azure;
 pub mod demo;
 pub mod oauth;
 pub mod openai;
 mod reply;
 pub mod responses;
 mod server;
+pub mod spec;
 mod sse;
 mod tls;
 

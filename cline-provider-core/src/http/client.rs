@@ -127,6 +127,9 @@ impl HttpClient {
         }
 
         let mut builder = reqwest::Client::builder()
+            // Credentials and prompts never follow a 3xx: reqwest strips `Authorization` on a
+            // cross-origin redirect but not `api-key` or custom credential headers.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             // Credentials (API keys, bearer tokens, refresh tokens in a form body) and prompts
             // never follow a 3xx: a 307 would re-send the body to wherever it points.

@@ -6,6 +6,29 @@
 
 use crate::error::{Error, Result};
 
+/// A checked header (see [`validate_header`]) ready for a request; a value whose name looks
+/// like a credential ([`is_credential_header`]) is marked sensitive, so no `Debug` and no
+/// HTTP/2 header table shows it. Errors name the field `headers.<name>`.
+///
+/// ```
+/// use cline_provider_core::http::header_pair;
+/// let (name, value) = header_pair("X-Api-Key", "k")?;
+/// assert_eq!(name.as_str(), "x-api-key");
+/// assert!(value.is_sensitive());
+/// assert!(header_pair("X-Team", "a\r\nb").is_err());
+/// # Ok::<(), cline_provider_core::Error>(())
+/// ```
+pub fn header_pair(name: &str, value: &str) -> Result<(http::HeaderName, http::HeaderValue)> {
+    validate_header(name, value)?;
+    let invalid = || Error::invalid_config(format!("headers.{name}"), "the header is not valid");
+    let header_name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+    let mut header_value = http::HeaderValue::from_str(value).map_err(|_| invalid())?;
+    if is_credential_header(name) {
+        header_value.set_sensitive(true);
+    }
+    Ok((header_name, header_value))
+}
+
 /// Checks a header name and value before they reach the wire: a name must be a valid HTTP
 /// token, a value must not contain CR, LF or other control characters (header injection), and
 /// the name must not be one the HTTP client owns ([`forbidden_header_reason`]: `Host`,

@@ -34,6 +34,7 @@
 //! # }
 //! ```
 
+mod body;
 mod client;
 mod config;
 mod endpoint;
@@ -42,6 +43,7 @@ mod headers;
 pub mod sse;
 mod stream;
 
+pub use body::read_body_capped;
 pub use client::{HttpClient, RequestSpec};
 pub use config::{
     default_user_agent, HttpConfig, ProxyConfig, RetryCallback, RetryInfo, RetryPolicy,
@@ -53,4 +55,4 @@ pub use endpoint::{
 pub use errors::{
     classify, default_error_mapper, parse_retry_after, wait_from_message, ErrorDetails,
 };
-pub use headers::{forbidden_header_reason, is_credential_header, validate_header};
+pub use headers::{forbidden_header_reason, header_pair, is_credential_header, validate_header};

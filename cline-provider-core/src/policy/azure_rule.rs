@@ -4,8 +4,9 @@
 use super::effective::EffectiveSettings;
 use super::provider_id::ProviderId;
 
-/// The API version used in Azure mode when none is configured (`azureOpenAiDefaultApiVersion`).
-pub const AZURE_DEFAULT_API_VERSION: &str = "2024-08-01-preview";
+/// The API version used in Azure mode when none is configured: `2024-10-21`, the newest
+/// generally available one (the original product used the preview `2024-08-01-preview`).
+pub const AZURE_DEFAULT_API_VERSION: &str = "2024-10-21";
 
 impl EffectiveSettings {
     /// Whether requests go to Azure OpenAI, by the original product's rule: the provider is
