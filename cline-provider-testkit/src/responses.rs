@@ -268,7 +268,10 @@ struct State {
     refusals: Vec<String>,
     responses: u64,
     listing: bool,
+    answer: Option<Answer>,
 }
+
+type Answer = Arc<dyn Fn(&Value) -> Turn + Send + Sync>;
 
 impl std::fmt::Debug for FakeCodexBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -306,6 +309,7 @@ impl FakeCodexBackend {
             refusals: Vec::new(),
             responses: 0,
             listing: true,
+            answer: None,
         }));
         let s = Arc::clone(&state);
         server.route_fn("POST", &format!("{BASE_PATH}/responses"), move |r| {
@@ -331,6 +335,12 @@ impl FakeCodexBackend {
     /// Queues the answer to the next accepted request (the last queued one repeats).
     pub fn push(&self, turn: Turn) {
         lock(&self.state).turns.push_back(turn);
+    }
+
+    /// Answers every accepted request that no queued turn answers with `answer(body)` (the
+    /// request's JSON body), instead of the default short text.
+    pub fn answer_with(&self, answer: impl Fn(&Value) -> Turn + Send + Sync + 'static) {
+        lock(&self.state).answer = Some(Arc::new(answer));
     }
 
     /// Sets the models the plan offers (default [`PLAN_MODELS`]).
@@ -374,6 +384,49 @@ impl FakeCodexBackend {
     }
 }
 
+/// The offline demo's answer to `body` (a request's JSON): a short reasoning summary, then a
+/// reply that quotes the last user text and says plainly that no real model answered.
+///
+/// ```
+/// let turn = cline_provider_testkit::responses::demo_answer(&serde_json::json!({
+///     "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Say hello"}]}]
+/// }));
+/// let frames = turn.frames("resp_1", "gpt-5.5", &["enc".into()]);
+/// assert!(frames.iter().any(|f| f.as_wire().contains("Say hello")));
+/// ```
+pub fn demo_answer(body: &Value) -> Turn {
+    let said = body["input"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .rev()
+                .find(|i| i["role"] == "user")
+                .and_then(|i| {
+                    i["content"]
+                        .as_array()?
+                        .iter()
+                        .find_map(|c| c["text"].as_str())
+                })
+        })
+        .unwrap_or("(no user message)");
+    let said: String = said.chars().take(160).collect();
+    let answer = format!(
+        "Hello from the offline demo of the Codex endpoint! No real model is answering and no \
+         ChatGPT account is used: a fake sign-in and a fake endpoint run inside this program. \
+         You said: \"{said}\". To use your own ChatGPT subscription, sign in with `cargo run \
+         --example codex_login -- login`, then run this again without --offline."
+    );
+    let pieces: Vec<&str> = answer.split_inclusive(' ').collect();
+    let input_tokens = body.to_string().len() as u64 / 4;
+    Turn::new()
+        .reasoning(&[&format!(
+            "The user wrote \"{said}\". No real model is connected, so I say so."
+        )])
+        .message(&pieces)
+        .usage(input_tokens, 0, pieces.len() as u64, 12)
+}
+
 fn refuse(state: &Mutex<State>, status: u16, body: Value) -> Reply {
     lock(state).refusals.push(format!("{status} {body}"));
     Reply::json(status, body)
@@ -398,10 +451,11 @@ fn respond(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     };
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     let mut s = lock(state);
-    let turn = match s.turns.len() {
-        0 => Turn::text(&["Hello", " from", " the", " fake", " Codex", " backend."])
+    let turn = match (s.turns.len(), &s.answer) {
+        (0, Some(answer)) => answer(&body),
+        (0, None) => Turn::text(&["Hello", " from", " the", " fake", " Codex", " backend."])
             .usage(12, 0, 6, 0),
-        1 => s.turns[0].clone(),
+        (1, _) => s.turns[0].clone(),
         _ => s.turns.pop_front().unwrap_or_default(),
     };
     s.responses += 1;
