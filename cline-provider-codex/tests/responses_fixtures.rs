@@ -18,7 +18,6 @@ use cline_provider_core::{ChatRequest, Error, Message, Provider, StreamEvent};
 use cline_provider_testkit::{Reply, TestServer};
 use common::{drain, Codex};
 use proptest::prelude::*;
-use serde_json::Value;
 
 const FIXTURES: &[&str] = &[
     "text",
@@ -42,23 +41,14 @@ struct Expected {
 }
 
 fn load(name: &str) -> (Vec<u8>, Expected) {
-    let body = std::fs::read(dir().join(format!("{name}.sse"))).expect("fixture body");
-    let entries: Vec<Value> = serde_json::from_slice(
-        &std::fs::read(dir().join(format!("{name}.events.json"))).expect("fixture events"),
-    )
-    .expect("events json");
-    let mut events = Vec::new();
-    let mut error = None;
-    for v in entries {
-        match v.get("error").and_then(Value::as_str) {
-            Some(kind) => {
-                let needle = v["message_contains"].as_str().unwrap_or("").to_owned();
-                error = Some((kind.to_owned(), needle));
-            }
-            None => events.push(serde_json::from_value(v).expect("a stream event")),
-        }
-    }
-    (body, Expected { events, error })
+    let pair = cline_provider_testkit::fixtures::load(&dir(), name);
+    let events = pair
+        .events
+        .into_iter()
+        .map(|v| serde_json::from_value(v).expect("a stream event"))
+        .collect();
+    let error = pair.error.map(|e| (e.kind, e.message_contains));
+    (pair.body, Expected { events, error })
 }
 
 /// What decoding gave: the events, the error that ended it, whether the terminal event came.

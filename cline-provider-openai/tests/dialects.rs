@@ -17,7 +17,6 @@ use cline_provider_core::{ChatRequest, Error, Message, Provider, StreamEvent};
 use cline_provider_openai::{ChatCompletionsDecoder, OpenAiConfig, OpenAiProvider};
 use cline_provider_testkit::{Reply, TestServer};
 use futures_util::StreamExt;
-use serde_json::Value;
 
 const DIALECTS: &[&str] = &[
     "openai",
@@ -43,23 +42,14 @@ struct Expected {
 }
 
 fn load(name: &str) -> (Vec<u8>, Expected) {
-    let body = std::fs::read(fixtures().join(format!("{name}.sse"))).unwrap();
-    let expected: Vec<Value> = serde_json::from_slice(
-        &std::fs::read(fixtures().join(format!("{name}.events.json"))).unwrap(),
-    )
-    .unwrap();
-    let mut events = Vec::new();
-    let mut error = None;
-    for v in expected {
-        match v.get("error").and_then(Value::as_str) {
-            Some(kind) => {
-                let needle = v["message_contains"].as_str().unwrap_or("").to_owned();
-                error = Some((kind.to_owned(), needle));
-            }
-            None => events.push(serde_json::from_value(v).unwrap()),
-        }
-    }
-    (body, Expected { events, error })
+    let pair = cline_provider_testkit::fixtures::load(&fixtures(), name);
+    let events = pair
+        .events
+        .into_iter()
+        .map(|v| serde_json::from_value(v).expect("a stream event"))
+        .collect();
+    let error = pair.error.map(|e| (e.kind, e.message_contains));
+    (pair.body, Expected { events, error })
 }
 
 fn check(name: &str, how: &str, events: &[StreamEvent], end: Option<&Error>, want: &Expected) {

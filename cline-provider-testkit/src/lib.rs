@@ -35,6 +35,7 @@
 
 pub mod azure;
 pub mod demo;
+pub mod fixtures;
 pub mod oauth;
 pub mod openai;
 mod reply;
