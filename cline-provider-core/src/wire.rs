@@ -1,5 +1,6 @@
 //! JSON building blocks the backends' wire formats share: strings that borrow from the event
-//! text ([`JsonStr`]) and token counts that survive what servers send ([`Count`]).
+//! text ([`JsonStr`]), token counts that survive what servers send ([`Count`]), and the quote
+//! of a payload that did not decode ([`quote`]).
 //!
 //! Decoders parse each event once into borrowing structs built from these, so a typical text
 //! delta is copied only when it becomes a [`StreamEvent`](crate::StreamEvent).
@@ -87,6 +88,26 @@ impl<'de> Deserialize<'de> for Count {
         }
         d.deserialize_any(V)
     }
+}
+
+/// How much of an undecodable payload an error quotes.
+pub const QUOTE_CHARS: usize = 120;
+
+/// The start of `data` for an error message about it: up to [`QUOTE_CHARS`] characters, with
+/// `…` when it goes on.
+///
+/// ```
+/// use cline_provider_core::wire::quote;
+/// assert_eq!(quote("{not json"), "{not json");
+/// assert_eq!(quote(&"x".repeat(200)).chars().count(), 121);
+/// ```
+pub fn quote(data: &str) -> String {
+    let mut chars = data.chars();
+    let mut q: String = chars.by_ref().take(QUOTE_CHARS).collect();
+    if chars.next().is_some() {
+        q.push('…');
+    }
+    q
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! borrowing types of [`super::wire`].
 
 use cline_provider_core::http::sse::{SseDecoder, SseEvent};
+use cline_provider_core::wire::quote;
 use cline_provider_core::wire::JsonStr;
 use cline_provider_core::{
     Error, ErrorKind, FinishReason, RateLimits, ReasoningItem, Result, StreamEvent,
@@ -14,9 +15,6 @@ use super::failure::{error_event, response_failed};
 use super::rate_limits::rate_limits_from_headers;
 use super::wire::{OutputItem, ResponsesEvent, TextPart};
 use super::PROVIDER_ID;
-
-/// How much of an undecodable payload is quoted in the error.
-const DATA_QUOTE_CHARS: usize = 120;
 
 /// Decodes the events of one Responses API stream.
 ///
@@ -445,14 +443,6 @@ fn reasoning_data(item: &OutputItem<'_>) -> Option<Value> {
         data["encrypted_content"] = json!(e);
     }
     Some(data)
-}
-
-fn quote(data: &str) -> String {
-    let mut q: String = data.chars().take(DATA_QUOTE_CHARS).collect();
-    if data.chars().count() > DATA_QUOTE_CHARS {
-        q.push('…');
-    }
-    q
 }
 
 #[cfg(test)]
