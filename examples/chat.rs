@@ -54,7 +54,9 @@ options:
   --model <id>                 model to use (default: $CLINE_MODEL, else the first listed)
   --system <text>              system prompt
   --reasoning-effort <e>       none, low, medium, high or xhigh (reasoning models)
-  --offline                    codex: a built-in offline demo plays the sign-in and endpoint
+  --offline                    use the built-in offline demo even when an endpoint is set
+                               (OPENAI_API_KEY, if set, is sent to it); codex: a fake sign-in
+                               and a fake Codex endpoint
   -h, --help                   show this help
 
 environment: OPENAI_BASE_URL, OPENAI_API_KEY, CLINE_MODEL
@@ -210,15 +212,23 @@ async fn run() -> Result<(), Failure> {
         .iter()
         .any(|v| std::env::var(v).is_ok_and(|s| !s.trim().is_empty()));
     // The demo server must outlive the requests, so it is held here.
-    let (config, _demo) = if configured {
+    let (config, _demo) = if configured && !args.offline {
         (OpenAiConfig::from_env()?, None)
     } else {
         let server = cline_provider_testkit::demo::start().await.map_err(|e| {
             Failure::Other(format!("could not start the offline demo endpoint: {e}"))
         })?;
         let base = format!("{}/v1", server.url());
-        eprintln!("note: OPENAI_BASE_URL is not set, so a built-in offline demo endpoint answers ({base}); no real model is involved.");
-        (OpenAiConfig::new(&base)?, Some(server))
+        if args.offline {
+            eprintln!("note: --offline: the built-in offline demo endpoint answers ({base}); no real model is involved.");
+        } else {
+            eprintln!("note: OPENAI_BASE_URL is not set, so a built-in offline demo endpoint answers ({base}); no real model is involved.");
+        }
+        let mut config = OpenAiConfig::new(&base)?;
+        if let Ok(key) = std::env::var("OPENAI_API_KEY") {
+            config = config.api_key(key);
+        }
+        (config, Some(server))
     };
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
@@ -457,7 +467,7 @@ async fn stream_reply(provider: &dyn Provider, request: ChatRequest) -> Result<(
     let reply = collector.finish();
     for call in &reply.tool_calls {
         let args = match &call.arguments {
-            ToolArguments::Parsed { value } => value.to_string(),
+            ToolArguments::Parsed { raw, .. } => raw.clone(),
             ToolArguments::Invalid { raw, .. } => format!("{raw} (not valid JSON)"),
         };
         eprintln!("tool call {} ({}): {args}", call.name, call.id);
@@ -519,6 +529,7 @@ mod tests {
         assert_eq!(a.system.as_deref(), Some("be brief"));
         assert_eq!(a.reasoning_effort.as_deref(), Some("high"));
         assert_eq!(a.prompt, ["Say", "hello"]);
+        assert!(parse(&["--offline", "x"]).unwrap().offline);
         let a = parse(&["--", "--models", "is", "text"]).unwrap();
         assert!(!a.models);
         assert_eq!(a.prompt, ["--models", "is", "text"]);

@@ -8,7 +8,10 @@
 //! [`SecretStore`] into a ready provider behind the organization's policy (every request is
 //! checked against the offered models and locked headers before a byte is sent). For a program
 //! that runs for hours, [`ManagedConnection`] with [`connector`]
-//! follows policy changes live.
+//! follows policy changes live. [`prelude`] brings what a program needs in one line.
+//!
+//! Features: `openai` (default), `azure`, `codex`, `keyring` (the OS keyring as a
+//! [`SecretStore`]), `schemars` ([`Tool::for_type`]), `full` (all of them).
 //!
 //! ```no_run
 //! use cline_provider::policy::{resolve, MemberSettings, Organization, Policy};
@@ -29,13 +32,59 @@
 //! # }
 //! ```
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use cline_provider_core::*;
+
+pub mod prelude {
+    //! What a program that talks to a model needs, in one line:
+    //!
+    //! ```no_run
+    //! use cline_provider::prelude::*;
+    //!
+    //! # async fn run() -> cline_provider::Result<()> {
+    //! let provider = OpenAiProvider::new(OpenAiConfig::from_env()?)?;
+    //! let mut stream = provider
+    //!     .stream(ChatRequest::new("gpt-4o-mini").message(Message::user("Say hello")))
+    //!     .await?;
+    //! while let Some(event) = stream.next().await {
+    //!     if let StreamEvent::TextDelta { text } = event? {
+    //!         print!("{text}");
+    //!     }
+    //! }
+    //! # Ok(())
+    //! # }
+    //! ```
+    //!
+    //! It holds the request and reply types, the [`Provider`] trait (and `async_trait` to
+    //! implement it), errors, the tool loop, `connect` and the settings types, `StreamExt`
+    //! for streams, `ExposeSecret`/`SecretString` for keys, and the OpenAI Compatible backend
+    //! (feature `openai`).
+
+    pub use cline_provider_core::policy::{resolve, EffectiveSettings, MemberSettings};
+    pub use cline_provider_core::secrets::{FileSecretStore, MemorySecretStore, SecretStore};
+    pub use cline_provider_core::{
+        async_trait, run_tool_loop, CancellationToken, ChatRequest, ChatResponse, Collector,
+        CompletedToolCall, ContentPart, Error, ErrorKind, EventStream, FinishReason, ImageSource,
+        Message, ModelInfo, Provider, ProviderInfo, ProviderKind, ReasoningEffort, Result, Role,
+        StreamEvent, TimeoutPhase, Tool, ToolArguments, ToolCall, ToolChoice, ToolLoopOutcome,
+        Usage,
+    };
+    pub use futures_util::StreamExt;
+    pub use secrecy::{ExposeSecret, SecretString};
+
+    pub use crate::{connect, connect_with};
+    #[cfg(feature = "openai")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+    pub use cline_provider_openai::{OpenAiConfig, OpenAiProvider};
+}
 
 use policy::Backend;
 
 /// The OpenAI Compatible backend (feature `openai`, on by default).
 #[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
 pub mod openai {
     pub use cline_provider_openai::*;
 }

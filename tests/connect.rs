@@ -293,14 +293,16 @@ fn a_provider_the_sdk_does_not_implement_is_refused() {
         &resolve(Some(&org), &MemberSettings::default()),
         &secrets_with_key(),
     );
-    assert!(!err.hint().is_empty());
+    // The organization chose a provider this SDK does not implement: a configuration the
+    // member cannot fix, named as such (not a lock on something the member tried to change).
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig, "{err:?}");
+    assert!(err.message().contains("AWS Bedrock"), "{err}");
+    assert_eq!(err.field(), Some("apiProvider"));
     assert!(
-        matches!(
-            err.kind(),
-            ErrorKind::InvalidConfig | ErrorKind::LockedByOrganization
-        ),
-        "{err:?}"
+        err.policy_error().is_some(),
+        "the policy refusal stays reachable"
     );
+    assert!(!err.hint().is_empty());
 }
 
 #[test]

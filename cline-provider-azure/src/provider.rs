@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::auth::{CachedTokenSource, IssuedToken};
+use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{header_pair, read_body_capped, HttpClient, RequestSpec};
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
@@ -306,9 +307,8 @@ impl AzureProvider {
             )
         };
         let spec = RequestSpec::new(&build, &map).with_cancel(req.cancel.clone());
-        self.client
-            .stream_sse(&spec, Box::new(AzureDecoder::new()))
-            .await
+        let new_decoder = || -> Box<dyn SseDecoder> { Box::new(AzureDecoder::new()) };
+        self.client.stream_sse(&spec, &new_decoder).await
     }
 }
 

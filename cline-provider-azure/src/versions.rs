@@ -68,6 +68,7 @@ pub fn body_options(api_version: Option<&str>) -> BodyOptions {
         (false, date >= (2024, 10, 21), false)
     };
     BodyOptions {
+        stream: true,
         model: false,
         stream_usage: usage,
         max_completion_tokens: max_completion,

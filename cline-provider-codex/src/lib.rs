@@ -53,6 +53,7 @@
 //!
 //! No password is ever stored: the person enters it on OpenAI's page only.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod auth;
 mod config;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{
     check_plain_http, default_error_mapper, header_pair, read_body_capped, CredentialKind,
     HttpClient, HttpConfig, RequestSpec,
@@ -19,7 +20,7 @@ use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::auth::{CodexAuth, CodexToken};
-use crate::models::{catalog, parse_listing, DEFAULT_MODEL};
+use crate::models::{catalog, catalog_model, parse_listing, DEFAULT_MODEL};
 use crate::responses::failure::USAGE_NOT_INCLUDED_HINT;
 use crate::responses::{build_body, BodyOptions, ResponsesDecoder};
 
@@ -243,10 +244,10 @@ impl CodexProvider {
                 .body(body.clone()))
         };
         let spec = RequestSpec::new(&build, &map_error)
-            .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()));
-        self.client
-            .stream_sse(&spec, Box::new(ResponsesDecoder::new()))
-            .await
+            .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()))
+            .with_total_timeout(request.timeout);
+        let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ResponsesDecoder::new()) };
+        self.client.stream_sse(&spec, &new_decoder).await
     }
 
     async fn fetch_listing(&self, token: CodexToken) -> Result<Vec<ModelInfo>> {
@@ -320,6 +321,21 @@ impl Provider for CodexProvider {
                 Ok(catalog().to_vec())
             }
         }
+    }
+
+    /// The catalog's entry (prices 0); a model the catalog does not know is priced at 0 too,
+    /// since the plan pays for every model.
+    fn model_info(&self, model: &str) -> Option<ModelInfo> {
+        let model = match model.trim() {
+            "" => self.default_model.as_deref().unwrap_or(DEFAULT_MODEL),
+            m => m,
+        };
+        Some(catalog_model(model).cloned().unwrap_or_else(|| {
+            let mut info = ModelInfo::new(model);
+            info.input_price = Some(0.0);
+            info.output_price = Some(0.0);
+            info
+        }))
     }
 
     async fn stream(&self, mut request: ChatRequest) -> Result<EventStream> {

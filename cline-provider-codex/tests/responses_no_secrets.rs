@@ -37,7 +37,9 @@ async fn no_model_request_logs_a_token() {
     let first = codex.tokens.clone().expect("tokens");
     codex.backend.reject_token(&first.access_token);
     codex.backend.push(Turn::text(&["one"]));
-    codex.backend.push(Turn::new().failed("server_error", "boom"));
+    codex
+        .backend
+        .push(Turn::new().failed("server_error", "boom"));
     let provider = codex.provider();
     let ask = |model: &str| ChatRequest::new(model).message(Message::user("hi"));
     let (_, err) = drain(provider.stream(ask("gpt-5.5")).await).await;

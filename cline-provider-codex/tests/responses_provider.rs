@@ -181,13 +181,15 @@ async fn reasoning_goes_back_on_the_next_turn_with_its_encrypted_content() {
         .push(Turn::text(&["It is still 4."]).usage(60, 30, 5, 0));
     let provider = codex.provider();
     let first = ask("2 + 2?");
-    let reply = complete(&provider, first.clone()).await;
+    let reply = provider.complete(first.clone()).await.expect("reply");
     assert_eq!(reply.text, "4");
     assert_eq!(reply.reasoning, "Add the two.\n\nCheck it.");
     assert_eq!(reply.reasoning_items.len(), 1);
+    assert_eq!(reply.cost, Some(0.0), "the plan pays");
 
+    // The reply as the history's assistant message carries its reasoning.
     let second = first
-        .message(Message::assistant(reply.text.clone()).with_reasoning(reply.reasoning_items))
+        .message(reply.to_message())
         .message(Message::user("Sure?"));
     let again = complete(&provider, second).await;
     assert_eq!(again.text, "It is still 4.");
@@ -283,6 +285,38 @@ async fn each_failure_code_is_its_own_kind() {
 }
 
 #[tokio::test]
+async fn a_rate_limit_before_any_output_waits_as_asked_and_is_sent_again() {
+    let codex = Codex::signed_in().await;
+    codex.backend.push(Turn::new().failed(
+        "rate_limit_exceeded",
+        "Rate limit reached. Please try again in 30ms.",
+    ));
+    codex.backend.push(Turn::text(&["After the wait."]));
+    let waits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&waits);
+    let auth = cline_provider_codex::CodexAuth::new(codex.config()).unwrap();
+    let client = cline_provider_core::http::HttpClient::with_env(
+        cline_provider_core::http::HttpConfig {
+            retry: cline_provider_core::http::RetryPolicy {
+                max_retries: 2,
+                ..cline_provider_core::http::RetryPolicy::default()
+            },
+            ..Codex::http()
+        },
+        &|_| None,
+    )
+    .unwrap()
+    .with_retry_callback(std::sync::Arc::new(move |info| {
+        seen.lock().unwrap().push(info.wait);
+    }));
+    let provider = CodexProvider::with_client(auth, client).unwrap();
+    let reply = complete(&provider, ask("hi")).await;
+    assert_eq!(reply.text, "After the wait.");
+    assert_eq!(codex.backend.responses_requests().len(), 2);
+    assert_eq!(*waits.lock().unwrap(), [Duration::from_millis(30)]);
+}
+
+#[tokio::test]
 async fn an_incomplete_reply_ends_with_its_reason() {
     let codex = Codex::signed_in().await;
     codex.backend.push(
@@ -315,6 +349,7 @@ async fn the_plans_usage_limit_is_a_subscription_limit_that_says_when_it_resets(
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(2),
             max_retry_after: Duration::from_secs(60),
+            ..cline_provider_core::http::RetryPolicy::default()
         },
         ..Codex::http()
     });

@@ -38,8 +38,20 @@ pub enum ErrorKind {
     InvalidApiKey,
     /// The credential is valid but lacks permission (HTTP 403, missing Azure role).
     AccessDenied,
-    /// DNS, TLS or TCP failure: the endpoint could not be reached.
+    /// A TCP or TLS failure: the endpoint could not be reached (connection refused or reset,
+    /// no route). Retried.
     Unreachable,
+    /// The endpoint's host name could not be resolved (DNS). Not retried: no wait fixes a
+    /// misspelt host or a missing VPN.
+    DnsFailure,
+    /// The endpoint's TLS certificate was not accepted (unknown issuer, expired, wrong host).
+    /// Not retried. Usually a TLS-inspecting corporate proxy whose root certificate is not
+    /// trusted yet.
+    TlsCertificate,
+    /// The endpoint answered with a redirect that was not followed (LLM requests never follow
+    /// one; the admin API follows only same-origin ones). [`Error::redirect_location`] says
+    /// where it pointed.
+    Redirected,
     /// A timeout in the named phase.
     Timeout(TimeoutPhase),
     /// The endpoint does not offer the requested model.
@@ -74,6 +86,9 @@ pub enum ErrorKind {
     Protocol,
     /// The request was cancelled by the caller.
     Cancelled,
+    /// A tool call's arguments do not fit the type the program expects; the message says
+    /// which field. Send it back to the model as the tool result so that it can correct itself.
+    InvalidToolArguments,
     /// A local file could not be read or written.
     Io,
     /// The endpoint's content filter blocked the prompt or the reply (Azure's content
@@ -109,6 +124,12 @@ struct Inner {
     organization: Option<String>,
     available_models: Vec<String>,
     resets_at: Option<SystemTime>,
+    /// Where a refused redirect pointed (credentials in its query redacted).
+    location: Option<String>,
+    /// Output of this request had already been handed to the caller.
+    after_output: bool,
+    /// A 401 arrived for a request that carried no credential at all.
+    no_credential_sent: bool,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     // A backend's own advice, replacing the kind's generic hint (see `with_hint`).
     hint: Option<String>,
@@ -150,6 +171,9 @@ impl Error {
                 organization: None,
                 available_models: Vec::new(),
                 resets_at: None,
+                location: None,
+                after_output: false,
+                no_credential_sent: false,
                 source: None,
                 hint: None,
             }),
@@ -210,6 +234,30 @@ impl Error {
     pub fn available_models(&self) -> &[String] {
         &self.inner.available_models
     }
+    /// Where a refused redirect pointed ([`ErrorKind::Redirected`]), with any credential in
+    /// its query redacted.
+    pub fn redirect_location(&self) -> Option<&str> {
+        self.inner.location.as_deref()
+    }
+    /// Whether part of the reply had already been handed to the caller when this error
+    /// happened. Such an error is never [`is_retryable`](Error::is_retryable): sending the
+    /// request again would repeat output the caller already has.
+    ///
+    /// ```
+    /// use cline_provider_core::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::RateLimited, "429 upstream");
+    /// assert!(e.is_retryable());
+    /// let e = e.after_output();
+    /// assert!(e.is_after_output() && !e.is_retryable());
+    /// ```
+    pub fn is_after_output(&self) -> bool {
+        self.inner.after_output
+    }
+    /// Whether the request that got this 401 carried no credential at all (then the endpoint
+    /// wants one, rather than rejecting the one it got).
+    pub fn no_credential_sent(&self) -> bool {
+        self.inner.no_credential_sent
+    }
 
     /// When a [`SubscriptionLimit`](ErrorKind::SubscriptionLimit) resets, when the server
     /// said.
@@ -257,6 +305,62 @@ impl Error {
         self.inner.resets_at = Some(at);
         self
     }
+    /// Sets where a refused redirect pointed.
+    pub fn with_redirect_location(mut self, location: impl Into<String>) -> Self {
+        self.inner.location = Some(location.into());
+        self
+    }
+    /// Marks the error as happening after output was handed to the caller (see
+    /// [`is_after_output`](Error::is_after_output)).
+    pub fn after_output(mut self) -> Self {
+        self.inner.after_output = true;
+        self
+    }
+    /// Marks a 401 as the answer to a request that carried no credential.
+    pub fn with_no_credential_sent(mut self) -> Self {
+        self.inner.no_credential_sent = true;
+        self
+    }
+    /// Replaces every occurrence of each secret in the message (and code) with
+    /// [`REDACTED`](crate::secrets::REDACTED): servers echo keys back in their error messages,
+    /// and an `Error` must never carry one. Secrets shorter than 4 characters are left alone,
+    /// since replacing them would garble the text without protecting anything.
+    ///
+    /// ```
+    /// use cline_provider_core::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::InvalidApiKey, "Incorrect API key provided: sk-live-123")
+    ///     .scrub(["sk-live-123"]);
+    /// assert_eq!(e.message(), "Incorrect API key provided: [redacted]");
+    /// ```
+    pub fn scrub<S: AsRef<str>>(mut self, secrets: impl IntoIterator<Item = S>) -> Self {
+        for secret in secrets {
+            let secret = secret.as_ref();
+            if secret.chars().count() < 4 {
+                continue;
+            }
+            if self.inner.message.contains(secret) {
+                self.inner.message = self.inner.message.replace(secret, crate::secrets::REDACTED);
+            }
+            if let Some(code) = &mut self.inner.code {
+                if code.contains(secret) {
+                    *code = code.replace(secret, crate::secrets::REDACTED);
+                }
+            }
+        }
+        self
+    }
+    /// Puts `what` in front of the message (`"{what}: {message}"`), to say where the error
+    /// came from.
+    ///
+    /// ```
+    /// use cline_provider_core::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::Server, "HTTP 503").with_context("the admin API");
+    /// assert_eq!(e.message(), "the admin API: HTTP 503");
+    /// ```
+    pub fn with_context(mut self, what: impl fmt::Display) -> Self {
+        self.inner.message = format!("{what}: {}", self.inner.message);
+        self
+    }
     /// Sets the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.inner.source = Some(Box::new(source));
@@ -280,12 +384,19 @@ impl Error {
 
     /// Whether waiting and sending the same request again may succeed.
     ///
-    /// Rate limits, server failures, connection failures and connect/header timeouts are
-    /// retryable; an invalid key, exhausted quota or a context that is too long never are.
+    /// Rate limits, server failures, connection failures and connect timeouts are retryable;
+    /// an invalid key, exhausted quota, a context that is too long, a host that does not
+    /// resolve or an untrusted certificate never are. A header timeout is not either: the
+    /// server may be generating (and billing) the reply, and a second POST is billed again.
+    /// Nothing is retryable once output reached the caller
+    /// ([`is_after_output`](Error::is_after_output)).
     pub fn is_retryable(&self) -> bool {
+        if self.inner.after_output {
+            return false;
+        }
         match self.inner.kind {
             ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Unreachable => true,
-            ErrorKind::Timeout(TimeoutPhase::Connect | TimeoutPhase::Headers) => true,
+            ErrorKind::Timeout(TimeoutPhase::Connect) => true,
             ErrorKind::BadRequest => matches!(self.inner.status, Some(408 | 409)),
             _ => false,
         }
@@ -306,9 +417,41 @@ impl Error {
             return policy.hint();
         }
         match &self.inner.kind {
+            ErrorKind::InvalidApiKey if self.inner.no_credential_sent => {
+                "This endpoint requires an API key, and none was sent. Set the API key (for the \
+                 chat example: OPENAI_API_KEY)."
+                    .into()
+            }
             ErrorKind::InvalidApiKey => {
                 "The endpoint rejected your API key. Check that the key is complete, has not been \
                  revoked, and belongs to this endpoint."
+                    .into()
+            }
+            ErrorKind::DnsFailure => {
+                "The endpoint's host name could not be found (DNS). Check the base URL for a typo; \
+                 an internal host may need the VPN, and behind a proxy set HTTPS_PROXY."
+                    .into()
+            }
+            ErrorKind::TlsCertificate => {
+                "The endpoint's TLS certificate is not trusted. If your company inspects HTTPS \
+                 traffic through a corporate proxy, point SSL_CERT_FILE (or \
+                 extra_root_certificates) at its root certificate; otherwise check that the base \
+                 URL names the host its certificate was issued for."
+                    .into()
+            }
+            ErrorKind::Redirected => match &self.inner.location {
+                Some(location) => format!(
+                    "The endpoint redirects to {location}. Requests with credentials and prompts \
+                     are never sent on to a redirect target, so the base URL is probably out of \
+                     date: if that address is the right endpoint, use it as the base URL."
+                ),
+                None => "The endpoint answered with a redirect, which is not followed for \
+                     requests with credentials and prompts. The base URL is probably out of date."
+                    .into(),
+            },
+            ErrorKind::InvalidToolArguments => {
+                "The model called a tool with arguments that do not fit its schema. Send this \
+                 message back as the tool result so that the model can correct the call."
                     .into()
             }
             ErrorKind::AccessDenied => {
@@ -426,7 +569,9 @@ impl Error {
                 "The endpoint had an internal problem. Try again in a moment.".into()
             }
             ErrorKind::StreamError => {
-                "The endpoint reported an error in the middle of the reply. Try again.".into()
+                "The endpoint reported an error in the middle of the reply (or instead of it). \
+                 Try again."
+                    .into()
             }
             ErrorKind::Truncated => {
                 "The connection ended before the reply was complete, so the answer is cut \
@@ -467,14 +612,17 @@ impl Error {
     }
 }
 
-fn human_duration(d: Duration) -> String {
+/// A wait in the largest unit that reads naturally: ms, s, min below 2 h, then hours.
+pub(crate) fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 1.0 {
         format!("{} ms", d.as_millis())
     } else if secs < 120.0 {
         format!("{} s", secs.ceil() as u64)
-    } else {
+    } else if secs < 7200.0 {
         format!("{} min", (secs / 60.0).ceil() as u64)
+    } else {
+        format!("{} h", (secs / 3600.0).ceil() as u64)
     }
 }
 

@@ -9,8 +9,14 @@
 //! - [`http`], the HTTP plumbing shared by the backends;
 //! - [`policy`], the organization's policy over the member's settings;
 //! - [`secrets`], where credentials live; [`fs`], crash-safe private files; [`lockfile`],
-//!   cross-process locks.
+//!   cross-process locks;
+//! - [`tool_loop`], the stream → run tools → send results loop an agent needs.
+//!
+//! Features: `keyring` (the OS keyring as a [`SecretStore`]), `schemars` (a [`Tool`] from a
+//! type's JSON Schema).
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
 pub mod error;
@@ -24,7 +30,11 @@ pub mod rate_limits;
 pub mod request;
 pub mod secrets;
 pub mod stream;
+pub mod tool_loop;
 pub mod wire;
+
+/// Re-exported for implementing [`Provider`]: `#[async_trait] impl Provider for … {}`.
+pub use async_trait::async_trait;
 
 pub use error::{Error, ErrorKind, Result, TimeoutPhase};
 pub use model::ModelInfo;
@@ -44,3 +54,4 @@ pub use stream::{
     ToolArguments, Usage,
 };
 pub use tokio_util::sync::CancellationToken;
+pub use tool_loop::{run_tool_loop, ToolLoopOutcome};

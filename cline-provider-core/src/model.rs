@@ -35,6 +35,9 @@ pub struct ModelInfo {
     /// USD per million output tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_price: Option<f64>,
+    /// USD per million input tokens served from the provider's prompt cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_price: Option<f64>,
     /// Default sampling temperature for this model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub temperature: Option<f32>,
@@ -77,6 +80,7 @@ impl ModelInfo {
             supports_reasoning,
             input_price,
             output_price,
+            cached_input_price,
             temperature,
             r1_format,
             owned_by

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -264,6 +265,38 @@ impl Tool {
             strict: None,
         }
     }
+
+    /// A function tool whose parameters are the JSON Schema of `T` (feature `schemars`), the
+    /// type its arguments then [`parse`](crate::ToolArguments::parse) into. The schema's
+    /// `$schema` and `title` keys are left out: they are noise to the model.
+    ///
+    /// ```
+    /// # #[cfg(feature = "schemars")] {
+    /// use cline_provider_core::Tool;
+    /// #[derive(schemars::JsonSchema, serde::Deserialize)]
+    /// struct Weather {
+    ///     /// The city, e.g. "Paris".
+    ///     city: String,
+    /// }
+    /// let tool = Tool::for_type::<Weather>("get_weather", "Current weather in a city");
+    /// assert_eq!(tool.parameters["properties"]["city"]["type"], "string");
+    /// assert!(tool.parameters.get("$schema").is_none() && tool.parameters.get("title").is_none());
+    /// # }
+    /// ```
+    #[cfg(feature = "schemars")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "schemars")))]
+    pub fn for_type<T: schemars::JsonSchema>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        let mut parameters = serde_json::to_value(schemars::schema_for!(T))
+            .unwrap_or_else(|_| serde_json::json!({"type": "object"}));
+        if let Some(obj) = parameters.as_object_mut() {
+            obj.remove("$schema");
+            obj.remove("title");
+        }
+        Tool::function(name, description, parameters)
+    }
 }
 
 /// Whether and which tool the model must call.
@@ -383,6 +416,11 @@ pub struct ChatRequest {
     /// Cancels the request when triggered, like dropping the stream does.
     #[serde(skip)]
     pub cancel: Option<CancelToken>,
+    /// The whole request's time limit, retries and streaming included; replaces the client's
+    /// total timeout. Running out ends the request with `Timeout(Total)`. Default: the
+    /// client's (none unless configured).
+    #[serde(skip)]
+    pub timeout: Option<Duration>,
 }
 
 /// A cancellation token carried by a [`ChatRequest`]; a thin wrapper over
@@ -411,9 +449,34 @@ impl ChatRequest {
         self.messages.push(m);
         self
     }
+    /// Appends messages (a whole history).
+    pub fn messages(mut self, messages: impl IntoIterator<Item = Message>) -> Self {
+        self.messages.extend(messages);
+        self
+    }
     /// Adds a tool.
     pub fn tool(mut self, t: Tool) -> Self {
         self.tools.push(t);
+        self
+    }
+    /// Adds tools.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+    /// Sets whether and which tool the model must call.
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
+        self
+    }
+    /// Adds stop sequences.
+    pub fn stop<S: Into<String>>(mut self, sequences: impl IntoIterator<Item = S>) -> Self {
+        self.stop.extend(sequences.into_iter().map(Into::into));
+        self
+    }
+    /// Limits the whole request, retries and streaming included (the `timeout` field).
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
         self
     }
     /// Sets the temperature.

@@ -28,6 +28,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, ErrorKind, Result};
 
+/// What every redacted value is shown as: in `Debug` output, URLs, errors and logs.
+pub const REDACTED: &str = "[redacted]";
+
 /// The key under which the OpenAI Compatible API key is stored (the original product's name).
 pub const OPENAI_API_KEY: &str = "openAiApiKey";
 
@@ -232,6 +235,7 @@ fn warn_if_shared(path: &Path) {
 fn warn_if_shared(_path: &Path) {}
 
 #[cfg(feature = "keyring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
 pub use keyring_store::KeyringSecretStore;
 
 #[cfg(feature = "keyring")]

@@ -71,10 +71,8 @@ async fn the_decoder_sees_the_headers_before_the_first_event() {
     let build = |c: &reqwest::Client| Ok(c.post(&url).body("{}"));
     let spec = RequestSpec::new(&build, &default_error_mapper);
 
-    let stream = client
-        .stream_sse(&spec, Box::new(HeaderEcho::default()))
-        .await
-        .unwrap();
+    let new_decoder = || -> Box<dyn SseDecoder> { Box::new(HeaderEcho::default()) };
+    let stream = client.stream_sse(&spec, &new_decoder).await.unwrap();
     assert_eq!(texts(stream).await, ["limit=42", "a", "b"]);
 
     let response = client.send(&spec).await.unwrap();

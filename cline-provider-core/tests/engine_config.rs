@@ -236,7 +236,7 @@ fn explicit_proxy_must_be_http_or_https() {
     }));
     assert_eq!(err.field(), Some("proxy"));
     assert!(!err.to_string().contains("pw123"), "{err}");
-    assert!(err.to_string().contains("alice:***@proxy.corp"));
+    assert!(err.to_string().contains("alice:[redacted]@proxy.corp"));
 }
 
 #[test]

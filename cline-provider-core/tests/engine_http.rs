@@ -1,122 +1,19 @@
 //! The streaming engine against the testkit's fake server: retries before the first byte,
 //! the four timeouts, truncation, size caps, cancellation and connection handling.
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::http::{
-    default_error_mapper, validate_header, HttpClient, HttpConfig, RequestSpec, RetryInfo,
-    RetryPolicy,
+    default_error_mapper, HttpClient, HttpConfig, RequestSpec, RetryPolicy,
 };
-use cline_provider_core::{
-    CancellationToken, Error, ErrorKind, EventStream, Result, StreamEvent, TimeoutPhase,
-};
-use cline_provider_testkit::{Reply, SseFrame, TestServer};
+use cline_provider_core::{CancellationToken, Error, ErrorKind, StreamEvent, TimeoutPhase};
+use cline_provider_testkit::{Reply, SseFrame};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
-const PATH: &str = "/v1/chat/completions";
-
-/// `{"text": "..."}` → a text delta; `{"error": {...}}` → an in-band error; `[DONE]` ends.
-struct TextDecoder;
-
-impl SseDecoder for TextDecoder {
-    fn decode(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<bool> {
-        if event.data == "[DONE]" {
-            return Ok(true);
-        }
-        let v: Value = serde_json::from_str(&event.data)
-            .map_err(|e| Error::new(ErrorKind::Protocol, format!("bad event: {e}")))?;
-        if let Some(err) = v.get("error") {
-            let code = err["code"].as_str().unwrap_or("unknown");
-            let message = err["message"].as_str().unwrap_or("");
-            return Err(Error::new(ErrorKind::StreamError, message).with_code(code));
-        }
-        if let Some(text) = v["text"].as_str() {
-            out.push(StreamEvent::TextDelta {
-                text: text.to_owned(),
-            });
-        }
-        Ok(false)
-    }
-}
-
-fn text(t: &str) -> SseFrame {
-    SseFrame::json(&json!({ "text": t }))
-}
-
-fn frames(words: &[&str]) -> Vec<SseFrame> {
-    let mut f: Vec<SseFrame> = words.iter().map(|w| text(w)).collect();
-    f.push(SseFrame::done());
-    f
-}
-
-/// Short timeouts and fast retries, so that every test runs in well under a second or two.
-fn fast_config() -> HttpConfig {
-    HttpConfig {
-        connect_timeout: Duration::from_secs(2),
-        header_timeout: Duration::from_secs(2),
-        idle_timeout: Duration::from_secs(2),
-        retry: RetryPolicy {
-            max_retries: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-            max_retry_after: Duration::from_secs(5),
-        },
-        ..HttpConfig::default()
-    }
-}
-
-fn client(config: HttpConfig) -> HttpClient {
-    HttpClient::with_env(config, &|_| None).expect("valid config")
-}
-
-/// A client that records every retry it announces.
-fn recording_client(config: HttpConfig) -> (HttpClient, Arc<Mutex<Vec<RetryInfo>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
-    let client = client(config).with_retry_callback(Arc::new(move |info: &RetryInfo| {
-        sink.lock().expect("not poisoned").push(info.clone());
-    }));
-    (client, seen)
-}
-
-async fn server() -> TestServer {
-    TestServer::start().await.expect("test server starts")
-}
-
-/// Streams a POST to `url` and collects the text deltas and the error that ended it.
-async fn run(
-    client: &HttpClient,
-    url: &str,
-    cancel: Option<CancellationToken>,
-) -> Result<(Vec<String>, Option<Error>)> {
-    let build = |c: &reqwest::Client| Ok(c.post(url).body(r#"{"stream":true}"#));
-    let spec = RequestSpec::new(&build, &default_error_mapper).with_cancel(cancel);
-    let stream = client.stream_sse(&spec, Box::new(TextDecoder)).await?;
-    Ok(drain(stream).await)
-}
-
-async fn drain(mut stream: EventStream) -> (Vec<String>, Option<Error>) {
-    let mut texts = Vec::new();
-    let mut error = None;
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(StreamEvent::TextDelta { text }) => texts.push(text),
-            Ok(other) => panic!("unexpected event {other:?}"),
-            Err(e) => {
-                assert!(error.is_none(), "the stream yields at most one error");
-                error = Some(e);
-            }
-        }
-    }
-    (texts, error)
-}
-
-fn url(server: &TestServer) -> String {
-    format!("{}{PATH}", server.url())
-}
+use common::*;
 
 #[tokio::test]
 async fn streams_events_until_the_terminal_marker() {
@@ -294,16 +191,14 @@ async fn insufficient_quota_is_not_retried() {
         .header("retry-after", "1"),
     );
     let (client, retries) = recording_client(fast_config());
-    let started = Instant::now();
     let err = run(&client, &url(&server), None).await.expect_err("quota");
     assert_eq!(err.kind(), &ErrorKind::QuotaExhausted);
     assert_eq!(err.code(), Some("insufficient_quota"));
     assert!(err.hint().contains("waiting will not help"));
     assert_eq!(server.requests().len(), 1);
-    assert!(retries.lock().expect("not poisoned").is_empty());
     assert!(
-        started.elapsed() < Duration::from_millis(900),
-        "it must not wait"
+        retries.lock().expect("not poisoned").is_empty(),
+        "no retry announced, so no wait"
     );
 }
 
@@ -359,15 +254,18 @@ async fn retry_after_beyond_the_cap_returns_the_error_without_waiting() {
         PATH,
         Reply::status(429).header("retry-after", "3600"),
     );
-    let started = Instant::now();
-    let err = run(&client(fast_config()), &url(&server), None)
+    let (client, retries) = recording_client(fast_config());
+    let err = run(&client, &url(&server), None)
         .await
         .expect_err("rate limited");
     assert_eq!(err.kind(), &ErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert!(err.hint().contains("60 min"), "{}", err.hint());
     assert_eq!(server.requests().len(), 1);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        retries.lock().expect("not poisoned").is_empty(),
+        "no wait was announced"
+    );
 }
 
 #[tokio::test]
@@ -385,7 +283,7 @@ async fn each_attempt_builds_a_fresh_request() {
     };
     let spec = RequestSpec::new(&build, &default_error_mapper);
     let stream = client(fast_config())
-        .stream_sse(&spec, Box::new(TextDecoder))
+        .stream_sse(&spec, &text_decoder)
         .await
         .expect("starts");
     let (texts, _) = drain(stream).await;
@@ -394,8 +292,9 @@ async fn each_attempt_builds_a_fresh_request() {
     assert_eq!(bodies, vec![r#"{"attempt":0}"#, r#"{"attempt":1}"#]);
 }
 
-#[tokio::test]
-async fn stall_before_headers_is_a_header_timeout() {
+/// A slow server may be generating (and billing) the reply: a header timeout is not sent
+/// again unless the policy says so.
+async fn header_timeout_attempts(retry_header_timeout: bool) -> (Error, usize, usize) {
     let server = server().await;
     server.route(
         "POST",
@@ -406,24 +305,38 @@ async fn stall_before_headers_is_a_header_timeout() {
         header_timeout: Duration::from_millis(200),
         retry: RetryPolicy {
             max_retries: 1,
+            retry_header_timeout,
             ..fast_config().retry
         },
         ..fast_config()
     };
     let (client, retries) = recording_client(config);
-    let started = Instant::now();
     let err = run(&client, &url(&server), None)
         .await
         .expect_err("times out");
+    let announced = retries.lock().expect("not poisoned").len();
+    (err, server.requests().len(), announced)
+}
+
+#[tokio::test]
+async fn stall_before_headers_is_a_header_timeout_and_not_sent_again() {
+    let (err, requests, retries) = header_timeout_attempts(false).await;
     assert_eq!(err.kind(), &ErrorKind::Timeout(TimeoutPhase::Headers));
     assert!(err.hint().contains("did not start answering"));
+    assert!(!err.is_retryable());
     assert_eq!(
-        server.requests().len(),
-        2,
-        "a header timeout is retried (nothing reached the caller)"
+        requests, 1,
+        "a header timeout is not POSTed (and billed) again"
     );
-    assert_eq!(retries.lock().expect("not poisoned").len(), 1);
-    assert!(started.elapsed() < Duration::from_millis(2900));
+    assert_eq!(retries, 0);
+}
+
+#[tokio::test]
+async fn a_header_timeout_is_retried_when_the_policy_asks() {
+    let (err, requests, retries) = header_timeout_attempts(true).await;
+    assert_eq!(err.kind(), &ErrorKind::Timeout(TimeoutPhase::Headers));
+    assert_eq!(requests, 2);
+    assert_eq!(retries, 1);
 }
 
 #[tokio::test]
@@ -453,10 +366,8 @@ async fn stall_mid_stream_is_an_idle_timeout_and_keepalives_do_not_count() {
         elapsed >= Duration::from_millis(380),
         "fired early: {elapsed:?}"
     );
-    assert!(
-        elapsed < Duration::from_secs(10),
-        "keep-alives reset the idle timer: {elapsed:?}"
-    );
+    // Had the keep-alives reset the idle timer, the server's stall would have run to its
+    // own limit and ended as a cut connection (`Truncated`), not as an idle timeout.
     assert_eq!(
         server.requests().len(),
         1,
@@ -498,14 +409,13 @@ async fn total_timeout_covers_the_stream() {
         total_timeout: Some(Duration::from_millis(300)),
         ..fast_config()
     };
-    let started = Instant::now();
     let (texts, error) = run(&client(config), &url(&server), None)
         .await
         .expect("starts");
     let err = error.expect("a total timeout");
     assert_eq!(err.kind(), &ErrorKind::Timeout(TimeoutPhase::Total));
     assert!(!texts.is_empty() && texts.len() < 50);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(err.is_after_output() && !err.is_retryable());
 }
 
 #[tokio::test]
@@ -676,7 +586,7 @@ async fn dropping_the_stream_closes_the_server_side_connection() {
     let spec = RequestSpec::new(&build, &default_error_mapper);
     let client = client(fast_config());
     let mut stream = client
-        .stream_sse(&spec, Box::new(TextDecoder))
+        .stream_sse(&spec, &text_decoder)
         .await
         .expect("starts");
     let first = stream.next().await.expect("an item").expect("an event");
@@ -703,7 +613,7 @@ async fn cancellation_mid_stream() {
     let spec = RequestSpec::new(&build, &default_error_mapper).with_cancel(Some(token.clone()));
     let client = client(fast_config());
     let mut stream = client
-        .stream_sse(&spec, Box::new(TextDecoder))
+        .stream_sse(&spec, &text_decoder)
         .await
         .expect("starts");
     assert!(stream.next().await.expect("an item").is_ok());
@@ -712,17 +622,13 @@ async fn cancellation_mid_stream() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         canceller.cancel();
     });
-    let started = Instant::now();
     let err = stream
         .next()
         .await
         .expect("an item")
         .expect_err("cancelled");
+    // Cancelled, not Timeout(Idle): the token, not the idle timer, ended it.
     assert_eq!(err.kind(), &ErrorKind::Cancelled);
-    assert!(
-        started.elapsed() < Duration::from_millis(1900),
-        "the idle timer must not be what ended it"
-    );
     assert!(
         stream.next().await.is_none(),
         "the stream ends after its error"
@@ -747,12 +653,11 @@ async fn cancellation_while_waiting_for_headers_and_before_sending() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         canceller.cancel();
     });
-    let started = Instant::now();
     let err = run(&client(fast_config()), &url(&server), Some(token.clone()))
         .await
         .expect_err("cancelled");
+    // Cancelled, not Timeout(Headers) after the 2 s header timeout.
     assert_eq!(err.kind(), &ErrorKind::Cancelled);
-    assert!(started.elapsed() < Duration::from_millis(2900));
 
     // An already cancelled token sends nothing.
     server.clear_requests();
@@ -819,7 +724,6 @@ async fn connect_timeout_names_its_phase() {
         retry: RetryPolicy::never(),
         ..fast_config()
     };
-    let started = Instant::now();
     let err = run(&client(config), &format!("http://{addr}{PATH}"), None)
         .await
         .expect_err("hangs");
@@ -829,7 +733,6 @@ async fn connect_timeout_names_its_phase() {
         "{err}"
     );
     assert!(err.hint().contains("Connecting"));
-    assert!(started.elapsed() < Duration::from_secs(5));
     drop(listener);
 }
 
@@ -850,21 +753,8 @@ async fn header_injection_is_refused() {
     };
     let err = HttpClient::with_env(config, &|_| None).expect_err("refused");
     assert_eq!(err.field(), Some("headers.Bad Name"));
-
-    // Per-request headers go through `validate_header` in `build`; nothing is sent.
-    let server = server().await;
-    let target = url(&server);
-    let build = |c: &reqwest::Client| {
-        validate_header("X-Custom", "v\nEvil: 1")?;
-        Ok(c.post(&target))
-    };
-    let spec = RequestSpec::new(&build, &default_error_mapper);
-    let err = client(fast_config())
-        .send(&spec)
-        .await
-        .expect_err("refused");
-    assert_eq!(err.field(), Some("headers.X-Custom"));
-    assert!(server.requests().is_empty());
+    // Per-request headers are the request's to check (`ChatRequest::validate`): the provider
+    // test `bad_requests_fail_before_sending` shows the server then receives nothing.
 }
 
 #[tokio::test]

@@ -46,6 +46,13 @@ fn every_kind_has_a_specific_hint() {
         (ErrorKind::Protocol, &["protocol"]),
         (ErrorKind::Cancelled, &["cancelled"]),
         (ErrorKind::Io, &["file"]),
+        (ErrorKind::DnsFailure, &["DNS", "typo", "VPN"]),
+        (
+            ErrorKind::TlsCertificate,
+            &["certificate", "SSL_CERT_FILE", "corporate proxy"],
+        ),
+        (ErrorKind::Redirected, &["redirect", "base URL"]),
+        (ErrorKind::InvalidToolArguments, &["tool", "schema"]),
     ];
     let mut seen = std::collections::HashSet::new();
     for (kind, needles) in cases {
@@ -140,7 +147,6 @@ fn retryability() {
         Error::new(ErrorKind::Server, "x").with_status(503),
         Error::new(ErrorKind::Unreachable, "x"),
         Error::timeout(TimeoutPhase::Connect, Duration::from_secs(1)),
-        Error::timeout(TimeoutPhase::Headers, Duration::from_secs(1)),
         Error::new(ErrorKind::BadRequest, "x").with_status(408),
         Error::new(ErrorKind::BadRequest, "x").with_status(409),
     ];
@@ -154,11 +160,53 @@ fn retryability() {
         Error::new(ErrorKind::BadRequest, "x").with_status(400),
         Error::new(ErrorKind::Truncated, "x"),
         Error::timeout(TimeoutPhase::Idle, Duration::from_secs(1)),
+        // A slow server may be generating, and billing, the reply: not sent again by default.
+        Error::timeout(TimeoutPhase::Headers, Duration::from_secs(1)),
+        Error::new(ErrorKind::DnsFailure, "x"),
+        Error::new(ErrorKind::TlsCertificate, "x"),
+        Error::new(ErrorKind::Redirected, "x").with_status(307),
         Error::new(ErrorKind::Cancelled, "x"),
+        // Whatever the kind, once output reached the caller.
+        Error::new(ErrorKind::RateLimited, "x").after_output(),
+        Error::new(ErrorKind::Unreachable, "x").after_output(),
     ];
     for e in permanent {
         assert!(!e.is_retryable(), "{e:?}");
     }
+}
+
+#[test]
+fn long_waits_read_in_hours() {
+    let wait = |secs| {
+        Error::new(ErrorKind::RateLimited, "429")
+            .with_retry_after(Duration::from_secs(secs))
+            .hint()
+    };
+    assert!(wait(86_400).contains("Wait 24 h"), "{}", wait(86_400));
+    assert!(wait(3 * 3600).contains("Wait 3 h"), "{}", wait(3 * 3600));
+    assert!(wait(5400).contains("Wait 90 min"), "{}", wait(5400));
+}
+
+#[test]
+fn scrub_removes_every_secret_from_the_message_and_code() {
+    let e = Error::new(
+        ErrorKind::InvalidApiKey,
+        "key sk-abc123 rejected (sk-abc123)",
+    )
+    .with_code("bad:sk-abc123")
+    .scrub(["sk-abc123", "x"]);
+    assert_eq!(e.message(), "key [redacted] rejected ([redacted])");
+    assert_eq!(e.code(), Some("bad:[redacted]"));
+    assert!(!format!("{e:?}").contains("sk-abc123"));
+}
+
+#[test]
+fn an_error_stays_one_pointer_wide() {
+    assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    assert_eq!(
+        std::mem::size_of::<cline_provider_core::Result<()>>(),
+        std::mem::size_of::<usize>()
+    );
 }
 
 #[test]

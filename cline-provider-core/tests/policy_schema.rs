@@ -365,26 +365,25 @@ fn a_policy_from_a_string_is_inline() {
     assert_eq!(p.organization.to_string(), "Acme (org-1)");
 }
 
-/// The original product's own fixtures, read from `shared/` beside the workspace.
+/// The original product's own fixtures, read from `shared/` beside the workspace. Those
+/// `shared/specs/remote-config/` ships are required under CI; the discovery answer is not
+/// shipped there, so it is read only when present.
 fn fixture(name: &str) -> Option<serde_json::Value> {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "..",
-        "shared",
-        "specs",
-        "remote-config",
-        name,
-    ]
-    .iter()
-    .collect();
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("fixture is JSON")),
-        Err(_) => {
-            eprintln!("skipped: fixture {} is absent", path.display());
-            None
-        }
+    let path: PathBuf = cline_provider_testkit::shared::dir()
+        .join("specs")
+        .join("remote-config")
+        .join(name);
+    let shipped = name != "user-remote-config-discovery.json";
+    let found = if shipped {
+        cline_provider_testkit::shared::present(&path, "a remote-config fixture")
+    } else {
+        path.exists()
+    };
+    if !found {
+        return None;
     }
+    let text = std::fs::read_to_string(&path).expect("fixture is readable");
+    Some(serde_json::from_str(&text).expect("fixture is JSON"))
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The Provider trait is object-safe and its provided `complete` collects the stream.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -72,15 +73,44 @@ async fn complete_surfaces_a_mid_stream_error() {
     assert_eq!(err.kind(), &ErrorKind::Truncated);
 }
 
+/// A wrapper that implements only the required methods, as a policy or logging layer would.
+struct Counting {
+    inner: Scripted,
+    streams: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl Provider for Counting {
+    fn info(&self) -> ProviderInfo {
+        self.inner.info()
+    }
+    async fn list_models(&self) -> Result<Vec<ModelInfo>> {
+        self.inner.list_models().await
+    }
+    async fn stream(&self, request: ChatRequest) -> Result<EventStream> {
+        self.streams.fetch_add(1, Ordering::SeqCst);
+        self.inner.stream(request).await
+    }
+}
+
 #[tokio::test]
-async fn stream_refuses_a_bad_request_before_streaming() {
-    let p: Box<dyn Provider> = Box::new(Scripted { events: vec![] });
-    let err = match p
-        .stream(ChatRequest::new("").message(Message::user("x")))
-        .await
-    {
-        Ok(_) => panic!("an empty model must be refused"),
-        Err(e) => e,
-    };
-    assert_eq!(err.field(), Some("model"));
+async fn the_provided_methods_go_through_the_wrappers_own_stream() {
+    let streams = Arc::new(AtomicUsize::new(0));
+    let p: Box<dyn Provider> = Box::new(Counting {
+        inner: Scripted {
+            events: vec![Ok(StreamEvent::TextDelta { text: "Hi".into() })],
+        },
+        streams: Arc::clone(&streams),
+    });
+    let req = || ChatRequest::new("m").message(Message::user("x"));
+    assert_eq!(p.complete(req()).await.unwrap().text, "Hi");
+    let mut events = 0;
+    let r = p.stream_collect(req(), &mut |_| events += 1).await.unwrap();
+    assert_eq!((r.text.as_str(), events), ("Hi", 1));
+    assert_eq!(
+        p.model_info("m"),
+        None,
+        "no prices unless the provider knows them"
+    );
+    assert_eq!(streams.load(Ordering::SeqCst), 2);
 }

@@ -135,3 +135,25 @@ fn images_render_as_data_urls() {
     };
     assert_eq!(img.to_url(), "data:image/jpeg;base64,QUJD");
 }
+
+#[test]
+fn per_request_builders_set_what_they_name() {
+    use cline_provider_core::{Tool, ToolChoice};
+    use std::time::Duration;
+    let tool = |n: &str| Tool::function(n, "", serde_json::json!({"type": "object"}));
+    let r = ChatRequest::new("m")
+        .messages([Message::system("s"), Message::user("u")])
+        .tools([tool("a"), tool("b")])
+        .tool_choice(ToolChoice::Required)
+        .stop(["END", "STOP"])
+        .timeout(Duration::from_secs(30));
+    assert_eq!(r.messages.len(), 2);
+    assert_eq!(
+        r.tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert_eq!(r.tool_choice, Some(ToolChoice::Required));
+    assert_eq!(r.stop, ["END", "STOP"]);
+    assert_eq!(r.timeout, Some(Duration::from_secs(30)));
+    r.validate().unwrap();
+}

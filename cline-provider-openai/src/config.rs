@@ -4,8 +4,8 @@ use std::fmt;
 
 pub use cline_provider_core::http::ConfigWarning;
 use cline_provider_core::http::{
-    check_endpoint_url, check_plain_http, is_credential_header, validate_header, CredentialKind,
-    HttpConfig,
+    check_endpoint_url, check_plain_http, is_credential_header, redact_url, redacted_url,
+    url_credentials, validate_header, CredentialKind, HttpConfig,
 };
 use cline_provider_core::{Error, ModelInfo, ReasoningEffort, Result};
 use secrecy::{ExposeSecret, SecretString};
@@ -201,9 +201,18 @@ impl OpenAiConfig {
             .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
     }
 
-    /// Whether any credential would be sent: the API key or a credential-like header.
+    /// Whether any credential would be sent: the API key, a credential-like header, or a
+    /// credential in the base URL's query (Azure API Management's `subscription-key`, …).
     pub fn sends_credentials(&self) -> bool {
-        self.api_key.is_some() || self.headers.iter().any(|(k, _)| is_credential_header(k))
+        self.api_key.is_some()
+            || self.headers.iter().any(|(k, _)| is_credential_header(k))
+            || !url_credentials(&self.base_url).is_empty()
+    }
+
+    /// The base URL with any credential in its query redacted: what `Debug`, logs and
+    /// [`ProviderInfo`](cline_provider_core::ProviderInfo) show.
+    pub fn redacted_base_url(&self) -> Url {
+        redacted_url(&self.base_url)
     }
 
     fn credential_kind(&self) -> CredentialKind {
@@ -280,7 +289,7 @@ impl fmt::Debug for OpenAiConfig {
             })
             .collect();
         f.debug_struct("OpenAiConfig")
-            .field("base_url", &self.base_url.as_str())
+            .field("base_url", &redact_url(&self.base_url))
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("headers", &headers)
             .field("require_https", &self.require_https)
@@ -300,10 +309,12 @@ pub fn normalize_base_url(raw: &str) -> Result<Url> {
         return Err(Error::invalid_config("base_url", "the base URL is empty"));
     }
     let mut url = Url::parse(raw).map_err(|e| {
+        // The text may carry a key in its query: quote only what comes before it.
+        let shown = raw.split(['?', '#']).next().unwrap_or(raw);
         let why = if raw.contains("://") {
-            format!("`{raw}` is not a valid URL ({e})")
+            format!("`{shown}` is not a valid URL ({e})")
         } else {
-            format!("`{raw}` has no scheme; write it as http://… or https://…")
+            format!("`{shown}` has no scheme; write it as http://… or https://…")
         };
         Error::invalid_config("base_url", why)
     })?;
@@ -441,6 +452,29 @@ mod tests {
         }
         assert!(dbg.contains("visible-team"));
         assert!(dbg.contains("[redacted]"));
+    }
+
+    #[test]
+    fn a_key_in_the_query_is_redacted_and_counts_as_a_credential() {
+        let c = OpenAiConfig::new(
+            "http://apim.corp.example/openai?api-version=2024-10-21&subscription-key=sk-query-777",
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("sk-query-777"), "{c:?}");
+        assert!(!c.redacted_base_url().as_str().contains("sk-query-777"));
+        assert!(c
+            .redacted_base_url()
+            .as_str()
+            .contains("api-version=2024-10-21"));
+        assert!(c.sends_credentials());
+        assert_eq!(
+            c.warnings(),
+            vec![ConfigWarning::PlainHttpCredential {
+                host: "apim.corp.example".into()
+            }]
+        );
+        let err = OpenAiConfig::new("ht!tp://h?subscription-key=sk-query-777").unwrap_err();
+        assert!(!err.to_string().contains("sk-query-777"), "{err}");
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub fn uses_r1_format(model: &str, info: Option<&ModelInfo>) -> bool {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyOptions {
+    /// Ask for a stream (`stream: true`, for `Provider::stream`) or one JSON reply (`false`,
+    /// for `Provider::complete`; `stream_options` is then never sent).
+    pub stream: bool,
     /// Send `model` (Azure's deployment URLs name the deployment in the path instead).
     pub model: bool,
     /// Send `stream_options.include_usage`: without it the stream reports no usage.
@@ -108,6 +111,7 @@ pub struct BodyOptions {
 impl Default for BodyOptions {
     fn default() -> Self {
         BodyOptions {
+            stream: true,
             model: true,
             stream_usage: true,
             reasoning_effort: true,
@@ -138,6 +142,24 @@ impl Default for BodyOptions {
 /// ```
 pub fn build_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Result<Value> {
     build_body_with(request, model_info, &BodyOptions::default())
+}
+
+/// Like [`build_body`], for a whole reply in one JSON document: `stream: false` and no
+/// `stream_options`.
+///
+/// ```
+/// use cline_provider_core::{ChatRequest, Message};
+/// use cline_provider_openai::convert::build_complete_body;
+/// let body = build_complete_body(&ChatRequest::new("m").message(Message::user("Hi")), None).unwrap();
+/// assert_eq!(body["stream"], false);
+/// assert!(body.get("stream_options").is_none());
+/// ```
+pub fn build_complete_body(request: &ChatRequest, model_info: Option<&ModelInfo>) -> Result<Value> {
+    let options = BodyOptions {
+        stream: false,
+        ..BodyOptions::default()
+    };
+    build_body_with(request, model_info, &options)
 }
 
 /// [`build_body`] for an endpoint that accepts only the optional parts `options` names.
@@ -231,10 +253,10 @@ pub fn build_body_with(
         stop: &request.stop,
         tools,
         tool_choice,
-        stream: true,
-        stream_options: StreamOptions {
+        stream: options.stream,
+        stream_options: (options.stream && options.stream_usage).then_some(StreamOptions {
             include_usage: true,
-        },
+        }),
     };
     let mut value = serde_json::to_value(&body).map_err(|e| {
         Error::invalid_config(
@@ -245,9 +267,6 @@ pub fn build_body_with(
     if let Value::Object(map) = &mut value {
         if !options.model {
             map.remove("model");
-        }
-        if !options.stream_usage {
-            map.remove("stream_options");
         }
         for (k, v) in &request.extra_body {
             map.insert(k.clone(), v.clone());
@@ -720,6 +739,7 @@ mod tests {
         assert_eq!(all["model"], "o3-mini");
         assert_eq!(all["max_completion_tokens"], 500);
         let none = BodyOptions {
+            stream: true,
             model: false,
             stream_usage: false,
             reasoning_effort: false,

@@ -9,7 +9,9 @@ use cline_provider_core::wire::quote;
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
-use crate::wire::{ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, ToolCallDelta};
+use crate::wire::{
+    ChatCompletionChunk, ChunkDelta, ChunkWithMetadata, DeltaContent, DeltaPart, ToolCallDelta,
+};
 
 /// Decodes the events of one chat-completions stream.
 ///
@@ -24,6 +26,7 @@ use crate::wire::{ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, Tool
 ///   are known, then [`StreamEvent::ToolCallArgumentsDelta`]s. Argument fragments that
 ///   arrive before the name are held back and sent right after the start. A call whose id
 ///   never arrives gets `call_<index>` when the choice finishes.
+/// - `id` and `model` of the first chunk → one [`StreamEvent::Metadata`].
 /// - `usage` → [`StreamEvent::Usage`], DeepSeek's cache fields included.
 /// - `finish_reason` → [`StreamEvent::Finish`]; unknown reasons are kept, `eos` and friends
 ///   mean `stop`, and an empty string is ignored.
@@ -42,6 +45,9 @@ use crate::wire::{ChatCompletionChunk, ChunkDelta, DeltaContent, DeltaPart, Tool
 #[derive(Debug, Default)]
 pub struct ChatCompletionsDecoder {
     calls: Vec<CallState>,
+    /// [`StreamEvent::Metadata`] was sent (once per stream, from the first chunk with an id
+    /// or model).
+    metadata_sent: bool,
 }
 
 #[derive(Debug)]
@@ -73,15 +79,29 @@ impl ChatCompletionsDecoder {
             self.flush_calls(out);
             return Ok(true);
         }
-        let chunk: ChatCompletionChunk<'_> = serde_json::from_str(data).map_err(|e| {
-            Error::new(
-                ErrorKind::Protocol,
-                format!(
-                    "the endpoint sent a stream event that is not a chat-completions chunk ({e}); it starts with: {}",
-                    quote(data)
-                ),
-            )
-        })?;
+        if self.metadata_sent {
+            let chunk: ChatCompletionChunk<'_> = parse_chunk(data)?;
+            return self.on_chunk(chunk, out);
+        }
+        let mut chunk: ChunkWithMetadata<'_> = parse_chunk(data)?;
+        if chunk.error.is_none() && (chunk.id.0.is_some() || chunk.model.0.is_some()) {
+            self.metadata_sent = true;
+            let id = chunk.id.0.take().map(|s| s.into_owned());
+            let model = chunk.model.0.take().map(|s| s.into_owned());
+            out.push(StreamEvent::Metadata {
+                id: id.filter(|s| !s.is_empty()),
+                model: model.filter(|s| !s.is_empty()),
+            });
+        }
+        self.on_chunk(chunk, out)
+    }
+
+    /// Everything a chunk says besides its id and model.
+    fn on_chunk<M>(
+        &mut self,
+        chunk: ChatCompletionChunk<'_, M>,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<bool> {
         if let Some(err) = chunk.error {
             return Err(stream_error(err.get().as_bytes()));
         }
@@ -280,6 +300,19 @@ pub fn finish_reason(reason: &str) -> FinishReason {
     }
 }
 
+/// One chunk, or a protocol error quoting the start of what arrived.
+fn parse_chunk<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T> {
+    serde_json::from_str(data).map_err(|e| {
+        Error::new(
+            ErrorKind::Protocol,
+            format!(
+                "the endpoint sent a stream event that is not a chat-completions chunk ({e}); it starts with: {}",
+                quote(data)
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +347,10 @@ mod tests {
         assert_eq!(
             events,
             vec![
+                StreamEvent::Metadata {
+                    id: Some("c".into()),
+                    model: None
+                },
                 text("Hel"),
                 text("lo\n"),
                 StreamEvent::Finish {

@@ -3,14 +3,15 @@
 //!
 //! HTTP error responses need nothing OpenAI-specific: the provider hands
 //! [`default_error_mapper`](cline_provider_core::http::default_error_mapper) to the engine, and
-//! the same rules ([`classify`]) decide what an in-band error means.
+//! the same rules ([`classify_in_band`]) decide what an in-band error means.
 
-use cline_provider_core::http::{classify, ErrorDetails};
-use cline_provider_core::{Error, ErrorKind};
+use cline_provider_core::http::{classify_in_band, ErrorDetails};
+use cline_provider_core::Error;
 
 /// Turns an in-band error (the JSON of the `error` member, or of a whole `event: error`
 /// payload) into an [`Error`]. Rate limits, quota, context, model and credential errors keep
-/// their kind; anything else is a [`StreamError`](ErrorKind::StreamError).
+/// their kind; anything else is a
+/// [`StreamError`](cline_provider_core::ErrorKind::StreamError).
 ///
 /// ```
 /// use cline_provider_core::ErrorKind;
@@ -21,21 +22,7 @@ use cline_provider_core::{Error, ErrorKind};
 /// ```
 pub fn stream_error(json: &[u8]) -> Error {
     let details = ErrorDetails::parse(json);
-    // OpenRouter puts the HTTP status it would have used into `code`.
-    let status = details
-        .code
-        .as_deref()
-        .and_then(|c| c.parse::<u16>().ok())
-        .filter(|s| (400..600).contains(s));
-    let kind = match classify(status, &details) {
-        k @ (ErrorKind::RateLimited
-        | ErrorKind::QuotaExhausted
-        | ErrorKind::ContextWindowExceeded
-        | ErrorKind::ModelNotFound
-        | ErrorKind::InvalidApiKey
-        | ErrorKind::AccessDenied) => k,
-        _ => ErrorKind::StreamError,
-    };
+    let kind = classify_in_band(&details);
     let mut err = Error::new(
         kind,
         format!(
@@ -53,6 +40,7 @@ pub fn stream_error(json: &[u8]) -> Error {
 mod tests {
     use super::*;
     use cline_provider_core::http::default_error_mapper;
+    use cline_provider_core::ErrorKind;
     use http::{HeaderMap, HeaderValue};
     use std::time::Duration;
 

@@ -11,12 +11,15 @@
 //!   [`StreamEvent`](cline_provider_core::StreamEvent)s ([`decode`]);
 //! - [`errors::stream_error`] turns in-band error events into typed errors (HTTP error
 //!   responses go through the core's `default_error_mapper`);
-//! - [`models::parse_model_list`] reads `GET /models`.
+//! - [`models::parse_model_list`] reads `GET /models`;
+//! - [`completion::parse_completion`] reads a whole (non-streamed) reply.
 //!
 //! [`OpenAiProvider`] puts them together with an [`OpenAiConfig`] (base URL, API key, custom
 //! headers) over the shared streaming engine.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
+pub mod completion;
 pub mod config;
 pub mod convert;
 pub mod decode;

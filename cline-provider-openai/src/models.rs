@@ -10,7 +10,13 @@
 //! | OpenRouter | `top_provider.max_completion_tokens` | output limit |
 //! | OpenRouter | `pricing.{prompt, completion}` (USD per token, as strings) | prices per million |
 //! | Together | `pricing.{input, output}` (USD per million) | prices per million |
+//! | OpenRouter | `pricing.input_cache_read` (USD per token) | cached-input price |
 //! | OpenRouter | `architecture.input_modalities`, `supported_parameters` | images, tools, reasoning |
+//! | LiteLLM (`/v1/model/info`) | `model_name`, `model_info.{max_input_tokens, max_output_tokens}` | id, context window, output limit |
+//! | LiteLLM | `model_info.{input_cost_per_token, output_cost_per_token, cache_read_input_token_cost}` | prices per million |
+//! | LiteLLM | `model_info.{supports_vision, supports_function_calling, supports_reasoning}` | images, tools, reasoning |
+//! | Ollama (`/api/show` shape) | `model_info["<arch>.context_length"]` | context window |
+//! | any | top-level `max_input_tokens`, `max_output_tokens` | context window, output limit |
 
 use std::collections::HashSet;
 
@@ -47,30 +53,48 @@ pub fn parse_model_list(body: &[u8]) -> Result<Vec<ModelInfo>> {
 
 /// One entry of the list as a [`ModelInfo`]; `None` without a usable `id`.
 pub fn model_info(entry: &Value) -> Option<ModelInfo> {
-    let id = entry
-        .get("id")
-        .and_then(Value::as_str)
+    // LiteLLM's model info names the model `model_name`.
+    let id = ["id", "model_name"]
+        .iter()
+        .find_map(|k| entry.get(k).and_then(Value::as_str))
         .map(str::trim)
         .filter(|s| !s.is_empty())?;
     let mut m = ModelInfo::new(id);
     m.owned_by = str_at(entry, &["owned_by"]).map(str::to_owned);
+    let info = entry.get("model_info").filter(|i| i.is_object());
     m.context_window = [
         "max_model_len",
         "context_length",
         "context_window",
         "max_context_length",
+        "max_input_tokens",
     ]
     .iter()
     .find_map(|k| u32_at(entry, &[k]))
-    .or_else(|| u32_at(entry, &["top_provider", "context_length"]));
+    .or_else(|| u32_at(entry, &["top_provider", "context_length"]))
+    .or_else(|| info.and_then(|i| u32_at(i, &["max_input_tokens"])))
+    .or_else(|| info.and_then(ollama_context_length));
     m.max_output_tokens = u32_at(entry, &["top_provider", "max_completion_tokens"])
-        .or_else(|| u32_at(entry, &["max_completion_tokens"]));
+        .or_else(|| u32_at(entry, &["max_completion_tokens"]))
+        .or_else(|| u32_at(entry, &["max_output_tokens"]))
+        .or_else(|| info.and_then(|i| u32_at(i, &["max_output_tokens"])));
+    if let Some(i) = info {
+        // LiteLLM: USD per token.
+        m.input_price = number(i.get("input_cost_per_token")).map(per_million);
+        m.output_price = number(i.get("output_cost_per_token")).map(per_million);
+        m.cached_input_price = number(i.get("cache_read_input_token_cost")).map(per_million);
+        let flag = |k: &str| i.get(k).and_then(Value::as_bool);
+        m.supports_images = flag("supports_vision");
+        m.supports_tools = flag("supports_function_calling");
+        m.supports_reasoning = flag("supports_reasoning");
+    }
 
     if let Some(p) = entry.get("pricing") {
         // OpenRouter: USD per token, as strings; Together: USD per million, as numbers.
         if let (Some(i), Some(o)) = (number(p.get("prompt")), number(p.get("completion"))) {
             m.input_price = Some(per_million(i));
             m.output_price = Some(per_million(o));
+            m.cached_input_price = number(p.get("input_cache_read")).map(per_million);
         } else if let (Some(i), Some(o)) = (number(p.get("input")), number(p.get("output"))) {
             m.input_price = Some(i);
             m.output_price = Some(o);
@@ -98,6 +122,15 @@ pub fn model_info(entry: &Value) -> Option<ModelInfo> {
         }
     }
     Some(m)
+}
+
+/// Ollama's `model_info` names the context length after the architecture
+/// (`llama.context_length`, `qwen2.context_length`).
+fn ollama_context_length(info: &Value) -> Option<u32> {
+    info.as_object()?
+        .iter()
+        .filter(|(k, _)| k.ends_with(".context_length"))
+        .find_map(|(_, v)| u32_at(v, &[]))
 }
 
 fn at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
@@ -182,6 +215,47 @@ mod tests {
         assert_eq!(m.context_window, Some(131_072));
         assert_eq!(m.supports_tools, Some(true));
         assert_eq!(m.supports_images, Some(false));
+    }
+
+    #[test]
+    fn litellm_model_info_and_ollama_context() {
+        let body = br#"{"data":[{"model_name":"claude-proxy","litellm_params":{"model":"anthropic/claude-3-5-sonnet"},
+            "model_info":{"max_input_tokens":200000,"max_output_tokens":8192,"input_cost_per_token":0.000003,
+            "output_cost_per_token":0.000015,"cache_read_input_token_cost":0.0000003,"supports_vision":true,
+            "supports_function_calling":true}}]}"#;
+        let m = &parse_model_list(body).unwrap()[0];
+        assert_eq!(m.id, "claude-proxy");
+        assert_eq!(
+            (m.context_window, m.max_output_tokens),
+            (Some(200_000), Some(8192))
+        );
+        assert_eq!((m.input_price, m.output_price), (Some(3.0), Some(15.0)));
+        assert_eq!(m.cached_input_price, Some(0.3));
+        assert_eq!(
+            (m.supports_images, m.supports_tools),
+            (Some(true), Some(true))
+        );
+        // LiteLLM's /v1/models with extra fields at the top level.
+        let body = br#"{"data":[{"id":"gpt-4o","object":"model","max_input_tokens":128000,"max_output_tokens":16384}]}"#;
+        let m = &parse_model_list(body).unwrap()[0];
+        assert_eq!(
+            (m.context_window, m.max_output_tokens),
+            (Some(128_000), Some(16_384))
+        );
+        let body = br#"{"models":[{"id":"llama3.2","model_info":{"general.architecture":"llama","llama.context_length":131072}}]}"#;
+        assert_eq!(
+            parse_model_list(body).unwrap()[0].context_window,
+            Some(131_072)
+        );
+    }
+
+    #[test]
+    fn openrouter_cache_read_price() {
+        let body = br#"{"data":[{"id":"a/b","pricing":{"prompt":"0.000002","completion":"0.000008","input_cache_read":"0.0000005"}}]}"#;
+        assert_eq!(
+            parse_model_list(body).unwrap()[0].cached_input_price,
+            Some(0.5)
+        );
     }
 
     #[test]

@@ -1,22 +1,25 @@
 //! [`OpenAiProvider`]: the [`Provider`] for OpenAI Compatible endpoints.
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use cline_provider_core::http::sse::{SseDecoder, SseParser};
 use cline_provider_core::http::{
-    default_error_mapper, header_pair, read_body_capped, HttpClient, RequestSpec,
+    default_error_mapper, header_pair, redact_url, HttpClient, RequestSpec,
 };
 use cline_provider_core::{
-    ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
-    Result,
+    ChatRequest, ChatResponse, Collector, Error, ErrorKind, EventStream, ModelInfo, Provider,
+    ProviderInfo, ProviderKind, Result,
 };
 use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
 use url::Url;
 
+use crate::completion::parse_completion;
 use crate::config::OpenAiConfig;
-use crate::convert::build_body;
+use crate::convert::{build_body, build_complete_body};
 use crate::decode::ChatCompletionsDecoder;
 use crate::models::parse_model_list;
 
@@ -26,13 +29,18 @@ const MODEL_LIST_FOR_404_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest model list read (OpenRouter's full catalogue is a few MiB).
 const MAX_MODEL_LIST_BYTES: usize = 32 * 1024 * 1024;
 
+/// The largest whole reply read by [`Provider::complete`].
+const MAX_COMPLETION_BYTES: usize = 32 * 1024 * 1024;
+
 /// A connection to one OpenAI Compatible endpoint.
 ///
-/// Chat requests go to `POST {base}/chat/completions` (always streamed, with
-/// `stream_options.include_usage`), the model list comes from `GET {base}/models`, both with
-/// the same authentication and custom headers. Errors before the reply starts come back from
-/// [`Provider::stream`]; a "model not found" lists what the endpoint does offer when the list
-/// can be fetched quickly.
+/// Chat requests go to `POST {base}/chat/completions`: [`Provider::stream`] streams (with
+/// `stream_options.include_usage`), [`Provider::complete`] asks for one JSON reply
+/// (`stream: false`) for servers and gateways that cannot stream. The model list comes from
+/// `GET {base}/models`, with the same authentication and custom headers. Errors before the
+/// reply starts come back from [`Provider::stream`]; a "model not found" lists what the
+/// endpoint does offer when the list can be fetched quickly, and a 404 from both the chat
+/// route and the model list says the base URL is wrong.
 ///
 /// ```no_run
 /// use cline_provider_core::{ChatRequest, Message, Provider};
@@ -49,7 +57,6 @@ const MAX_MODEL_LIST_BYTES: usize = 32 * 1024 * 1024;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct OpenAiProvider {
     config: OpenAiConfig,
     client: HttpClient,
@@ -59,12 +66,26 @@ pub struct OpenAiProvider {
     headers: HeaderMap,
 }
 
+impl fmt::Debug for OpenAiProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URLs may carry a key in their query: shown redacted, like the configuration.
+        f.debug_struct("OpenAiProvider")
+            .field("config", &self.config)
+            .field("client", &self.client)
+            .field("chat_url", &redact_url(&self.chat_url))
+            .field("models_url", &redact_url(&self.models_url))
+            .finish_non_exhaustive()
+    }
+}
+
 impl OpenAiProvider {
     /// Checks `config` and builds the provider with its own HTTP client.
     ///
-    /// Fails with [`ErrorKind::InvalidConfig`] naming the field for a bad URL, header,
-    /// HTTP setting, or plain HTTP under `require_https`. Credentials over plain HTTP to a
-    /// remote host are allowed but logged as a warning (see [`OpenAiConfig::warnings`]).
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`] naming the field for a bad URL, header, HTTP setting, or
+    /// plain HTTP under `require_https`. Credentials over plain HTTP to a remote host are
+    /// allowed but logged as a warning (see [`OpenAiConfig::warnings`]).
     pub fn new(config: OpenAiConfig) -> Result<Self> {
         let client = HttpClient::new(config.http.clone())?;
         Self::with_client(config, client)
@@ -72,6 +93,10 @@ impl OpenAiProvider {
 
     /// Like [`new`](Self::new), but shares an existing client (its connection pool and retry
     /// callback); `config.http` is then not used.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
     pub fn with_client(config: OpenAiConfig, client: HttpClient) -> Result<Self> {
         config.validate()?;
         for warning in config.warnings() {
@@ -143,21 +168,86 @@ impl OpenAiProvider {
             }
         };
         let spec = RequestSpec::new(&build, &map);
-        let response = self.client.send(&spec).await?;
-        let wait = self.client.config().header_timeout;
-        let body = tokio::time::timeout(
-            wait,
-            read_body_capped(response, MAX_MODEL_LIST_BYTES, "model list"),
-        )
-        .await
-        .map_err(|_| Error::timeout(cline_provider_core::TimeoutPhase::Total, wait))??;
-        let mut models = parse_model_list(&body)?;
+        let fetched = self.client.fetch(&spec, MAX_MODEL_LIST_BYTES).await?;
+        let mut models = parse_model_list(&fetched.body)?;
         if let Some(info) = &self.config.model_info {
             for m in models.iter_mut().filter(|m| m.id == info.id) {
                 *m = info.clone().or(m);
             }
         }
         Ok(models)
+    }
+
+    /// Fills the request from the configuration: the default model and reasoning effort.
+    fn prepare(&self, request: &mut ChatRequest) {
+        if request.model.trim().is_empty() {
+            if let Some(model) = &self.config.default_model {
+                request.model = model.clone();
+            }
+        }
+        if request.reasoning_effort.is_none() {
+            request.reasoning_effort = self.config.reasoning_effort;
+        }
+    }
+
+    /// The body and headers of a chat request.
+    fn chat_request(&self, request: &ChatRequest, stream: bool) -> Result<(Bytes, HeaderMap)> {
+        let info = self.model_info_for(&request.model);
+        let body = if stream {
+            build_body(request, info)?
+        } else {
+            build_complete_body(request, info)?
+        };
+        let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
+            Error::invalid_config(
+                "request",
+                format!("the request could not be encoded as JSON: {e}"),
+            )
+        })?);
+        let accept = if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        let mut headers = self.request_headers(&request.extra_headers, accept)?;
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        tracing::debug!(
+            host = self.chat_url.host_str().unwrap_or(""),
+            path = self.chat_url.path(),
+            model = %request.model,
+            messages = request.messages.len(),
+            tools = request.tools.len(),
+            stream,
+            "chat completion request"
+        );
+        Ok((body, headers))
+    }
+
+    /// Builds each attempt's `POST {base}/chat/completions`.
+    fn chat_post<'a>(
+        &'a self,
+        body: &'a Bytes,
+        headers: &'a HeaderMap,
+    ) -> impl Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync + 'a {
+        move |c: &reqwest::Client| {
+            Ok(c.post(self.chat_url.clone())
+                .headers(headers.clone())
+                .body(body.clone()))
+        }
+    }
+
+    /// A "model not found" made more useful (see [`explain_model_not_found`]); other errors
+    /// as they are.
+    ///
+    /// [`explain_model_not_found`]: Self::explain_model_not_found
+    async fn explained(&self, err: Error, model: &str) -> Error {
+        if err.kind() == &ErrorKind::ModelNotFound && err.available_models().is_empty() {
+            self.explain_model_not_found(err, model).await
+        } else {
+            err
+        }
     }
 
     /// Adds what the endpoint offers to a "model not found", or points at the base URL when
@@ -186,6 +276,23 @@ impl OpenAiProvider {
                     err.with_available_models(ids)
                 }
             }
+            Ok(Err(list_err))
+                if list_err.status() == Some(404)
+                    && err.status() == Some(404)
+                    && err.code() != Some("model_not_found") =>
+            {
+                // Neither route exists: the path is wrong, not the model.
+                Error::invalid_config(
+                    "base_url",
+                    format!(
+                        "both {} and {} answered 404, so the base URL is probably wrong (it usually has to end in /v1)",
+                        display_url(&self.chat_url),
+                        display_url(&self.models_url)
+                    ),
+                )
+                .with_status(404)
+                .with_source(err)
+            }
             Ok(Err(list_err)) => {
                 tracing::debug!(error = %list_err, "could not list models to explain a model-not-found error");
                 err
@@ -203,7 +310,7 @@ impl Provider for OpenAiProvider {
     fn info(&self) -> ProviderInfo {
         ProviderInfo {
             kind: ProviderKind::OpenAiCompatible,
-            base_url: Some(self.config.base_url.clone()),
+            base_url: Some(self.config.redacted_base_url()),
             default_model: self.config.default_model.clone(),
         }
     }
@@ -213,52 +320,78 @@ impl Provider for OpenAiProvider {
     }
 
     async fn stream(&self, mut request: ChatRequest) -> Result<EventStream> {
-        if request.model.trim().is_empty() {
-            if let Some(model) = &self.config.default_model {
-                request.model = model.clone();
-            }
-        }
-        if request.reasoning_effort.is_none() {
-            request.reasoning_effort = self.config.reasoning_effort;
-        }
-        let body = build_body(&request, self.model_info_for(&request.model))?;
-        let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
-            Error::invalid_config(
-                "request",
-                format!("the request could not be encoded as JSON: {e}"),
-            )
-        })?);
-        let mut headers = self.request_headers(&request.extra_headers, "text/event-stream")?;
-        if !headers.contains_key(CONTENT_TYPE) {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
-        tracing::debug!(
-            host = self.chat_url.host_str().unwrap_or(""),
-            path = self.chat_url.path(),
-            model = %request.model,
-            messages = request.messages.len(),
-            tools = request.tools.len(),
-            "chat completion request"
-        );
-        let url = &self.chat_url;
-        let build = |c: &reqwest::Client| {
-            Ok(c.post(url.clone())
-                .headers(headers.clone())
-                .body(body.clone()))
-        };
-        let spec = RequestSpec::new(&build, &default_error_mapper)
-            .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()));
-        match self
-            .client
-            .stream_sse(&spec, Box::new(ChatCompletionsDecoder::new()))
-            .await
-        {
-            Err(e) if e.kind() == &ErrorKind::ModelNotFound && e.available_models().is_empty() => {
-                Err(self.explain_model_not_found(e, &request.model).await)
-            }
-            other => other,
+        self.prepare(&mut request);
+        let (body, headers) = self.chat_request(&request, true)?;
+        let build = self.chat_post(&body, &headers);
+        let spec = chat_spec(&build, &request);
+        let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ChatCompletionsDecoder::new()) };
+        match self.client.stream_sse(&spec, &new_decoder).await {
+            Err(e) => Err(self.explained(e, &request.model).await),
+            ok => ok,
         }
     }
+
+    fn model_info(&self, model: &str) -> Option<ModelInfo> {
+        let model = match model.trim() {
+            "" => self.config.default_model.as_deref()?,
+            m => m,
+        };
+        self.model_info_for(model).cloned()
+    }
+
+    /// Sends one non-streaming request (`stream: false`) and reads the JSON reply, so that
+    /// servers and gateways that cannot stream work too. A server that streams anyway is
+    /// understood as well.
+    async fn complete(&self, mut request: ChatRequest) -> Result<ChatResponse> {
+        self.prepare(&mut request);
+        let (body, headers) = self.chat_request(&request, false)?;
+        let build = self.chat_post(&body, &headers);
+        let spec = chat_spec(&build, &request);
+        let fetched = match self.client.fetch(&spec, MAX_COMPLETION_BYTES).await {
+            Ok(f) => f,
+            Err(e) => return Err(self.explained(e, &request.model).await),
+        };
+        let prices = self.model_info(&request.model);
+        if fetched.content_type() == "text/event-stream" {
+            return collect_sse_body(&fetched.body, self.client.config().max_event_bytes, prices);
+        }
+        parse_completion(&fetched.body, prices)
+    }
+}
+
+/// A chat request's spec: the request's cancellation and time limit, the shared error rules.
+fn chat_spec<'a>(
+    build: &'a (dyn Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync),
+    request: &ChatRequest,
+) -> RequestSpec<'a> {
+    RequestSpec::new(build, &default_error_mapper)
+        .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()))
+        .with_total_timeout(request.timeout)
+}
+
+/// A whole SSE body (a server that streamed although asked not to), decoded and collected.
+fn collect_sse_body(
+    body: &[u8],
+    max_event_bytes: usize,
+    prices: Option<ModelInfo>,
+) -> Result<ChatResponse> {
+    let mut parser = SseParser::with_max_event_bytes(max_event_bytes);
+    let mut decoder = ChatCompletionsDecoder::new();
+    let mut collector = Collector::priced(prices);
+    let mut out = Vec::new();
+    parser.feed(body);
+    parser.finish();
+    while let Some(event) = parser.next_event() {
+        let terminal = decoder.decode(&event?, &mut out)?;
+        collector.extend(out.drain(..));
+        if terminal {
+            return Ok(collector.finish());
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Truncated,
+        "the streamed reply ended before its terminal event ([DONE])",
+    ))
 }
 
 /// The API key's `Authorization` header (unless a custom one replaces it) and the custom

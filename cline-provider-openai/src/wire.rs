@@ -52,10 +52,12 @@ pub struct ChatCompletionRequest<'a> {
     /// Tool choice; only sent together with tools.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_choice: Option<RequestToolChoice<'a>>,
-    /// Always `true`: this SDK streams.
+    /// `true` for `Provider::stream`, `false` for a whole reply (`Provider::complete`).
     pub stream: bool,
-    /// Always asks for the final usage chunk.
-    pub stream_options: StreamOptions,
+    /// When streaming, always asks for the final usage chunk; absent otherwise (servers refuse
+    /// `stream_options` without `stream: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_options: Option<StreamOptions>,
 }
 
 /// `stream_options`.
@@ -243,8 +245,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
 }
 
 /// One `chat.completion.chunk` event.
+///
+/// `M` is what `id` and `model` are read as: [`LenientStr`] until a stream has told them once
+/// ([`ChunkWithMetadata`]), then [`IgnoredAny`], so that the chunks after the first cost no
+/// more than if the fields were not there.
 #[derive(Debug, Deserialize)]
-pub struct ChatCompletionChunk<'a> {
+pub struct ChatCompletionChunk<'a, M = IgnoredAny> {
+    /// The completion id, the same in every chunk (any other type reads as absent).
+    #[serde(default)]
+    pub id: M,
+    /// The model that answers, the same in every chunk.
+    #[serde(default)]
+    pub model: M,
     /// The choices; empty in the final usage chunk.
     #[serde(borrow, default)]
     pub choices: Option<Vec<ChunkChoice<'a>>>,
@@ -256,6 +268,9 @@ pub struct ChatCompletionChunk<'a> {
     #[serde(borrow, default)]
     pub error: Option<&'a RawValue>,
 }
+
+/// A chunk whose `id` and `model` are read.
+pub type ChunkWithMetadata<'a> = ChatCompletionChunk<'a, LenientStr<'a>>;
 
 /// One choice of a chunk.
 #[derive(Debug, Deserialize)]
@@ -471,7 +486,8 @@ impl WireUsage {
         let miss = count(self.prompt_cache_miss_tokens);
         let mut input = count(self.prompt_tokens);
         if input == 0 {
-            input = hit + miss;
+            // Server-supplied numbers: never trust them not to overflow.
+            input = hit.saturating_add(miss);
         }
         let mut cached = count(details.cached_tokens);
         if cached == 0 {
@@ -688,9 +704,9 @@ mod tests {
             }],
             tool_choice: Some(RequestToolChoice::Mode("auto")),
             stream: true,
-            stream_options: StreamOptions {
+            stream_options: Some(StreamOptions {
                 include_usage: true,
-            },
+            }),
         };
         let v = serde_json::to_value(&req).unwrap();
         assert_eq!(

@@ -157,14 +157,82 @@ async fn every_dialect_streams_through_the_provider() {
     }
 }
 
-#[test]
-fn at_least_six_server_dialects_are_covered() {
-    let servers: std::collections::BTreeSet<&str> = DIALECTS
+/// What makes each dialect worth its fixture: a quirk of the server's wire format (which the
+/// body must contain, so that the fixture cannot drift into plain OpenAI) and what the
+/// decoder must make of it. Dropping the decoder's handling of any quirk fails this test.
+type Quirk = (&'static str, &'static str, fn(&[StreamEvent]) -> bool);
+
+fn reasoning(events: &[StreamEvent]) -> bool {
+    events
         .iter()
-        .map(|d| d.split('_').next().unwrap_or(d))
-        .collect();
-    assert!(servers.len() >= 6, "{servers:?}");
+        .any(|e| matches!(e, StreamEvent::ReasoningDelta { .. }))
+}
+
+fn usage(events: &[StreamEvent]) -> cline_provider_core::Usage {
+    events
+        .iter()
+        .find_map(|e| match e {
+            StreamEvent::Usage(u) => Some(*u),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn tool_starts(events: &[StreamEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }))
+        .count()
+}
+
+const QUIRKS: &[Quirk] = &[
+    ("openai", "\"cached_tokens\":1024", |e| {
+        usage(e).cached_input_tokens == 1024
+    }),
+    ("openai_tools", "\"index\":1", |e| tool_starts(e) == 2),
+    ("vllm_reasoning", "\"reasoning_content\"", reasoning),
+    ("deepseek", "\"prompt_cache_hit_tokens\"", |e| {
+        reasoning(e) && usage(e).cached_input_tokens == 128 && usage(e).reasoning_tokens == 27
+    }),
+    (
+        "deepseek_chat_cache",
+        "\"prompt_cache_hit_tokens\":960",
+        |e| usage(e).cached_input_tokens == 960,
+    ),
+    ("openrouter", "\"reasoning\":\"", reasoning),
+    ("openrouter_midstream_error", "\"error\":{", |e| {
+        !e.is_empty()
+    }),
+    ("llamacpp", "\"reasoning_content\"", |e| {
+        reasoning(e) && tool_starts(e) == 1
+    }),
+    ("ollama", "\"system_fingerprint\":\"fp_ollama\"", |e| {
+        reasoning(e) && tool_starts(e) == 1
+    }),
+    ("tgi", "\"finish_reason\":\"eos_token\"", |e| {
+        e.contains(&StreamEvent::Finish {
+            reason: cline_provider_core::FinishReason::Stop,
+        })
+    }),
+];
+
+#[test]
+fn every_dialect_carries_its_quirk_and_the_decoder_reads_it() {
     for name in DIALECTS {
-        assert!(fixtures().join(format!("{name}.sse")).exists(), "{name}");
+        let (_, wire, decoded) = QUIRKS
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} has no quirk: what does it test?"));
+        let (body, _) = load(name);
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains(wire),
+            "{name}: the body lacks its quirk {wire}"
+        );
+        let (events, _, _) = decode_with_parser(&body, body.len());
+        assert!(
+            decoded(&events),
+            "{name}: the decoder did not read its quirk: {events:?}"
+        );
     }
 }

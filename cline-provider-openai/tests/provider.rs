@@ -69,14 +69,20 @@ async fn streams_text_and_usage_and_sends_the_expected_request() {
         )),
     );
     let p = provider(config(&server).api_key("sk-test-123"));
+    let mut seen = 0;
     let reply = p
-        .complete(
+        .stream_collect(
             ChatRequest::new("gpt-test")
                 .message(Message::system("Be brief."))
                 .message(Message::user("Hi")),
+            &mut |_| seen += 1,
         )
         .await
         .unwrap();
+    // Metadata, two text deltas, finish, usage.
+    assert_eq!(seen, 5);
+    assert_eq!(reply.id.as_deref(), Some(openai::ID));
+    assert_eq!(reply.model.as_deref(), Some("gpt-test"));
     assert_eq!(reply.text, "Hello");
     assert_eq!(reply.finish_reason, Some(FinishReason::Stop));
     let usage = reply.usage.unwrap();
@@ -285,10 +291,7 @@ async fn error_for(reply: Reply) -> cline_provider_core::Error {
         Reply::json(200, openai::models(&["gpt-4o", "gpt-4o-mini"])),
     );
     let p = provider(config(&server).api_key("sk-secret-value"));
-    let err = p.stream(hello()).await.map(|_| ()).unwrap_err();
-    assert!(!err.to_string().contains("sk-secret-value"));
-    assert!(!format!("{err:?}").contains("sk-secret-value"));
-    err
+    p.stream(hello()).await.map(|_| ()).unwrap_err()
 }
 
 #[tokio::test]
@@ -471,6 +474,10 @@ async fn mid_stream_error_and_truncation() {
     server.route("POST", CHAT, Reply::sse(frames));
     let p = provider(config(&server));
     let mut stream = p.stream(hello()).await.unwrap();
+    assert!(matches!(
+        stream.next().await.unwrap().unwrap(),
+        StreamEvent::Metadata { .. }
+    ));
     assert_eq!(
         stream.next().await.unwrap().unwrap(),
         StreamEvent::TextDelta {
@@ -480,6 +487,7 @@ async fn mid_stream_error_and_truncation() {
     let err = stream.next().await.unwrap().unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::StreamError);
     assert!(err.message().contains("overloaded"));
+    assert!(err.is_after_output());
 
     drop(stream);
     let err = collect(&p, hello()).await.unwrap_err();
@@ -766,4 +774,192 @@ async fn the_configured_reasoning_effort_applies_when_a_request_sets_none() {
     assert_eq!(first["model"], "o3-mini");
     assert_eq!(first["reasoning_effort"], "high");
     assert_eq!(reqs[1].json().unwrap()["reasoning_effort"], "low");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole replies, prices, and errors that point at the real cause
+// ---------------------------------------------------------------------------------------------
+
+fn priced(id: &str) -> ModelInfo {
+    let mut info = ModelInfo::new(id);
+    info.input_price = Some(2.0);
+    info.output_price = Some(8.0);
+    info.cached_input_price = Some(0.5);
+    info
+}
+
+#[tokio::test]
+async fn complete_sends_one_non_streaming_request_and_reads_the_json_reply() {
+    let server = TestServer::start().await.unwrap();
+    let mut completion =
+        openai::completion("gpt-test-2025", "", "tool_calls", (1_000_000, 100_000));
+    completion["choices"][0]["message"]["content"] = Value::Null;
+    completion["choices"][0]["message"]["tool_calls"] = json!([{
+        "id": "call_7", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{ \"city\" : \"Oslo\" }"}
+    }]);
+    completion["usage"]["prompt_tokens_details"] = json!({"cached_tokens": 400_000});
+    server.route("POST", CHAT, Reply::json(200, completion));
+    let p = provider(
+        config(&server)
+            .default_model("gpt-test")
+            .model_info(priced("gpt-test")),
+    );
+    let reply = p
+        .complete(ChatRequest::new("").message(Message::user("Weather in Oslo?")))
+        .await
+        .unwrap();
+    let r = &server.requests()[0];
+    let body = r.json().unwrap();
+    assert_eq!(body["stream"], false);
+    assert!(body.get("stream_options").is_none());
+    assert_eq!(r.header("accept"), Some("application/json"));
+    assert_eq!(reply.finish_reason, Some(FinishReason::ToolCalls));
+    assert_eq!(
+        reply.tool_calls[0].raw_arguments(),
+        "{ \"city\" : \"Oslo\" }"
+    );
+    assert_eq!(reply.id.as_deref(), Some(openai::ID));
+    assert_eq!(reply.model.as_deref(), Some("gpt-test-2025"));
+    // 600k × $2 + 400k × $0.5 + 100k × $8, per million.
+    assert!((reply.cost.unwrap() - 2.2).abs() < 1e-9, "{:?}", reply.cost);
+    // The assistant message for the next turn carries the arguments as written.
+    let next = reply.to_message();
+    assert_eq!(next.tool_calls[0].arguments, "{ \"city\" : \"Oslo\" }");
+}
+
+#[tokio::test]
+async fn a_reply_without_known_prices_has_no_cost() {
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        CHAT,
+        Reply::sse(openai::text_stream("m", &["ok"], "stop", Some((10, 2)))),
+    );
+    let reply = provider(config(&server))
+        .stream_collect(hello(), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(reply.usage.is_some());
+    assert_eq!(reply.cost, None);
+}
+
+#[tokio::test]
+async fn a_401_when_no_key_was_sent_says_the_endpoint_needs_one() {
+    let server = TestServer::start().await.unwrap();
+    server.route_fn("POST", CHAT, openai::echo_credentials);
+    let err = provider(config(&server))
+        .stream(hello())
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::InvalidApiKey);
+    assert!(err.hint().contains("requires an API key"), "{}", err.hint());
+    let err = provider(config(&server).api_key("sk-wrong"))
+        .stream(hello())
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        err.hint().contains("rejected your API key"),
+        "{}",
+        err.hint()
+    );
+}
+
+#[tokio::test]
+async fn keys_the_server_echoes_are_scrubbed_from_the_error() {
+    let server = TestServer::start().await.unwrap();
+    server.route_fn("POST", CHAT, openai::echo_credentials);
+    let cfg = OpenAiConfig::new(&format!("{}/v1?subscription-key=apim-echo-2", server.url()))
+        .unwrap()
+        .http(http())
+        .api_key("sk-echo-1")
+        .header("X-Api-Key", "hdr-echo-3");
+    let err = provider(cfg).stream(hello()).await.map(|_| ()).unwrap_err();
+    let sent = &server.requests()[0];
+    assert_eq!(sent.header("authorization"), Some("Bearer sk-echo-1"));
+    assert_eq!(sent.query.as_deref(), Some("subscription-key=apim-echo-2"));
+    let shown = format!("{err} | {err:?} | {}", err.hint());
+    for secret in ["sk-echo-1", "apim-echo-2", "hdr-echo-3"] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+    assert!(
+        err.message().contains("Incorrect API key provided"),
+        "{}",
+        err.message()
+    );
+}
+
+#[test]
+fn a_key_in_the_base_urls_query_stays_out_of_info_and_debug() {
+    let cfg =
+        OpenAiConfig::new("https://apim.corp.example/openai/v1?subscription-key=apim-secret-9")
+            .unwrap();
+    let p = OpenAiProvider::new(cfg).unwrap();
+    let info = p.info().base_url.unwrap();
+    assert!(!info.as_str().contains("apim-secret-9"), "{info}");
+    assert!(info.as_str().contains("subscription-key="), "{info}");
+    assert!(!format!("{p:?}").contains("apim-secret-9"));
+}
+
+#[tokio::test]
+async fn a_404_from_both_the_chat_route_and_the_model_list_means_the_base_url_is_wrong() {
+    let server = TestServer::start().await.unwrap();
+    // No routes at all: what a server answers when `/v1` is missing from the base URL.
+    let cfg = OpenAiConfig::new(&server.url()).unwrap().http(http());
+    let err = provider(cfg).stream(hello()).await.map(|_| ()).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::InvalidConfig, "{err}");
+    assert_eq!(err.field(), Some("base_url"));
+    assert!(err.message().contains("/v1"), "{}", err.message());
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "the chat route, then the model list"
+    );
+}
+
+#[tokio::test]
+async fn litellms_invalid_model_name_lists_the_offered_models() {
+    let err = error_for(Reply::json(
+        400,
+        json!({"error": {"message": "400: {'error': '/chat/completions: Invalid model name passed in model=gpt-test. Call `/v1/models` to view available models for your key.'}", "type": "None", "param": "None", "code": "400"}}),
+    ))
+    .await;
+    assert_eq!(err.kind(), &ErrorKind::ModelNotFound);
+    assert_eq!(err.available_models(), ["gpt-4o", "gpt-4o-mini"]);
+}
+
+#[tokio::test]
+async fn a_gateways_200_error_keeps_its_message() {
+    let err = error_for(Reply::json(
+        200,
+        json!({"error": {"message": "Budget exceeded for team-7", "type": "budget_exceeded"}}),
+    ))
+    .await;
+    assert!(
+        err.message().contains("Budget exceeded for team-7"),
+        "{}",
+        err.message()
+    );
+}
+
+#[tokio::test]
+async fn a_per_request_timeout_ends_the_request_as_a_total_timeout() {
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "POST",
+        CHAT,
+        Reply::sse(openai::text_stream("m", &["late"], "stop", None))
+            .delay_headers(Duration::from_secs(3)),
+    );
+    let err = provider(config(&server))
+        .stream(hello().timeout(Duration::from_millis(150)))
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::Timeout(cline_provider_core::TimeoutPhase::Total)
+    );
 }

@@ -6,6 +6,15 @@
 //! word-sized chunks, then usage (when `stream_options.include_usage` is true) and
 //! `[DONE]`; without `stream: true` it returns one `chat.completion` object.
 //!
+//! **Tools.** When the request offers tools (and `tool_choice` is not `"none"`), the demo
+//! calls each of them once, one per turn in the order offered, with arguments made from the
+//! tool's JSON Schema and the user's words (a string parameter gets the last capitalised word
+//! of the message, so "weather in Paris" calls `{"city": "Paris"}`; a number gets the first
+//! number). Once every tool has answered, it replies with what the tools said.
+//!
+//! **Keys.** Any API key, or none, is accepted, except [`REJECTED_API_KEY`], which gets the
+//! `401 invalid_api_key` a real endpoint sends for a wrong key.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -32,6 +41,10 @@ pub const DEFAULT_MODEL: &str = "demo-chat";
 
 /// The pause between streamed chunks used by [`start`], so the answer visibly streams.
 pub const DEFAULT_PACING: Duration = Duration::from_millis(10);
+
+/// The one API key the demo refuses, with OpenAI's `401 invalid_api_key`: for trying what a
+/// wrong key looks like.
+pub const REJECTED_API_KEY: &str = "sk-demo-rejected";
 
 /// Longest part of the user's message quoted back, in characters.
 const QUOTE_LIMIT: usize = 160;
@@ -125,6 +138,14 @@ fn bad_request(message: String, param: Option<&str>) -> Reply {
 }
 
 fn chat_reply(request: &RecordedRequest, pacing: Duration, how_to: &str) -> Reply {
+    if request.header("authorization") == Some(&format!("Bearer {REJECTED_API_KEY}")) {
+        return openai::error_reply(
+            401,
+            "Incorrect API key provided. You can find your API key in your account settings.",
+            "invalid_request_error",
+            "invalid_api_key",
+        );
+    }
     let body: Value = match serde_json::from_slice(&request.body) {
         Ok(body) => body,
         Err(error) => {
@@ -150,9 +171,15 @@ fn chat_reply(request: &RecordedRequest, pacing: Duration, how_to: &str) -> Repl
         .and_then(Value::as_bool)
         == Some(true);
 
-    let quote = last_user_text(messages)
-        .map(|text| quote(&text))
-        .unwrap_or_else(|| "(no user message)".to_owned());
+    let user_text = last_user_text(messages).unwrap_or_default();
+    if let Some(reply) = tool_turn(&body, messages, &user_text, model, stream, pacing) {
+        return reply;
+    }
+    let quote = if user_text.is_empty() {
+        "(no user message)".to_owned()
+    } else {
+        quote(&user_text)
+    };
     let reasoning = format!(
         "The user wrote \"{quote}\". No real model is connected, so I will say so and explain how to reach one."
     );
@@ -194,6 +221,161 @@ fn chat_reply(request: &RecordedRequest, pacing: Duration, how_to: &str) -> Repl
     } else {
         reply.event_interval(pacing)
     }
+}
+
+/// The demo's tool behaviour: the next tool call, or the answer once every tool has answered.
+/// `None` when the request offers no tools (or forbids calling them).
+fn tool_turn(
+    body: &Value,
+    messages: &[Value],
+    user_text: &str,
+    model: &str,
+    stream: bool,
+    pacing: Duration,
+) -> Option<Reply> {
+    let tools = body.get("tools").and_then(Value::as_array)?;
+    if tools.is_empty() || body.get("tool_choice").and_then(Value::as_str) == Some("none") {
+        return None;
+    }
+    let called: Vec<&str> = messages
+        .iter()
+        .filter_map(|m| m.get("tool_calls").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|c| c.pointer("/function/name").and_then(Value::as_str))
+        .collect();
+    let next = tools.iter().filter_map(|t| t.get("function")).find(|f| {
+        f.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !called.contains(&n))
+    });
+    if let Some(function) = next {
+        let name = function
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("tool");
+        let arguments = arguments_for(function.get("parameters"), user_text).to_string();
+        let id = format!("call_demo_{}", called.len() + 1);
+        if !stream {
+            let mut completion = openai::completion(model, "", "tool_calls", (10, 10));
+            completion["choices"][0]["message"]["content"] = Value::Null;
+            completion["choices"][0]["message"]["tool_calls"] = json!([{
+                "id": id, "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }]);
+            return Some(Reply::json(200, completion));
+        }
+        // The arguments arrive in two pieces, as real servers split them.
+        let cut = arguments
+            .char_indices()
+            .nth(arguments.chars().count() / 2)
+            .map_or(0, |(i, _)| i);
+        let pieces = [&arguments[..cut], &arguments[cut..]];
+        let frames = openai::tool_call_stream(
+            model,
+            &[openai::ToolCall {
+                id: &id,
+                name,
+                arguments: &pieces,
+            }],
+            Some((10, 10)),
+        );
+        return Some(paced(Reply::sse(frames), pacing));
+    }
+    // Every tool answered: report what they said.
+    let results: Vec<String> = messages
+        .iter()
+        .filter(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
+        .map(|m| {
+            let call_id = m.get("tool_call_id").and_then(Value::as_str).unwrap_or("");
+            let name = messages
+                .iter()
+                .filter_map(|a| a.get("tool_calls").and_then(Value::as_array))
+                .flatten()
+                .find(|c| c.get("id").and_then(Value::as_str) == Some(call_id))
+                .and_then(|c| c.pointer("/function/name").and_then(Value::as_str))
+                .unwrap_or("a tool");
+            format!("{name} said \"{}\"", quote(&message_text(m)))
+        })
+        .collect();
+    let answer = if results.is_empty() {
+        "I called no tool this time.".to_owned()
+    } else {
+        format!(
+            "Here is what the tools told me: {}. (This is the offline demo endpoint: a real model would answer in its own words.)",
+            results.join("; ")
+        )
+    };
+    if !stream {
+        return Some(Reply::json(
+            200,
+            openai::completion(model, &answer, "stop", (20, estimate_tokens(&answer))),
+        ));
+    }
+    let pieces: Vec<&str> = answer.split_inclusive(' ').collect();
+    let frames = openai::text_stream(model, &pieces, "stop", Some((20, estimate_tokens(&answer))));
+    Some(paced(Reply::sse(frames), pacing))
+}
+
+fn paced(reply: Reply, pacing: Duration) -> Reply {
+    if pacing.is_zero() {
+        reply
+    } else {
+        reply.event_interval(pacing)
+    }
+}
+
+/// Arguments that satisfy `schema` well enough for a demo: every required property (all of
+/// them when none is marked required) gets a value of its type taken from the user's words.
+fn arguments_for(schema: Option<&Value>, user_text: &str) -> Value {
+    let Some(props) = schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+    else {
+        return json!({});
+    };
+    let required: Vec<&str> = schema
+        .and_then(|s| s.get("required"))
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let words: Vec<&str> = user_text
+        .split(|c: char| !c.is_alphanumeric() && c != '-' && c != '.')
+        .map(|w| w.trim_matches('.'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let proper = words
+        .iter()
+        .skip(1)
+        .rev()
+        .find(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .or(words.last())
+        .copied()
+        .unwrap_or("demo");
+    let number = words.iter().find_map(|w| w.parse::<f64>().ok());
+    let mut out = serde_json::Map::new();
+    for (name, prop) in props {
+        if !required.is_empty() && !required.contains(&name.as_str()) {
+            continue;
+        }
+        let value = if let Some(first) = prop
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
+            first.clone()
+        } else {
+            match prop.get("type").and_then(Value::as_str) {
+                Some("integer") => json!(number.map_or(1, |n| n as i64)),
+                Some("number") => json!(number.unwrap_or(1.0)),
+                Some("boolean") => json!(true),
+                Some("array") => json!([]),
+                Some("object") => json!({}),
+                _ => json!(proper),
+            }
+        };
+        out.insert(name.clone(), value);
+    }
+    Value::Object(out)
 }
 
 fn last_user_text(messages: &[Value]) -> Option<String> {
@@ -269,6 +451,18 @@ mod tests {
         ];
         assert_eq!(last_user_text(&messages).as_deref(), Some("second"));
         assert_eq!(last_user_text(&[]), None);
+    }
+
+    #[test]
+    fn tool_arguments_come_from_the_schema_and_the_words() {
+        let schema = json!({"type": "object", "properties": {
+            "city": {"type": "string"}, "days": {"type": "integer"},
+            "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            "verbose": {"type": "boolean"}
+        }, "required": ["city", "days", "unit"]});
+        let args = arguments_for(Some(&schema), "What is the weather in Paris for 3 days?");
+        assert_eq!(args, json!({"city": "Paris", "days": 3, "unit": "celsius"}));
+        assert_eq!(arguments_for(None, "x"), json!({}));
     }
 
     #[test]

@@ -32,6 +32,7 @@
 //! # }
 //! ```
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod azure;
 pub mod demo;
@@ -41,6 +42,7 @@ pub mod openai;
 mod reply;
 pub mod responses;
 mod server;
+pub mod shared;
 pub mod spec;
 mod sse;
 mod tls;

@@ -16,6 +16,7 @@
 use serde_json::{json, Value};
 
 use crate::reply::Reply;
+use crate::server::RecordedRequest;
 use crate::sse::SseFrame;
 
 /// The `id` of every fixture completion.
@@ -279,6 +280,43 @@ pub fn error_reply<'a>(
     code: impl Into<Option<&'a str>>,
 ) -> Reply {
     Reply::json(status, error_body(message, kind, code))
+}
+
+/// A `401 invalid_api_key` whose message quotes the credentials the request carried, as
+/// careless gateways do: the `Authorization`, `api-key` and `x-api-key` headers and a
+/// `subscription-key` or `api-key` query parameter. For proving that a client scrubs what the
+/// server echoes: use it with [`TestServer::route_fn`](crate::TestServer::route_fn).
+///
+/// ```
+/// use cline_provider_testkit::{openai, RecordedRequest};
+/// let req = RecordedRequest {
+///     method: "POST".into(),
+///     path: "/v1/chat/completions".into(),
+///     query: None,
+///     headers: vec![("authorization".into(), "Bearer sk-echo".into())],
+///     body: Default::default(),
+/// };
+/// let reply = openai::echo_credentials(&req);
+/// # let _ = reply;
+/// ```
+pub fn echo_credentials(request: &RecordedRequest) -> Reply {
+    let mut seen: Vec<String> = ["authorization", "api-key", "x-api-key"]
+        .iter()
+        .filter_map(|h| request.header(h).map(|v| format!("{h}: {v}")))
+        .collect();
+    for pair in request.query.as_deref().unwrap_or("").split('&') {
+        if let Some((k, v)) = pair.split_once('=') {
+            if k == "subscription-key" || k == "api-key" {
+                seen.push(format!("{k}={v}"));
+            }
+        }
+    }
+    let message = if seen.is_empty() {
+        "No credentials were provided.".to_owned()
+    } else {
+        format!("Incorrect API key provided: {}.", seen.join(", "))
+    };
+    error_reply(401, &message, "invalid_request_error", "invalid_api_key")
 }
 
 /// A model list: `{"object":"list","data":[{"id","object":"model","created","owned_by"}]}`.

@@ -106,6 +106,18 @@ impl Reply {
         )
     }
 
+    /// A redirect: `status` (301, 302, 303, 307, 308) with a `location` header and an empty
+    /// body.
+    ///
+    /// ```
+    /// use cline_provider_testkit::Reply;
+    /// let reply = Reply::redirect(307, "http://127.0.0.1:9/v1/chat/completions");
+    /// # let _ = reply;
+    /// ```
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::status(status).header("location", location)
+    }
+
     /// A reply with an empty body and no `content-type`.
     pub fn status(status: u16) -> Reply {
         Reply::with_content(status, &[], Content::Bytes(Bytes::new()))

@@ -21,14 +21,12 @@ pub fn load(env_var: &str, file: &str) -> Option<Value> {
     let named = std::env::var_os(env_var).filter(|p| !p.is_empty());
     let path = match &named {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/specs")
-            .join(file),
+        None => crate::shared::dir().join("specs").join(file),
     };
     match std::fs::read(&path) {
         Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the spec is valid JSON")),
         Err(e) => {
-            let required = named.is_some() || std::env::var_os("CI").is_some();
+            let required = named.is_some() || crate::shared::under_ci();
             assert!(
                 !required,
                 "{} is required here but cannot be read: {e}",

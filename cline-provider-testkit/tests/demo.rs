@@ -229,3 +229,110 @@ async fn other_paths_are_404() {
         .expect("response");
     assert_eq!(response.status(), 404);
 }
+
+fn weather_tool() -> Value {
+    json!({"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}})
+}
+
+fn clock_tool() -> Value {
+    json!({"type": "function", "function": {"name": "clock", "parameters": {
+        "type": "object", "properties": {"offset": {"type": "integer"}}, "required": ["offset"]}}})
+}
+
+#[tokio::test]
+async fn with_tools_it_calls_each_once_then_reports_what_they_said() {
+    let server = demo_server().await;
+    let user = json!({"role": "user", "content": "Weather in Paris, clock at +2?"});
+    let tools = json!([weather_tool(), clock_tool()]);
+
+    // Turn 1 (streamed): the first tool, arguments from the schema and the user's words.
+    let body = chat(
+        &server,
+        json!({"model": "demo-chat", "stream": true, "messages": [user], "tools": tools}),
+    )
+    .await
+    .text()
+    .await
+    .expect("body");
+    let turn1 = chunks(&body);
+    let args: String = turn1
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str())
+        .collect();
+    assert_eq!(
+        turn1[0]["choices"][0]["delta"]["tool_calls"][0]["function"]["name"],
+        "get_weather"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&args).expect("json"),
+        json!({"city": "Paris"})
+    );
+    assert!(turn1
+        .iter()
+        .any(|c| c["choices"][0]["finish_reason"] == "tool_calls"));
+
+    // Turn 2 (not streamed): the other tool.
+    let assistant1 = json!({"role": "assistant", "content": null, "tool_calls": [
+        {"id": "call_demo_1", "type": "function", "function": {"name": "get_weather", "arguments": args}}]});
+    let result1 = json!({"role": "tool", "tool_call_id": "call_demo_1", "content": "rain"});
+    let reply: Value = chat(
+        &server,
+        json!({"model": "demo-chat", "messages": [user, assistant1, result1], "tools": tools}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    let call = &reply["choices"][0]["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "clock");
+    assert_eq!(
+        serde_json::from_str::<Value>(call["function"]["arguments"].as_str().unwrap()).unwrap(),
+        json!({"offset": 2})
+    );
+
+    // Turn 3: every tool answered, so the demo answers with their results.
+    let assistant2 = json!({"role": "assistant", "content": null, "tool_calls": [
+        {"id": "call_demo_2", "type": "function", "function": {"name": "clock", "arguments": "{\"offset\":2}"}}]});
+    let result2 = json!({"role": "tool", "tool_call_id": "call_demo_2", "content": "14:00"});
+    let reply: Value = chat(&server, json!({"model": "demo-chat", "messages": [user, assistant1, result1, assistant2, result2], "tools": tools}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let text = reply["choices"][0]["message"]["content"]
+        .as_str()
+        .expect("text");
+    assert!(text.contains("get_weather said \"rain\""), "{text}");
+    assert!(text.contains("clock said \"14:00\""), "{text}");
+    assert_eq!(reply["choices"][0]["finish_reason"], "stop");
+
+    // `tool_choice: "none"` means an ordinary answer.
+    let reply: Value = chat(
+        &server,
+        json!({"model": "demo-chat", "messages": [user], "tools": tools, "tool_choice": "none"}),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert!(reply["choices"][0]["message"]["tool_calls"].is_null());
+}
+
+#[tokio::test]
+async fn the_rejected_demo_key_gets_a_401_like_a_real_endpoint() {
+    let server = demo_server().await;
+    let response = client()
+        .post(format!("{}/v1/chat/completions", server.url()))
+        .header(
+            "authorization",
+            format!("Bearer {}", demo::REJECTED_API_KEY),
+        )
+        .json(&json!({"model": "demo-chat", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+}

@@ -1,21 +1,31 @@
-//! The request executor: one connection pool, retries before the first byte, timeouts,
-//! cancellation.
+//! The request executor: one connection pool, retries while nothing has reached the caller,
+//! timeouts, cancellation, redirects refused, secrets scrubbed from errors.
 
 use std::fmt;
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use http::HeaderMap;
+use secrecy::SecretString;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use url::Url;
 
-use super::config::{redact_url, HttpConfig, ProxyConfig, RetryCallback, RetryInfo};
-use super::errors::parse_retry_after;
+use super::body::{read_capped, OverCap};
+use super::classify::{is_error_document, json_instead_of_stream, parse_retry_after};
+use super::config::{HttpConfig, ProxyConfig, RetryCallback, RetryInfo};
+use super::endpoint::url_credentials;
+use super::event_stream::SseStream;
+use super::headers::is_credential_header;
+use super::proxy::{check_env_proxies, explicit_proxy};
+use super::redirect::{redirect_error, redirect_policy};
+use super::request_spec::{content_type, Fetched, NewDecoder, RequestSpec};
+use super::scrub::{push_secret, scrub, Secrets};
+use super::send_error::{display_target, error_chain, map_send_error};
 use super::sse::SseDecoder;
-use super::stream::SseStream;
+use super::time::{after, bounded};
+use super::tls::read_pem_bundle;
 use super::validate_header;
 use crate::error::{Error, ErrorKind, Result, TimeoutPhase};
 use crate::stream::EventStream;
@@ -26,48 +36,21 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Statuses worth sending again after a wait (when the mapped error agrees).
 const RETRYABLE_STATUSES: &[u16] = &[408, 409, 429, 500, 502, 503, 504];
 
-/// One request, described so that the engine can send it as often as retries need.
-///
-/// ```
-/// use cline_provider_core::http::{default_error_mapper, RequestSpec};
-///
-/// let build = |client: &reqwest::Client| Ok(client.post("http://127.0.0.1:9/v1/chat/completions").body("{}"));
-/// let spec = RequestSpec::new(&build, &default_error_mapper);
-/// assert!(spec.cancel.is_none());
-/// ```
-pub struct RequestSpec<'a> {
-    /// Builds one attempt's request afresh (called once per attempt), so a retry works with
-    /// any body.
-    pub build: &'a (dyn Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync),
-    /// Maps a non-2xx response (status, headers, the first 64 KiB of the body) to an
-    /// [`Error`]; backends read their own error bodies here.
-    pub map_error: &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> Error + Send + Sync),
-    /// Cancels the request (and its stream) when triggered.
-    pub cancel: Option<CancellationToken>,
-}
-
-impl<'a> RequestSpec<'a> {
-    /// A request with no cancellation token.
-    pub fn new(
-        build: &'a (dyn Fn(&reqwest::Client) -> Result<reqwest::RequestBuilder> + Send + Sync),
-        map_error: &'a (dyn Fn(u16, &HeaderMap, &[u8]) -> Error + Send + Sync),
-    ) -> Self {
-        RequestSpec {
-            build,
-            map_error,
-            cancel: None,
-        }
-    }
-
-    /// Cancels the request when `token` is cancelled.
-    pub fn with_cancel(mut self, token: Option<CancellationToken>) -> Self {
-        self.cancel = token;
-        self
-    }
+/// One attempt that got a 2xx answer, and the credentials it carried.
+struct Sent {
+    response: reqwest::Response,
+    secrets: Secrets,
 }
 
 /// The HTTP client every backend shares: one `reqwest::Client` (one connection pool) plus the
 /// retry, timeout and streaming rules of [`HttpConfig`]. Cloning is cheap and shares the pool.
+///
+/// **Retries** happen only while nothing has reached the caller: before the response headers,
+/// and for streams also while no event has been handed out (a reset after the headers, or a
+/// retryable in-band error as the first event). **Redirects** follow
+/// [`HttpConfig::redirects`]. **Secrets**: the credentials a request carried (its
+/// `Authorization` and other credential headers, credential query parameters) are removed from
+/// every error message the server's answer produces.
 ///
 /// ```
 /// use cline_provider_core::http::{HttpClient, HttpConfig};
@@ -89,6 +72,8 @@ pub struct HttpClient {
     client: reqwest::Client,
     config: Arc<HttpConfig>,
     on_retry: Option<RetryCallback>,
+    /// Credential values among the configured default headers.
+    default_secrets: Secrets,
 }
 
 impl fmt::Debug for HttpClient {
@@ -101,14 +86,22 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the client. An invalid header, timeout, proxy or CA bundle is an
-    /// [`ErrorKind::InvalidConfig`] error naming the field (or environment variable).
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`] naming the field (or environment variable) for an invalid
+    /// header, zero timeout, proxy or CA bundle.
     pub fn new(config: HttpConfig) -> Result<HttpClient> {
         HttpClient::with_env(config, &|name| std::env::var(name).ok())
     }
 
     /// [`HttpClient::new`] reading environment variables through `env`, so tests do not have
     /// to change the process environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`HttpClient::new`].
     pub fn with_env(
         config: HttpConfig,
         env: &dyn Fn(&str) -> Option<String>,
@@ -127,14 +120,16 @@ impl HttpClient {
         }
 
         let mut builder = reqwest::Client::builder()
-            // Credentials and prompts never follow a 3xx: reqwest strips `Authorization` on a
-            // cross-origin redirect but not `api-key` or custom credential headers.
-            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             // Credentials (API keys, bearer tokens, refresh tokens in a form body) and prompts
-            // never follow a 3xx: a 307 would re-send the body to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
+            // never follow a 3xx to another origin: a 307 would re-send the body to wherever
+            // it points, and reqwest strips only `Authorization`, not `api-key` or custom
+            // credential headers. LLM requests follow none at all.
+            .redirect(redirect_policy(config.redirects))
             .default_headers(header_map(&config)?);
+        if let Some(resolver) = &config.dns_resolver {
+            builder = builder.dns_resolver(Arc::clone(resolver));
+        }
 
         builder = match &config.proxy {
             ProxyConfig::FromEnv => {
@@ -170,10 +165,17 @@ impl HttpClient {
             )
             .with_source(e)
         })?;
+        let mut default_secrets = Vec::new();
+        for (name, value) in &config.default_headers {
+            if is_credential_header(name) {
+                push_secret(&mut default_secrets, value);
+            }
+        }
         Ok(HttpClient {
             client,
             config: Arc::new(config),
             on_retry: None,
+            default_secrets: default_secrets.into(),
         })
     }
 
@@ -203,106 +205,238 @@ impl HttpClient {
     /// `retry-after-ms`; a requested wait above [`RetryPolicy::max_retry_after`] is not
     /// waited: the error is returned.
     ///
-    /// Connection, DNS and TLS failures are [`ErrorKind::Unreachable`]; the connect and header
-    /// waits end in [`ErrorKind::Timeout`] naming their phase.
+    /// # Errors
+    ///
+    /// Connection failures are [`ErrorKind::Unreachable`] (retried), a host that does not
+    /// resolve [`ErrorKind::DnsFailure`] and a refused certificate
+    /// [`ErrorKind::TlsCertificate`] (neither retried); the connect and header waits end in
+    /// [`ErrorKind::Timeout`] naming their phase (a header timeout is retried only with
+    /// [`RetryPolicy::retry_header_timeout`]); a redirect not followed is
+    /// [`ErrorKind::Redirected`]; a 401 for a request that carried no credential says so
+    /// ([`Error::no_credential_sent`]).
+    ///
+    /// # Cancellation
+    ///
+    /// Dropping the future, or cancelling [`RequestSpec::cancel`], abandons the request
+    /// (cancelling returns [`ErrorKind::Cancelled`]).
     ///
     /// [`RetryPolicy::max_retry_after`]: super::RetryPolicy::max_retry_after
+    /// [`RetryPolicy::retry_header_timeout`]: super::RetryPolicy::retry_header_timeout
     pub async fn send(&self, req: &RequestSpec<'_>) -> Result<reqwest::Response> {
-        let deadline = self.deadline();
-        self.send_until(req, deadline).await
+        let (deadline, _) = self.deadline(req);
+        let this = self;
+        let attempt = move || async move {
+            this.attempt(req, deadline)
+                .await
+                .map(|sent| sent.response)
+                .map_err(|e| this.judged(e))
+        };
+        cancellable(&req.cancel, self.retrying(deadline, attempt)).await
+    }
+
+    /// [`send`](HttpClient::send), then reads the whole body, refusing more than `max_bytes`.
+    /// A connection cut while the body is read is retried like one before the headers, since
+    /// nothing has reached the caller yet, and so is a retryable error document in a 2xx JSON
+    /// answer (a gateway's `200 {"error": …}`, which is an error, not a body).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](HttpClient::send); a body over `max_bytes` is [`ErrorKind::Protocol`], a body
+    /// cut off for good [`ErrorKind::Truncated`].
+    ///
+    /// # Cancellation
+    ///
+    /// As [`send`](HttpClient::send).
+    pub async fn fetch(&self, req: &RequestSpec<'_>, max_bytes: usize) -> Result<Fetched> {
+        let (deadline, _) = self.deadline(req);
+        let this = self;
+        let attempt = move || async move {
+            let sent = this
+                .attempt(req, deadline)
+                .await
+                .map_err(|e| this.judged(e))?;
+            let status = sent.response.status().as_u16();
+            let headers = sent.response.headers().clone();
+            let read = read_capped(
+                sent.response,
+                max_bytes,
+                OverCap::Refuse,
+                this.config.idle_timeout,
+                deadline,
+                "response",
+            )
+            .await;
+            match read {
+                // A gateway's `200 {"error": …}` is an error, whatever protocol asked for it.
+                Ok(body)
+                    if content_type(&headers) == "application/json" && is_error_document(&body) =>
+                {
+                    let err = scrub(
+                        json_instead_of_stream(status, &headers, &body),
+                        &sent.secrets,
+                    );
+                    let retry = this.may_retry_before_output(&err);
+                    Err((err, retry))
+                }
+                Ok(body) => Ok(Fetched {
+                    status,
+                    headers,
+                    body,
+                }),
+                Err(e) => {
+                    let e = scrub(e, &sent.secrets);
+                    let retry = this.may_retry_before_output(&e);
+                    Err((e, retry))
+                }
+            }
+        };
+        cancellable(&req.cancel, self.retrying(deadline, attempt)).await
     }
 
     /// [`send`](HttpClient::send), then frames the body as server-sent events and decodes
-    /// each with `decoder`.
+    /// each with a decoder from `new_decoder` (a fresh one per attempt).
+    ///
+    /// Returns once the first event is ready, so that everything before it (a reset after the
+    /// headers, a retryable in-band error as the first event) is retried like an error before
+    /// the headers, and every error before output comes back from this call rather than as the
+    /// first stream item. A `200` answer with a JSON body instead of a stream is read and
+    /// mapped (a gateway's `{"error": …}` keeps its message and kind).
     ///
     /// The stream is poll-driven (no task, no channel); dropping it closes the connection. It
     /// yields [`ErrorKind::Truncated`] if the body ends before the decoder saw the terminal
     /// event, [`ErrorKind::EventTooLarge`] past [`HttpConfig::max_event_bytes`],
     /// `Timeout(Idle)` when no event data arrives for [`HttpConfig::idle_timeout`] (comments do
-    /// not count), `Timeout(Total)` past [`HttpConfig::total_timeout`], and
-    /// [`ErrorKind::Cancelled`] when the token fires. After an error it ends. Nothing is ever
-    /// retried once the body started.
+    /// not count), `Timeout(Total)` past the total timeout, and [`ErrorKind::Cancelled`] when
+    /// the token fires. After an error it ends. An error after the first event is
+    /// [`after_output`](Error::is_after_output) and never retried.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](HttpClient::send), plus the stream errors above when they happen before the
+    /// first event.
+    ///
+    /// # Cancellation
+    ///
+    /// As [`send`](HttpClient::send); the returned stream also ends with
+    /// [`ErrorKind::Cancelled`] when the token fires.
     pub async fn stream_sse(
         &self,
         req: &RequestSpec<'_>,
-        decoder: Box<dyn SseDecoder>,
+        new_decoder: NewDecoder<'_>,
     ) -> Result<EventStream> {
-        let deadline = self.deadline();
-        let response = self.send_until(req, deadline).await?;
-        check_event_stream(&response)?;
-        Ok(Box::pin(SseStream::new(
-            response,
-            decoder,
-            &self.config,
-            deadline,
-            req.cancel.clone(),
-        )))
+        let (deadline, limit) = self.deadline(req);
+        let this = self;
+        let attempt = move || async move {
+            let sent = this
+                .attempt(req, deadline)
+                .await
+                .map_err(|e| this.judged(e))?;
+            let response = this
+                .expect_event_stream(sent.response, deadline, &sent.secrets)
+                .await
+                .map_err(|e| this.judged(e))?;
+            let mut stream = SseStream::new(
+                response,
+                new_decoder(),
+                &this.config,
+                deadline.map(|at| (at, limit)),
+                req.cancel.clone(),
+                sent.secrets,
+            );
+            match stream.prefetch().await {
+                None => Ok(stream),
+                Some(err) => {
+                    let retry = this.may_retry_before_output(&err);
+                    Err((err, retry))
+                }
+            }
+        };
+        let stream = cancellable(&req.cancel, self.retrying(deadline, attempt)).await?;
+        Ok(Box::pin(stream))
     }
 
     /// Streams an already received 2xx `response` as server-sent events decoded by `decoder`,
     /// with the idle, total and size rules of this client (the total timeout counts from
     /// now). For backends that send with [`send`](HttpClient::send) themselves, e.g. to
-    /// refresh a token after a 401 before streaming.
+    /// refresh a token after a 401 before streaming. Nothing is retried here.
     pub fn events_from_response(
         &self,
         response: reqwest::Response,
         decoder: Box<dyn SseDecoder>,
         cancel: Option<CancellationToken>,
     ) -> EventStream {
+        let deadline = self
+            .config
+            .total_timeout
+            .map(|t| (after(Instant::now(), t), t));
         Box::pin(SseStream::new(
             response,
             decoder,
             &self.config,
-            self.deadline(),
+            deadline,
             cancel,
+            Arc::clone(&self.default_secrets),
         ))
     }
 
-    fn deadline(&self) -> Option<Instant> {
-        self.config.total_timeout.map(|t| Instant::now() + t)
-    }
-
-    async fn send_until(
-        &self,
-        req: &RequestSpec<'_>,
-        deadline: Option<Instant>,
-    ) -> Result<reqwest::Response> {
-        match &req.cancel {
-            Some(token) => {
-                if token.is_cancelled() {
-                    return Err(cancelled());
-                }
-                tokio::select! {
-                    biased;
-                    _ = token.cancelled() => Err(cancelled()),
-                    result = self.with_retries(req, deadline) => result,
-                }
-            }
-            None => self.with_retries(req, deadline).await,
+    /// The deadline of a request that starts now, and the limit it came from.
+    fn deadline(&self, req: &RequestSpec<'_>) -> (Option<Instant>, Duration) {
+        match req.total_timeout.or(self.config.total_timeout) {
+            Some(limit) => (Some(after(Instant::now(), limit)), limit),
+            None => (None, Duration::ZERO),
         }
     }
 
-    async fn with_retries(
-        &self,
-        req: &RequestSpec<'_>,
-        deadline: Option<Instant>,
-    ) -> Result<reqwest::Response> {
+    /// Whether an error before the response's body is worth another attempt.
+    fn may_retry(&self, err: &Error) -> bool {
+        let by_kind = err.is_retryable()
+            || (self.config.retry.retry_header_timeout
+                && err.kind() == &ErrorKind::Timeout(TimeoutPhase::Headers));
+        // A status outside the retryable ones is final even when its kind would wait (a 501).
+        by_kind
+            && err
+                .status()
+                .is_none_or(|s| !(400..600).contains(&s) || RETRYABLE_STATUSES.contains(&s))
+    }
+
+    /// Whether an error after a 2xx, before anything reached the caller, is worth another
+    /// attempt: a connection cut (nothing arrived), a retryable in-band error, and an idle
+    /// timeout only where a header timeout would be.
+    fn may_retry_before_output(&self, err: &Error) -> bool {
+        match err.kind() {
+            ErrorKind::Truncated => true,
+            ErrorKind::Timeout(TimeoutPhase::Idle) => self.config.retry.retry_header_timeout,
+            _ => self.may_retry(err),
+        }
+    }
+
+    fn judged(&self, err: Error) -> (Error, bool) {
+        let retry = self.may_retry(&err);
+        (err, retry)
+    }
+
+    /// Runs `attempt` until it succeeds, says not to retry, or the policy's retries or the
+    /// deadline run out; waits between attempts as the server asked or with jittered backoff.
+    async fn retrying<T, F, Fut>(&self, deadline: Option<Instant>, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, (Error, bool)>>,
+    {
         let policy = &self.config.retry;
         let mut retry = 0u32;
         loop {
-            let err = match self.attempt(req, deadline).await {
-                Ok(response) => return Ok(response),
-                Err(err) => err,
+            let err = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err((err, true)) if retry < policy.max_retries => err,
+                Err((err, _)) => return Err(err),
             };
-            if retry >= policy.max_retries || !should_retry(&err) {
-                return Err(err);
-            }
             retry += 1;
             let wait = match err.retry_after() {
                 Some(asked) if asked > policy.max_retry_after => {
                     tracing::warn!(
-                        wait_ms = asked.as_millis() as u64,
-                        max_ms = policy.max_retry_after.as_millis() as u64,
+                        wait_ms = u64::try_from(asked.as_millis()).unwrap_or(u64::MAX),
+                        max_ms =
+                            u64::try_from(policy.max_retry_after.as_millis()).unwrap_or(u64::MAX),
                         "the server asked to wait longer than allowed; not retrying"
                     );
                     return Err(err);
@@ -310,7 +444,7 @@ impl HttpClient {
                 Some(asked) => asked,
                 None => policy.jittered_backoff(retry),
             };
-            if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            if deadline.is_some_and(|d| after(Instant::now(), wait) >= d) {
                 tracing::warn!("no time left for another attempt within the total timeout");
                 return Err(err);
             }
@@ -322,7 +456,7 @@ impl HttpClient {
             };
             tracing::warn!(
                 attempt = info.attempt,
-                wait_ms = wait.as_millis() as u64,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 status = info.status,
                 reason = %info.reason,
                 "{info}"
@@ -330,16 +464,12 @@ impl HttpClient {
             if let Some(cb) = &self.on_retry {
                 cb(&info);
             }
-            tokio::time::sleep(wait).await;
+            tokio::time::sleep_until(after(Instant::now(), wait)).await;
         }
     }
 
     /// One attempt: build, send, wait for the headers; map a non-2xx answer.
-    async fn attempt(
-        &self,
-        req: &RequestSpec<'_>,
-        deadline: Option<Instant>,
-    ) -> Result<reqwest::Response> {
+    async fn attempt(&self, req: &RequestSpec<'_>, deadline: Option<Instant>) -> Result<Sent> {
         let request = (req.build)(&self.client)?.build().map_err(|e| {
             Error::invalid_config(
                 "request",
@@ -348,13 +478,20 @@ impl HttpClient {
             .with_source(e.without_url())
         })?;
         let target = display_target(request.url());
+        let secrets = self.secrets_of(&request);
         let header_timeout = self.config.header_timeout;
         let response = match bounded(self.client.execute(request), header_timeout, deadline).await {
             Ok(Ok(response)) => response,
-            Ok(Err(e)) => return Err(map_send_error(e, &target, self.config.connect_timeout)),
+            Ok(Err(e)) => {
+                let err = map_send_error(e, &target, self.config.connect_timeout);
+                return Err(scrub(err, &secrets));
+            }
             Err(phase) => {
                 let after = match phase {
-                    TimeoutPhase::Total => self.config.total_timeout.unwrap_or(header_timeout),
+                    TimeoutPhase::Total => req
+                        .total_timeout
+                        .or(self.config.total_timeout)
+                        .unwrap_or(header_timeout),
                     _ => header_timeout,
                 };
                 return Err(Error::timeout(phase, after));
@@ -362,10 +499,13 @@ impl HttpClient {
         };
         let status = response.status();
         if status.is_success() {
-            return Ok(response);
+            return Ok(Sent { response, secrets });
+        }
+        if status.is_redirection() {
+            return Err(scrub(redirect_error(&response), &secrets));
         }
         let headers = response.headers().clone();
-        let body = self.read_error_body(response, deadline).await;
+        let body = self.error_body(response, deadline).await;
         let mut err = (req.map_error)(status.as_u16(), &headers, &body);
         if err.status().is_none() {
             err = err.with_status(status.as_u16());
@@ -375,45 +515,93 @@ impl HttpClient {
                 err = err.with_retry_after(wait);
             }
         }
-        Err(err)
+        if status == http::StatusCode::UNAUTHORIZED && secrets.is_empty() {
+            err = err.with_no_credential_sent();
+        }
+        Err(scrub(err, &secrets))
     }
 
-    /// Up to [`MAX_ERROR_BODY`] bytes of an error body; a stall or failure just ends it.
-    async fn read_error_body(
-        &self,
-        mut response: reqwest::Response,
-        deadline: Option<Instant>,
-    ) -> Vec<u8> {
-        let mut body = Vec::new();
-        while body.len() < MAX_ERROR_BODY {
-            match bounded(response.chunk(), self.config.idle_timeout, deadline).await {
-                Ok(Ok(Some(chunk))) => {
-                    let room = MAX_ERROR_BODY - body.len();
-                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    /// The first [`MAX_ERROR_BODY`] bytes of a body that explains an error; a failure while
+    /// reading just ends it.
+    async fn error_body(&self, response: reqwest::Response, deadline: Option<Instant>) -> Bytes {
+        read_capped(
+            response,
+            MAX_ERROR_BODY,
+            OverCap::Truncate,
+            self.config.idle_timeout,
+            deadline,
+            "error body",
+        )
+        .await
+        .unwrap_or_default()
+    }
+
+    /// The credentials `request` carries: credential or sensitive headers (the client's
+    /// defaults included), the URL's password and credential query parameters.
+    fn secrets_of(&self, request: &reqwest::Request) -> Secrets {
+        let mut out: Vec<SecretString> = self.default_secrets.to_vec();
+        for (name, value) in request.headers() {
+            if value.is_sensitive() || is_credential_header(name.as_str()) {
+                if let Ok(v) = value.to_str() {
+                    push_secret(&mut out, v);
                 }
-                _ => break,
             }
         }
-        body
+        for v in url_credentials(request.url()) {
+            push_secret(&mut out, &v);
+        }
+        out.into()
+    }
+
+    /// Reads and maps a 2xx answer that is plainly not an event stream (a JSON document, a
+    /// login page) instead of reporting it later as a truncated stream.
+    async fn expect_event_stream(
+        &self,
+        response: reqwest::Response,
+        deadline: Option<Instant>,
+        secrets: &Secrets,
+    ) -> Result<reqwest::Response> {
+        let ct = content_type(response.headers());
+        if ct == "application/json" {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = self.error_body(response, deadline).await;
+            return Err(scrub(
+                json_instead_of_stream(status, &headers, &body),
+                secrets,
+            ));
+        }
+        if ct == "text/html" {
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                "expected an event stream (text/event-stream) but the server answered with an \
+                 HTML page (`text/html`); a proxy, firewall or login page may be in the way, or \
+                 the base URL is wrong",
+            )
+            .with_status(response.status().as_u16()));
+        }
+        Ok(response)
     }
 }
 
-/// Runs `fut` for at most `limit`, and never past `deadline`; on expiry says which bound hit.
-async fn bounded<F: Future>(
-    fut: F,
-    limit: Duration,
-    deadline: Option<Instant>,
-) -> std::result::Result<F::Output, TimeoutPhase> {
-    let own = Instant::now() + limit;
-    let (until, phase) = match deadline {
-        Some(d) if d <= own => (d, TimeoutPhase::Total),
-        _ => (own, TimeoutPhase::Headers),
-    };
-    tokio::time::timeout_at(until, fut).await.map_err(|_| phase)
-}
-
-fn should_retry(err: &Error) -> bool {
-    err.is_retryable() && err.status().is_none_or(|s| RETRYABLE_STATUSES.contains(&s))
+/// Runs `fut` unless `cancel` fires first.
+async fn cancellable<T>(
+    cancel: &Option<CancellationToken>,
+    fut: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match cancel {
+        Some(token) => {
+            if token.is_cancelled() {
+                return Err(cancelled());
+            }
+            tokio::select! {
+                biased;
+                _ = token.cancelled() => Err(cancelled()),
+                result = fut => result,
+            }
+        }
+        None => fut.await,
+    }
 }
 
 fn cancelled() -> Error {
@@ -463,193 +651,4 @@ fn header_map(config: &HttpConfig) -> Result<HeaderMap> {
         }
     }
     Ok(map)
-}
-
-/// Reports a malformed proxy variable now rather than letting it be ignored silently.
-fn check_env_proxies(env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        let Some(value) = env(var) else { continue };
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        let with_scheme = if value.contains("://") {
-            value.to_owned()
-        } else {
-            format!("http://{value}")
-        };
-        let parsed = Url::parse(&with_scheme)
-            .ok()
-            .filter(|u| u.host_str().is_some());
-        let Some(url) = parsed else {
-            // The value may carry a password: never echo it.
-            return Err(Error::invalid_config(
-                var,
-                "the environment variable is not a valid proxy URL",
-            ));
-        };
-        if !matches!(url.scheme(), "http" | "https" | "socks5" | "socks5h") {
-            return Err(Error::invalid_config(
-                var,
-                format!(
-                    "the proxy scheme `{}` is not supported (use http:// or https://)",
-                    url.scheme()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn explicit_proxy(url: &Url, no_proxy: Option<&str>) -> Result<reqwest::Proxy> {
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(Error::invalid_config(
-            "proxy",
-            format!(
-                "`{}` is not an http:// or https:// proxy URL",
-                redact_url(url)
-            ),
-        ));
-    }
-    let proxy = reqwest::Proxy::all(url.as_str()).map_err(|e| {
-        Error::invalid_config(
-            "proxy",
-            format!(
-                "`{}` is not a usable proxy: {}",
-                redact_url(url),
-                e.without_url()
-            ),
-        )
-    })?;
-    Ok(proxy.no_proxy(no_proxy.and_then(reqwest::NoProxy::from_string)))
-}
-
-fn read_pem_bundle(field: &str, path: &Path) -> Result<Vec<reqwest::Certificate>> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::invalid_config(
-            field,
-            format!("cannot read the certificate file {}: {e}", path.display()),
-        )
-        .with_source(e)
-    })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| {
-        Error::invalid_config(
-            field,
-            format!("{} is not a valid PEM certificate bundle", path.display()),
-        )
-        .with_source(e)
-    })?;
-    if certs.is_empty() {
-        return Err(Error::invalid_config(
-            field,
-            format!(
-                "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                path.display()
-            ),
-        ));
-    }
-    Ok(certs)
-}
-
-/// Refuses a 2xx answer that is plainly not an event stream (a JSON document, a login page)
-/// instead of reporting it later as a truncated stream.
-fn check_event_stream(response: &reqwest::Response) -> Result<()> {
-    let Some(ct) = response.headers().get(http::header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-    if ct.starts_with("application/json") || ct.starts_with("text/html") {
-        return Err(Error::new(
-            ErrorKind::Protocol,
-            format!(
-                "expected an event stream (text/event-stream) but the server answered with `{ct}`"
-            ),
-        )
-        .with_status(response.status().as_u16()));
-    }
-    Ok(())
-}
-
-/// Maps a failure before the response headers arrived.
-fn map_send_error(e: reqwest::Error, target: &str, connect_timeout: Duration) -> Error {
-    let cause = error_chain(&e);
-    let e = e.without_url();
-    if e.is_connect() && e.is_timeout() {
-        return Error::timeout(TimeoutPhase::Connect, connect_timeout).with_source(e);
-    }
-    if e.is_connect() {
-        return Error::new(
-            ErrorKind::Unreachable,
-            format!("could not connect to {target}: {cause}"),
-        )
-        .with_source(e);
-    }
-    if e.is_redirect() {
-        return Error::new(
-            ErrorKind::Protocol,
-            format!("too many redirects from {target}: {cause}"),
-        )
-        .with_source(e);
-    }
-    if e.is_builder() {
-        return Error::invalid_config(
-            "request",
-            format!("the request to {target} could not be built: {cause}"),
-        )
-        .with_source(e);
-    }
-    // The connection broke before a response: nothing reached the caller, so a retry is safe.
-    Error::new(
-        ErrorKind::Unreachable,
-        format!("the request to {target} failed before a response arrived: {cause}"),
-    )
-    .with_source(e)
-}
-
-/// `scheme://host[:port]/path`: the query can carry keys and is never shown.
-pub(crate) fn display_target(url: &reqwest::Url) -> String {
-    let mut s = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
-    if let Some(port) = url.port() {
-        s.push_str(&format!(":{port}"));
-    }
-    s.push_str(url.path());
-    s
-}
-
-/// The error and its causes, `a: b: c`, without the URL (it may carry a key in its query).
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let text = match err.downcast_ref::<reqwest::Error>() {
-            Some(re) if re.url().is_some() => {
-                // Display of a reqwest error names its URL; describe the kind instead.
-                let kind = if re.is_connect() {
-                    "error trying to connect"
-                } else if re.is_timeout() {
-                    "operation timed out"
-                } else if re.is_body() || re.is_decode() {
-                    "error reading the response body"
-                } else if re.is_builder() {
-                    "builder error"
-                } else {
-                    "error sending the request"
-                };
-                kind.to_owned()
-            }
-            _ => err.to_string(),
-        };
-        if parts.last().is_none_or(|last| !last.contains(&text)) {
-            parts.push(text);
-        }
-        cur = err.source();
-    }
-    parts.join(": ")
 }

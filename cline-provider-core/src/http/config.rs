@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::endpoint::redact_url;
 use super::sse::DEFAULT_MAX_EVENT_BYTES;
 
 /// Settings of an [`HttpClient`](super::HttpClient). `Default` gives sane values for talking
@@ -14,6 +15,9 @@ use super::sse::DEFAULT_MAX_EVENT_BYTES;
 ///
 /// `Debug` prints header names but never header values, and hides a proxy password, since
 /// organizations put API keys in custom headers.
+///
+/// **No limit.** Every timeout accepts `Duration::MAX` to mean "never": deadlines are clamped
+/// to about thirty years instead of overflowing.
 ///
 /// ```
 /// use std::time::Duration;
@@ -32,15 +36,19 @@ pub struct HttpConfig {
     /// Opening the TCP/TLS connection. Default 10 s.
     pub connect_timeout: Duration,
     /// From sending a request (connecting included) until the response headers arrive.
-    /// Default 120 s.
+    /// Default 120 s. Not retried unless [`RetryPolicy::retry_header_timeout`] says so.
     pub header_timeout: Duration,
     /// The longest gap between two pieces of an event while the body streams. Keep-alive
     /// comments do not count as progress. Default 300 s.
     pub idle_timeout: Duration,
-    /// The whole request, retries and streaming included. Default: none.
+    /// The whole request, retries and streaming included. Default: none. A request's own
+    /// `timeout` ([`ChatRequest`](crate::ChatRequest)) replaces it for that request.
     pub total_timeout: Option<Duration>,
-    /// When and how often to retry before the first byte of the body.
+    /// When and how often to retry while nothing has reached the caller.
     pub retry: RetryPolicy,
+    /// Which redirects are followed. Default [`RedirectPolicy::None`]: LLM endpoints do not
+    /// redirect POSTs, and a redirect would carry the credentials and the prompt along.
+    pub redirects: RedirectPolicy,
     /// Which proxy to use.
     pub proxy: ProxyConfig,
     /// A PEM bundle of extra root certificates (for TLS-inspecting corporate proxies),
@@ -54,6 +62,24 @@ pub struct HttpConfig {
     /// Headers sent with every request, after the `User-Agent` (so a `User-Agent` here wins).
     /// Checked with [`validate_header`](super::validate_header) when the client is built.
     pub default_headers: Vec<(String, String)>,
+    /// Resolves host names instead of the system resolver (to pin a host to an address, or to
+    /// use a DNS-over-HTTPS resolver). Default: none, the system's.
+    pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+}
+
+/// Which HTTP redirects a client follows.
+///
+/// Whatever the policy, credentials never follow a redirect to another origin, and nothing
+/// follows one from HTTPS to plain HTTP (that is another origin too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RedirectPolicy {
+    /// None: a 3xx answer is an [`ErrorKind::Redirected`](crate::ErrorKind::Redirected) error
+    /// naming where it pointed. For LLM requests.
+    #[default]
+    None,
+    /// Up to 10 hops within the same origin (scheme, host and port); a hop to another origin is
+    /// refused as above. For the organization's admin API behind a path-rewriting gateway.
+    SameOrigin,
 }
 
 impl Default for HttpConfig {
@@ -69,6 +95,8 @@ impl Default for HttpConfig {
             max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
             user_agent: default_user_agent(),
             default_headers: Vec::new(),
+            redirects: RedirectPolicy::default(),
+            dns_resolver: None,
         }
     }
 }
@@ -96,6 +124,11 @@ impl fmt::Debug for HttpConfig {
             .field("max_event_bytes", &self.max_event_bytes)
             .field("user_agent", &self.user_agent)
             .field("default_headers (values hidden)", &header_names)
+            .field("redirects", &self.redirects)
+            .field(
+                "dns_resolver",
+                &self.dns_resolver.as_ref().map(|_| "custom"),
+            )
             .finish()
     }
 }
@@ -128,6 +161,10 @@ pub struct RetryPolicy {
     /// The longest server-requested wait we honour. A server asking for longer gets its error
     /// returned at once instead. Default 120 s.
     pub max_retry_after: Duration,
+    /// Whether a header timeout (and an idle timeout before the first event) is retried.
+    /// Default `false`: the server may be generating the reply, so a second POST of a slow
+    /// reasoning request is billed again, up to once per retry.
+    pub retry_header_timeout: bool,
 }
 
 impl Default for RetryPolicy {
@@ -137,6 +174,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
+            retry_header_timeout: false,
         }
     }
 }
@@ -165,7 +203,12 @@ impl RetryPolicy {
     pub fn jittered_backoff(&self, retry: u32) -> Duration {
         let full = self.backoff(retry);
         let half = full / 2;
-        half + (full - half).mul_f64(fastrand::f64())
+        // In nanoseconds: `Duration::mul_f64` panics when rounding pushes a huge value past
+        // `Duration::MAX`.
+        let span = (full - half).as_nanos();
+        let jitter = (span as f64 * fastrand::f64()) as u128;
+        let jitter = Duration::from_nanos(u64::try_from(jitter.min(span)).unwrap_or(u64::MAX));
+        half.saturating_add(jitter).min(full)
     }
 }
 
@@ -199,17 +242,6 @@ impl fmt::Debug for ProxyConfig {
                 .finish(),
         }
     }
-}
-
-/// The URL with its password (if any) replaced by `***`.
-pub(crate) fn redact_url(url: &Url) -> String {
-    if url.password().is_none() {
-        return url.to_string();
-    }
-    let mut shown = url.clone();
-    // Only fails for URLs that cannot have credentials, and this one has some.
-    let _ = shown.set_password(Some("***"));
-    shown.to_string()
 }
 
 /// What the engine tells the application about a retry it is about to make.
@@ -251,6 +283,7 @@ mod tests {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(5),
+            retry_header_timeout: false,
         };
         let got: Vec<u128> = (1..=6).map(|n| p.backoff(n).as_millis()).collect();
         assert_eq!(got, vec![100, 200, 400, 800, 1000, 1000]);
@@ -307,7 +340,7 @@ mod tests {
         assert!(shown.contains("X-Api-Key"));
         assert!(!shown.contains("sk-very-secret"));
         assert!(!shown.contains("hunter2"));
-        assert!(shown.contains("alice:***@proxy.corp"));
+        assert!(shown.contains("alice:[redacted]@proxy.corp"), "{shown}");
     }
 
     #[test]

@@ -1,9 +1,16 @@
-//! Rules every backend applies to where it sends requests: a valid endpoint URL, and loopback
-//! detection (identity tokens never travel over plain HTTP except to loopback).
+//! Rules every backend applies to where it sends requests: a valid endpoint URL, loopback
+//! detection (identity tokens never travel over plain HTTP except to loopback), the plain-HTTP
+//! rule, which query parameters carry credentials, and how a URL is shown without them.
 
 use url::{Host, Url};
 
+use super::headers::is_credential_header;
 use crate::error::{Error, Result};
+use crate::secrets::REDACTED;
+
+/// Query parameters that carry a credential although their names hide it: Azure SAS
+/// signatures (`sig`) and AWS presigned URLs.
+const CREDENTIAL_QUERY_PARAMS: [&str; 3] = ["sig", "x-amz-signature", "x-amz-credential"];
 
 /// Checks an endpoint URL: `http` or `https`, with a host, and no user name or password in it
 /// (credentials belong in the API key or a header, where they are masked). Errors name
@@ -162,4 +169,99 @@ pub fn check_plain_http(
             ),
         )),
     }
+}
+
+/// Whether a URL query parameter carries a credential, by the same rule as
+/// [`is_credential_header`] plus the SAS `sig`: Azure API Management's `subscription-key`,
+/// `api-key`, `access_token`, `code`…
+///
+/// ```
+/// use cline_provider_core::http::is_credential_query_param;
+/// assert!(is_credential_query_param("subscription-key"));
+/// assert!(is_credential_query_param("sig"));
+/// assert!(!is_credential_query_param("api-version"));
+/// ```
+pub fn is_credential_query_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    is_credential_header(&n) || CREDENTIAL_QUERY_PARAMS.contains(&n.as_str()) || n == "code"
+}
+
+/// The values of the URL's credentials: its password and every credential query parameter
+/// (see [`is_credential_query_param`]). Empty when the URL carries none.
+pub fn url_credentials(url: &Url) -> Vec<String> {
+    let mut out: Vec<String> = url
+        .query_pairs()
+        .filter(|(k, v)| is_credential_query_param(k) && !v.is_empty())
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    if let Some(pw) = url.password() {
+        out.push(pw.to_owned());
+    }
+    out
+}
+
+/// [`redact_url`] as a [`Url`] again (the mark percent-encoded in the query), for fields
+/// typed `Url` such as [`ProviderInfo::base_url`](crate::ProviderInfo::base_url).
+pub fn redacted_url(url: &Url) -> Url {
+    Url::parse(&redact_url(url)).unwrap_or_else(|_| {
+        let mut u = url.clone();
+        u.set_query(None);
+        u
+    })
+}
+
+/// The URL as it may be shown in `Debug`, errors and logs: the password and the value of
+/// every credential query parameter replaced by [`REDACTED`].
+///
+/// ```
+/// use cline_provider_core::http::redact_url;
+/// let u = url::Url::parse("https://apim.example/openai?api-version=2024-10-21&subscription-key=abc123").unwrap();
+/// assert_eq!(redact_url(&u), "https://apim.example/openai?api-version=2024-10-21&subscription-key=[redacted]");
+/// ```
+pub fn redact_url(url: &Url) -> String {
+    let has_query_credential = url
+        .query_pairs()
+        .any(|(k, v)| is_credential_query_param(&k) && !v.is_empty());
+    if url.password().is_none() && !has_query_credential {
+        return url.to_string();
+    }
+    // A placeholder the URL parser keeps as it is, swapped for the marker in the text (the
+    // parser would percent-encode the marker's brackets).
+    const PLACEHOLDER: &str = "__redacted__";
+    let mut shown = url.clone();
+    if url.password().is_some() {
+        // Only fails for URLs that cannot have credentials, and this one has some.
+        let _ = shown.set_password(Some(PLACEHOLDER));
+    }
+    if has_query_credential {
+        // Rebuilt by hand so that the marker stays readable instead of percent-encoded.
+        let query: Vec<String> = url
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .map(|pair| {
+                let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+                let decoded: String = url::form_urlencoded::parse(name.as_bytes())
+                    .next()
+                    .map(|(k, _)| k.into_owned())
+                    .unwrap_or_default();
+                if pair.contains('=') && is_credential_query_param(&decoded) {
+                    format!("{name}={REDACTED}")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        let mut text = shown.to_string().replacen(PLACEHOLDER, REDACTED, 1);
+        if let Some(at) = text.find('?') {
+            let fragment = text.find('#').map(|f| text[f..].to_owned());
+            text.truncate(at + 1);
+            text.push_str(&query.join("&"));
+            if let Some(f) = fragment {
+                text.push_str(&f);
+            }
+        }
+        return text;
+    }
+    shown.to_string().replacen(PLACEHOLDER, REDACTED, 1)
 }

@@ -1,5 +1,6 @@
-//! The admin API's two endpoints, and nothing else: [`AdminApi`] sends the requests and reads
-//! their envelopes. What to do with an answer (apply, fall back, clear) is
+//! The admin API's two endpoints, and nothing else: [`AdminApi`] sends the requests (through
+//! the engine, as every request of the SDK: its User-Agent, proxy, trusted roots, timeouts,
+//! capped body reader and error rules, same-origin redirects only) and reads their envelopes. What to do with an answer (apply, fall back, clear) is
 //! [`RemoteConfigClient`](super::RemoteConfigClient)'s business.
 
 use std::sync::RwLock;
@@ -11,7 +12,10 @@ use url::Url;
 
 use super::json;
 use super::remote::Organization;
-use crate::error::{Error, ErrorKind, Result, TimeoutPhase};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{
+    map_error_with, HttpClient, HttpConfig, RedirectPolicy, RequestSpec, RetryPolicy,
+};
 
 /// The most a policy response may weigh; larger bodies are refused, not buffered.
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -34,32 +38,40 @@ pub(super) struct Discovery {
 
 /// The admin API at one base URL, with the member's account token.
 pub(super) struct AdminApi {
-    http: reqwest::Client,
+    http: HttpClient,
     api_base: Url,
     token: RwLock<SecretString>,
 }
 
+/// What an admin API status means where it differs from an LLM endpoint's: the credential is
+/// the member's sign-in (401), and a missing path is not a missing model (404).
+const ADMIN_STATUSES: &[(u16, ErrorKind)] =
+    &[(401, ErrorKind::NotSignedIn), (404, ErrorKind::BadRequest)];
+
+/// The admin API's HTTP settings by default: 10 s to connect, 30 s for the whole request.
+pub(super) fn default_http_config() -> HttpConfig {
+    HttpConfig {
+        connect_timeout: Duration::from_secs(10),
+        header_timeout: Duration::from_secs(30),
+        total_timeout: Some(Duration::from_secs(30)),
+        ..HttpConfig::default()
+    }
+}
+
 impl AdminApi {
-    /// A client with its own HTTP client: 10 s connect timeout, 30 s request timeout.
+    /// A client over the engine with [`default_http_config`].
     pub(super) fn new(api_base: &str, token: SecretString) -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    format!("could not build the HTTP client: {e}"),
-                )
-            })?;
-        Self::with_http_client(api_base, token, http)
+        Self::with_http_config(api_base, token, default_http_config())
     }
 
-    /// The token is refused over plain `http://` except to a loopback address.
-    pub(super) fn with_http_client(
+    /// A client over the engine with `config` (proxy, extra CA, `SSL_CERT_FILE`, User-Agent,
+    /// timeouts), following same-origin redirects only and retrying nothing: a failed fetch
+    /// keeps the policy, and the schedule tries again. The token is refused over plain
+    /// `http://` except to a loopback address.
+    pub(super) fn with_http_config(
         api_base: &str,
         token: SecretString,
-        http: reqwest::Client,
+        config: HttpConfig,
     ) -> Result<Self> {
         let api_base = json::base_url(api_base, "admin_api_url")?;
         if crate::http::is_plain_http_to_remote(&api_base) {
@@ -75,6 +87,11 @@ impl AdminApi {
                 "the admin API token is empty",
             ));
         }
+        let http = HttpClient::new(HttpConfig {
+            redirects: RedirectPolicy::SameOrigin,
+            retry: RetryPolicy::never(),
+            ..config
+        })?;
         Ok(AdminApi {
             http,
             api_base,
@@ -115,53 +132,21 @@ impl AdminApi {
             v.set_sensitive(true);
             v
         };
-        let mut response = self
+        let build = |c: &reqwest::Client| {
+            Ok(c.get(url.clone())
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::ACCEPT, "application/json"))
+        };
+        let shown = url.path().to_owned();
+        let map = |status: u16, headers: &http::HeaderMap, body: &[u8]| {
+            map_error_with(ADMIN_STATUSES, status, headers, body)
+                .with_context(format!("the admin API ({shown})"))
+        };
+        let fetched = self
             .http
-            .get(url.clone())
-            .header(http::header::AUTHORIZATION, auth)
-            .header(http::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| transport_error(&e, &url))?;
-        let status = response.status();
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| transport_error(&e, &url))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(Error::new(
-                    ErrorKind::Protocol,
-                    format!("the admin API response from {url} is larger than {MAX_BODY} bytes"),
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-        if !status.is_success() {
-            let said = parsed
-                .as_ref()
-                .and_then(|v| v.get("error").or_else(|| v.get("message")))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(|s| format!(": {}", s.chars().take(200).collect::<String>()))
-                .unwrap_or_default();
-            let kind = match status.as_u16() {
-                401 => ErrorKind::NotSignedIn,
-                403 => ErrorKind::AccessDenied,
-                404 => ErrorKind::BadRequest,
-                429 => ErrorKind::RateLimited,
-                s if s >= 500 => ErrorKind::Server,
-                _ => ErrorKind::BadRequest,
-            };
-            return Err(Error::new(
-                kind,
-                format!("the admin API answered {status} for {url}{said}"),
-            )
-            .with_status(status.as_u16()));
-        }
-        parsed.ok_or_else(|| {
+            .fetch(&RequestSpec::new(&build, &map), MAX_BODY)
+            .await?;
+        serde_json::from_slice(&fetched.body).map_err(|_| {
             Error::new(
                 ErrorKind::Protocol,
                 format!(
@@ -317,24 +302,5 @@ pub(super) fn parse_org_config(body: Value) -> Result<OrgConfig> {
     match obj.get("value") {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(OrgConfig::Enabled(s.clone())),
         _ => Err(protocol("`value` is missing")),
-    }
-}
-
-fn transport_error(e: &reqwest::Error, url: &Url) -> Error {
-    if e.is_timeout() {
-        Error::new(
-            ErrorKind::Timeout(TimeoutPhase::Total),
-            format!("the admin API request to {url} timed out"),
-        )
-    } else if e.is_connect() {
-        Error::new(
-            ErrorKind::Unreachable,
-            format!("could not reach the admin API at {url}"),
-        )
-    } else {
-        Error::new(
-            ErrorKind::Unreachable,
-            format!("the admin API request to {url} failed: {e}"),
-        )
     }
 }

@@ -15,7 +15,7 @@ use crate::http::validate_header;
 use crate::model::ModelInfo;
 use crate::provider::{Provider, ProviderInfo, ProviderKind};
 use crate::request::ChatRequest;
-use crate::stream::EventStream;
+use crate::stream::{ChatResponse, EventStream};
 
 /// A backend's provider behind the effective settings' policy. Built by
 /// [`Connection::new`](super::Connection::new), the one place a backend is wrapped.
@@ -236,5 +236,17 @@ impl Provider for EnforcedProvider {
     async fn stream(&self, mut request: ChatRequest) -> Result<EventStream> {
         self.enforce(&mut request)?;
         self.backend.stream(request).await
+    }
+
+    /// The backend's model info (its prices price the replies).
+    fn model_info(&self, model: &str) -> Option<ModelInfo> {
+        self.backend.model_info(model)
+    }
+
+    /// The same checks as [`stream`](Provider::stream), then the backend's own whole-reply
+    /// request (a non-streaming one for the OpenAI Compatible backend).
+    async fn complete(&self, mut request: ChatRequest) -> Result<ChatResponse> {
+        self.enforce(&mut request)?;
+        self.backend.complete(request).await
     }
 }

@@ -13,6 +13,7 @@ use super::outcome::{ClearReason, RefreshOutcome};
 use super::remote::{Organization, Policy, PolicySource, RemoteConfig};
 use super::schedule::RefreshSchedule;
 use crate::error::{Error, Result};
+use crate::http::HttpConfig;
 
 /// Fetches the organization's policy from the admin API, the way the original product does:
 ///
@@ -27,6 +28,43 @@ use crate::error::{Error, Result};
 ///    (`200 {}`, `{"success": true}`), a page that is not JSON (a captive portal), an empty
 ///    body, an invalid document — and falls back to the cached copy, or else keeps the policy
 ///    in effect, and says why. A failed fetch never deletes the cache.
+///
+/// **The envelope.** Both endpoints answer `{"success", "error", "data"}`; discovery's `data`
+/// names the organization and may carry the policy document itself, as a JSON *string* in
+/// `value`; the organization endpoint's `data` is `{"enabled", "value"}`. A working example,
+/// against a local server playing the admin API:
+///
+/// ```
+/// use cline_provider_core::policy::RemoteConfigClient;
+/// use cline_provider_testkit::{Reply, TestServer};
+/// use serde_json::json;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> cline_provider_core::Result<()> {
+/// let admin = TestServer::start().await?;
+/// let policy = json!({"version": "v1", "providerSettings": {"OpenAiCompatible": {
+///     "openAiBaseUrl": "https://llm.acme.example/v1",
+///     "models": [{"id": "gpt-4o"}]
+/// }}});
+/// admin.route("GET", "/api/v1/users/me/remote-config", Reply::json(200, json!({
+///     "success": true,
+///     "error": "",
+///     "data": {
+///         "organizationId": "org-acme",
+///         "value": policy.to_string(),
+///         "organizations": [{"organizationId": "org-acme", "name": "Acme"}]
+///     }
+/// })));
+/// // Without `value` in discovery, the client asks the organization endpoint, which answers
+/// // {"success": true, "data": {"enabled": true, "value": "…"}}; `"enabled": false` or
+/// // `"data": null` there means the organization has no policy.
+/// let client = RemoteConfigClient::new(&admin.url(), "member-token".to_owned().into())?;
+/// let applied = client.refresh().await;
+/// let policy = applied.policy().expect("applied");
+/// assert_eq!(policy.organization.id, "org-acme");
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// Nothing happens in the background unless the application asks: call
 /// [`refresh`](RemoteConfigClient::refresh) when [`next_refresh_in`](RemoteConfigClient::next_refresh_in)
@@ -52,23 +90,35 @@ impl std::fmt::Debug for RemoteConfigClient {
 
 impl RemoteConfigClient {
     /// A client for the admin API at `api_base` (e.g. `https://api.cline.bot`), authenticating
-    /// with `token`. Uses its own HTTP client with a 10 s connect timeout and a 30 s request
-    /// timeout.
+    /// with `token`, over the SDK's HTTP engine (proxy from the environment, `SSL_CERT_FILE`,
+    /// User-Agent) with a 10 s connect timeout and a 30 s request timeout. Redirects are
+    /// followed only within the same origin, so the token never reaches another host.
     ///
-    /// The token is refused over plain `http://` except to a loopback address.
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) naming `admin_api_url` for
+    /// an invalid URL, or plain `http://` to anything but loopback (the token would travel
+    /// unencrypted); [`ErrorKind::NotSignedIn`](crate::ErrorKind::NotSignedIn) for an empty
+    /// token.
     pub fn new(api_base: &str, token: SecretString) -> Result<Self> {
         Ok(Self::around(AdminApi::new(api_base, token)?))
     }
 
-    /// Like [`new`](RemoteConfigClient::new) with the application's own `reqwest::Client`
-    /// (proxy, custom CA, timeouts).
-    pub fn with_http_client(
+    /// Like [`new`](RemoteConfigClient::new) with the application's own HTTP settings (proxy,
+    /// extra CA, timeouts, User-Agent): the same [`HttpConfig`] the providers take. Its
+    /// redirect and retry settings are not used: the admin API follows same-origin redirects
+    /// only, and a failed fetch is tried again by the schedule, not at once.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](RemoteConfigClient::new), and an invalid `config` (named field).
+    pub fn with_http_config(
         api_base: &str,
         token: SecretString,
-        http: reqwest::Client,
+        config: HttpConfig,
     ) -> Result<Self> {
-        Ok(Self::around(AdminApi::with_http_client(
-            api_base, token, http,
+        Ok(Self::around(AdminApi::with_http_config(
+            api_base, token, config,
         )?))
     }
 

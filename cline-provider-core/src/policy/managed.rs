@@ -18,12 +18,12 @@ use super::member::ConfigDir;
 use super::outcome::RefreshOutcome;
 use super::report::SettingsReport;
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::ConfigWarning;
+use crate::http::{redacted_url, ConfigWarning};
 use crate::model::ModelInfo;
 use crate::provider::{Provider, ProviderInfo, ProviderKind};
 use crate::request::ChatRequest;
 use crate::secrets::SecretStore;
-use crate::stream::EventStream;
+use crate::stream::{ChatResponse, EventStream};
 
 /// Why subscribers are told about new settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -516,10 +516,19 @@ impl Provider for LiveProvider {
                     .settings
                     .provider_kind()
                     .unwrap_or(ProviderKind::OpenAiCompatible),
-                base_url: snapshot.settings.base_url().value.clone(),
+                base_url: snapshot
+                    .settings
+                    .base_url()
+                    .value
+                    .as_ref()
+                    .map(redacted_url),
                 default_model: snapshot.settings.model_id().value.clone(),
             },
         }
+    }
+
+    fn model_info(&self, model: &str) -> Option<ModelInfo> {
+        self.current().ok()?.model_info(model)
     }
 
     async fn list_models(&self) -> Result<Vec<ModelInfo>> {
@@ -529,5 +538,9 @@ impl Provider for LiveProvider {
     async fn stream(&self, request: ChatRequest) -> Result<EventStream> {
         // The connection is taken once: the whole request, and its stream, stay on it.
         self.current()?.stream(request).await
+    }
+
+    async fn complete(&self, request: ChatRequest) -> Result<ChatResponse> {
+        self.current()?.complete(request).await
     }
 }

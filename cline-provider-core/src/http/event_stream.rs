@@ -11,9 +11,13 @@ use futures_core::Stream;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use super::client::error_chain;
+use secrecy::ExposeSecret;
+
 use super::config::HttpConfig;
+use super::scrub::Secrets;
+use super::send_error::error_chain;
 use super::sse::{SseDecoder, SseParser};
+use super::time::after;
 use crate::error::{Error, ErrorKind, Result, TimeoutPhase};
 use crate::stream::StreamEvent;
 
@@ -48,6 +52,8 @@ pub(crate) struct SseStream {
     /// The body ended; the parser may still hold the last event.
     eof: bool,
     events_seen: u64,
+    /// An event was handed to the caller: later errors are `after_output`.
+    delivered: bool,
     progress: u64,
     idle_timeout: Duration,
     idle_deadline: Instant,
@@ -55,6 +61,8 @@ pub(crate) struct SseStream {
     idle: Option<Pin<Box<Sleep>>>,
     total: Option<TotalDeadline>,
     cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
+    /// The request's credentials, removed from any error before it is handed out.
+    secrets: Secrets,
 }
 
 impl SseStream {
@@ -62,12 +70,13 @@ impl SseStream {
         response: reqwest::Response,
         mut decoder: Box<dyn SseDecoder>,
         config: &HttpConfig,
-        deadline: Option<Instant>,
+        deadline: Option<(Instant, Duration)>,
         cancel: Option<CancellationToken>,
+        secrets: Secrets,
     ) -> Self {
         decoder.on_response_headers(response.headers());
         let now = Instant::now();
-        let idle_deadline = now + config.idle_timeout;
+        let idle_deadline = after(now, config.idle_timeout);
         SseStream {
             body: Some(Box::pin(response.bytes_stream())),
             parser: SseParser::with_max_event_bytes(config.max_event_bytes),
@@ -77,12 +86,13 @@ impl SseStream {
             state: State::Streaming,
             eof: false,
             events_seen: 0,
+            delivered: false,
             progress: 0,
             idle_timeout: config.idle_timeout,
             idle_deadline,
             idle: None,
-            total: deadline.map(|at| TotalDeadline {
-                limit: config.total_timeout.unwrap_or_default(),
+            total: deadline.map(|(at, limit)| TotalDeadline {
+                limit,
                 at,
                 sleep: None,
             }),
@@ -90,14 +100,52 @@ impl SseStream {
                 let fut = Box::pin(t.clone().cancelled_owned());
                 (t, fut)
             }),
+            secrets,
         }
     }
 
+    /// Waits until the first event is ready (it stays queued) or the stream ends; returns the
+    /// error that ended it before any event. Nothing counts as delivered yet, so the engine
+    /// may still retry.
+    ///
+    /// [`StreamEvent::Metadata`] and [`StreamEvent::RateLimits`] are not output
+    /// ([`StreamEvent::is_output`]): the wait goes on past them to the first event that is, so
+    /// that an error right after them is still retried.
+    pub(crate) async fn prefetch(&mut self) -> Option<Error> {
+        let mut held = Vec::new();
+        loop {
+            match std::future::poll_fn(|cx| self.poll_event(cx)).await {
+                Some(Ok(event)) if !event.is_output() => held.push(event),
+                Some(Ok(event)) => {
+                    self.pending.push_front(event);
+                    break;
+                }
+                Some(Err(err)) => return Some(err),
+                None => {
+                    // Ended cleanly after metadata only: hand that out before the end.
+                    self.state = if held.is_empty() {
+                        State::Done
+                    } else {
+                        State::Terminal
+                    };
+                    break;
+                }
+            }
+        }
+        for event in held.into_iter().rev() {
+            self.pending.push_front(event);
+        }
+        None
+    }
+
     /// Ends the stream with `err`, dropping the body (and so the connection) at once.
-    fn fail(&mut self, err: Error) -> Poll<Option<Result<StreamEvent>>> {
+    fn fail(&mut self, mut err: Error) -> Poll<Option<Result<StreamEvent>>> {
         self.state = State::Done;
         self.body = None;
         self.pending.clear();
+        if !self.secrets.is_empty() {
+            err = err.scrub(self.secrets.iter().map(|s| s.expose_secret()));
+        }
         tracing::debug!(kind = ?err.kind(), "event stream ended with an error: {err}");
         Poll::Ready(Some(Err(err)))
     }
@@ -144,6 +192,22 @@ impl Stream for SseStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        match this.poll_event(cx) {
+            Poll::Ready(Some(Ok(event))) => {
+                this.delivered = true;
+                Poll::Ready(Some(Ok(event)))
+            }
+            Poll::Ready(Some(Err(err))) if this.delivered => {
+                Poll::Ready(Some(Err(err.after_output())))
+            }
+            other => other,
+        }
+    }
+}
+
+impl SseStream {
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<StreamEvent>>> {
+        let this = self;
         if this.state == State::Done {
             return Poll::Ready(None);
         }
@@ -193,7 +257,7 @@ impl Stream for SseStream {
                     let now = Instant::now();
                     if progress != this.progress {
                         this.progress = progress;
-                        this.idle_deadline = now + this.idle_timeout;
+                        this.idle_deadline = after(now, this.idle_timeout);
                     } else if now >= this.idle_deadline {
                         // Only comments keep arriving: they are not progress.
                         let idle = this.idle_timeout;

@@ -63,10 +63,10 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// | what the endpoint says | kind |
 /// |---|---|
 /// | code or type `insufficient_quota`, or HTTP 402 | [`QuotaExhausted`](ErrorKind::QuotaExhausted) |
-/// | `context_length_exceeded`, or a 4xx whose message says the context is too long | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) |
+/// | `context_length_exceeded`, or a 4xx other than 429 whose message says the context is too long | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) |
 /// | type or code `usage_limit_reached` (a subscription plan's limit) | [`SubscriptionLimit`](ErrorKind::SubscriptionLimit), with when it resets |
 /// | type or code `usage_not_included` (the plan does not include this use) | [`AccessDenied`](ErrorKind::AccessDenied) |
-/// | code `model_not_found`, HTTP 404, or a 4xx saying the model is not supported or available | [`ModelNotFound`](ErrorKind::ModelNotFound) |
+/// | code `model_not_found`, LiteLLM's "Invalid model name", a 4xx saying the model is not supported or available, or HTTP 404 | [`ModelNotFound`](ErrorKind::ModelNotFound) |
 /// | code `invalid_api_key`, or HTTP 401 | [`InvalidApiKey`](ErrorKind::InvalidApiKey) |
 /// | 403 | [`AccessDenied`](ErrorKind::AccessDenied) |
 /// | 429 | [`RateLimited`](ErrorKind::RateLimited), with the requested wait (`Retry-After`, else the message's "try again in 20s") |
@@ -87,15 +87,51 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// assert!(!err.is_retryable());
 /// ```
 pub fn default_error_mapper(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    map_error_with(&[], status, headers, body)
+}
+
+/// [`default_error_mapper`] for an endpoint where some statuses mean something else: each
+/// `(status, kind)` of `statuses` replaces what the status alone would mean (what the body
+/// says, such as `insufficient_quota`, still wins). The admin API maps 401 to
+/// [`NotSignedIn`](ErrorKind::NotSignedIn) this way: its credential is the member's sign-in,
+/// not an API key.
+///
+/// ```
+/// use cline_provider_core::{http::map_error_with, ErrorKind};
+/// let rules = [(401, ErrorKind::NotSignedIn), (404, ErrorKind::BadRequest)];
+/// let err = map_error_with(&rules, 401, &http::HeaderMap::new(), br#"{"error":"token expired"}"#);
+/// assert_eq!(err.kind(), &ErrorKind::NotSignedIn);
+/// assert!(err.message().contains("token expired"));
+/// ```
+pub fn map_error_with(
+    statuses: &[(u16, ErrorKind)],
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Error {
     let details = ErrorDetails::parse(body);
-    let kind = classify(Some(status), &details);
+    let by_status = statuses.iter().find(|(s, _)| *s == status);
+    let kind = match (classify(Some(status), &details), by_status) {
+        // The body named the cause: that wins over any reading of the status.
+        (k @ (ErrorKind::QuotaExhausted | ErrorKind::ContextWindowExceeded), _) => k,
+        (_, Some((_, kind))) => kind.clone(),
+        (k, None) => k,
+    };
     let reason = http::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .map(|r| format!(" {r}"))
         .unwrap_or_default();
     let message = format!("HTTP {status}{reason}: {}", details.describe());
-    let mut err = Error::new(kind, message).with_status(status);
+    annotate(
+        Error::new(kind, message).with_status(status),
+        &details,
+        headers,
+    )
+}
+
+/// Adds what the body and headers tell beyond the kind: the code, the request id, the wait.
+fn annotate(mut err: Error, details: &ErrorDetails, headers: &HeaderMap) -> Error {
     if let Some(code) = details.code_or_type() {
         err = err.with_code(code);
     }
@@ -179,6 +215,37 @@ pub fn wait_from_message(message: &str) -> Option<Duration> {
     }
 }
 
+/// Whether a 2xx JSON body is in fact an error document (see
+/// [`ErrorDetails::parse_error_document`]).
+pub(crate) fn is_error_document(body: &[u8]) -> bool {
+    ErrorDetails::parse_error_document(body).is_some()
+}
+
+/// A 2xx answer with a JSON body where an event stream was expected. Gateways do this with
+/// an error (`200 {"error": …}`): it is classified like an in-band error, so an upstream rate
+/// limit stays [`RateLimited`](ErrorKind::RateLimited) and keeps its message. Any other JSON
+/// document means the endpoint does not stream: [`Protocol`](ErrorKind::Protocol).
+/// [`HttpClient::fetch`](super::HttpClient::fetch) uses it too, for a 2xx error document.
+pub(crate) fn json_instead_of_stream(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    match ErrorDetails::parse_error_document(body) {
+        Some(details) => {
+            let kind = classify_in_band(&details);
+            let message = format!(
+                "HTTP {status}, but the body is an error: {}",
+                details.describe()
+            );
+            annotate(Error::new(kind, message), &details, headers).with_status(status)
+        }
+        None => Error::new(
+            ErrorKind::Protocol,
+            "expected an event stream (text/event-stream) but the server answered with a JSON \
+             document (`application/json`); the endpoint may not stream, so ask for a whole reply \
+             instead (`Provider::complete`)",
+        )
+        .with_status(status),
+    }
+}
+
 /// Decides what an error means, from the HTTP status when there was one (`None` for an error
 /// event inside a stream) and what the body says. Codes win over statuses, since gateways
 /// often wrap an upstream failure in a generic status.
@@ -194,7 +261,11 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
     let code = details.code.as_deref().unwrap_or("").to_ascii_lowercase();
     let kind = details.kind.as_deref().unwrap_or("").to_ascii_lowercase();
     let mentions = |needle: &str| code.contains(needle) || kind.contains(needle);
-    let client_side = status.is_none_or(|s| (400..500).contains(&s));
+    let message = details.message.to_ascii_lowercase();
+    // Rate limits talk about tokens too ("too many tokens per minute"): the context heuristic
+    // must never read one as a context overflow.
+    let rate_limit = status == Some(429) || code == "429" || mentions("rate_limit");
+    let client_side = !rate_limit && status.is_none_or(|s| (400..500).contains(&s));
 
     if mentions("insufficient_quota") {
         return ErrorKind::QuotaExhausted;
@@ -202,7 +273,7 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
     if mentions("context_length_exceeded")
         || mentions("exceed_context_size")
         || code == "string_above_max_length"
-        || (client_side && says_context_is_too_long(&details.message.to_ascii_lowercase()))
+        || (client_side && says_context_is_too_long(&message))
     {
         return ErrorKind::ContextWindowExceeded;
     }
@@ -212,8 +283,10 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
     if mentions("usage_not_included") {
         return ErrorKind::AccessDenied;
     }
+    // LiteLLM: `400 {"error": {"message": "… Invalid model name passed in model=x …"}}`.
     if mentions("model_not_found")
-        || (client_side && says_model_is_unavailable(&details.message.to_ascii_lowercase()))
+        || (client_side
+            && (message.contains("invalid model name") || says_model_is_unavailable(&message)))
     {
         return ErrorKind::ModelNotFound;
     }
@@ -231,6 +304,38 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
         Some(_) => ErrorKind::Protocol,
         None if mentions("rate_limit") => ErrorKind::RateLimited,
         None => ErrorKind::StreamError,
+    }
+}
+
+/// Decides what an error reported inside a 2xx answer means (an `{"error": …}` stream
+/// event, or a `200` JSON error from a gateway). OpenRouter puts the HTTP status it would have
+/// used into `code`, so a numeric code acts as the status. Rate limits, quota, context, model
+/// and credential errors keep their kind; anything else is a
+/// [`StreamError`](ErrorKind::StreamError).
+///
+/// ```
+/// use cline_provider_core::http::{classify_in_band, ErrorDetails};
+/// use cline_provider_core::ErrorKind;
+/// let d = ErrorDetails::parse(br#"{"code":429,"message":"Rate limited upstream"}"#);
+/// assert_eq!(classify_in_band(&d), ErrorKind::RateLimited);
+/// let d = ErrorDetails::parse(br#"{"code":502,"message":"Upstream failed"}"#);
+/// assert_eq!(classify_in_band(&d), ErrorKind::StreamError);
+/// ```
+pub fn classify_in_band(details: &ErrorDetails) -> ErrorKind {
+    let status = details
+        .code
+        .as_deref()
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|s| (400..600).contains(s));
+    match classify(status, details) {
+        k @ (ErrorKind::RateLimited
+        | ErrorKind::QuotaExhausted
+        | ErrorKind::SubscriptionLimit
+        | ErrorKind::ContextWindowExceeded
+        | ErrorKind::ModelNotFound
+        | ErrorKind::InvalidApiKey
+        | ErrorKind::AccessDenied) => k,
+        _ => ErrorKind::StreamError,
     }
 }
 
@@ -349,6 +454,32 @@ impl ErrorDetails {
         }
     }
 
+    /// Reads a body only when it is an error document: an `error` member that is not null or
+    /// empty (and no `"success": true` beside it), vLLM's `"object": "error"`, or FastAPI's
+    /// `detail`. `None` for anything else (a
+    /// completion, a model list), so that those are never mistaken for errors.
+    pub fn parse_error_document(body: &[u8]) -> Option<ErrorDetails> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        let first = match &value {
+            Value::Array(items) => items.first()?,
+            other => other,
+        };
+        // Envelopes say `"success": true, "error": ""` when all is well.
+        if first.get("success").and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
+        let present = |v: Option<&Value>| match v {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Object(o)) => !o.is_empty(),
+            Some(_) => true,
+        };
+        let is_error = present(first.get("error"))
+            || first.get("object").and_then(Value::as_str) == Some("error")
+            || present(first.get("detail"));
+        is_error.then(|| ErrorDetails::from_value(&value))
+    }
+
     /// The code, else the type: what [`Error::code`] reports.
     pub fn code_or_type(&self) -> Option<&str> {
         self.code.as_deref().or(self.kind.as_deref())
@@ -425,6 +556,56 @@ mod tests {
             h.insert(*k, v.parse().expect("valid header value"));
         }
         h
+    }
+
+    #[test]
+    fn a_rate_limit_that_talks_about_tokens_is_never_a_context_overflow() {
+        let tpm = br#"{"error":{"message":"Rate limit reached for gpt-4o: too many tokens per minute (TPM): Limit 30000","type":"tokens","code":"rate_limit_exceeded"}}"#;
+        let e = default_error_mapper(429, &HeaderMap::new(), tpm);
+        assert_eq!(e.kind(), &ErrorKind::RateLimited);
+        let bare = br#"{"error":{"message":"too many tokens, maximum context is busy"}}"#;
+        assert_eq!(
+            default_error_mapper(429, &HeaderMap::new(), bare).kind(),
+            &ErrorKind::RateLimited
+        );
+        let in_band =
+            ErrorDetails::parse(br#"{"code":429,"message":"too many tokens in the last minute"}"#);
+        assert_eq!(classify_in_band(&in_band), ErrorKind::RateLimited);
+        // The same words on a 400 are a context overflow.
+        assert_eq!(
+            default_error_mapper(400, &HeaderMap::new(), bare).kind(),
+            &ErrorKind::ContextWindowExceeded
+        );
+    }
+
+    #[test]
+    fn litellms_invalid_model_name_is_model_not_found() {
+        let body = br#"{"error":{"message":"400: {'error': '/chat/completions: Invalid model name passed in model=gpt-5. Call `/v1/models` to view available models for your key.'}","type":"None","param":"None","code":"400"}}"#;
+        let e = default_error_mapper(400, &HeaderMap::new(), body);
+        assert_eq!(e.kind(), &ErrorKind::ModelNotFound);
+        assert!(
+            e.message().contains("Invalid model name"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn only_error_documents_are_read_as_errors() {
+        assert!(ErrorDetails::parse_error_document(br#"{"error":{"message":"x"}}"#).is_some());
+        assert!(
+            ErrorDetails::parse_error_document(br#"{"object":"error","message":"x"}"#).is_some()
+        );
+        assert!(ErrorDetails::parse_error_document(br#"{"detail":"Not authenticated"}"#).is_some());
+        assert!(ErrorDetails::parse_error_document(br#"{"choices":[],"error":null}"#).is_none());
+        assert!(ErrorDetails::parse_error_document(
+            br#"{"success":true,"error":"","data":{"enabled":true}}"#
+        )
+        .is_none());
+        assert!(
+            ErrorDetails::parse_error_document(br#"{"success":false,"error":"boom"}"#).is_some()
+        );
+        assert!(ErrorDetails::parse_error_document(b"not json").is_none());
     }
 
     #[test]
