@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{
-    check_plain_http, default_error_mapper, header_pair, read_body_capped, CredentialKind,
-    HttpClient, HttpConfig, RequestSpec,
+    check_plain_http, default_error_mapper, header_pair, CredentialKind, HttpClient, HttpConfig,
+    RequestSpec,
 };
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
@@ -255,9 +255,8 @@ impl CodexProvider {
         let url = &self.models_url;
         let build = |c: &reqwest::Client| Ok(c.get(url.clone()).headers(headers.clone()));
         let spec = RequestSpec::new(&build, &map_error);
-        let response = self.client.send(&spec).await?;
-        let body = read_body_capped(response, MAX_LISTING_BYTES, "Codex model listing").await?;
-        parse_listing(&body)
+        let fetched = self.client.fetch(&spec, MAX_LISTING_BYTES).await?;
+        parse_listing(&fetched.body)
     }
 
     /// The plan's models, from the endpoint's listing.

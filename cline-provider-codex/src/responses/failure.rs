@@ -1,6 +1,6 @@
 //! Failures reported inside the stream (`response.failed`, an `error` event) as typed errors.
 //!
-//! The code decides the kind through core's error rules ([`classify`]), as for an HTTP error:
+//! The code decides the kind through core's rules for in-band errors ([`classify_in_band`]):
 //!
 //! | code | kind |
 //! |---|---|
@@ -11,7 +11,7 @@
 //! | `rate_limit_exceeded` | [`RateLimited`](ErrorKind::RateLimited), with the wait from "try again in N s/ms" |
 //! | anything else (`server_error`, …) | [`StreamError`](ErrorKind::StreamError) |
 
-use cline_provider_core::http::{classify, wait_from_message, ErrorDetails};
+use cline_provider_core::http::{classify_in_band, wait_from_message, ErrorDetails};
 use cline_provider_core::{Error, ErrorKind};
 
 /// The hint for a plan that does not include Codex at all.
@@ -37,7 +37,7 @@ pub fn error_event(data: &str) -> Error {
 }
 
 fn in_band(what: &str, details: &ErrorDetails) -> Error {
-    let kind = classify(None, details);
+    let kind = classify_in_band(details);
     let mut err = Error::new(kind.clone(), format!("{what}: {}", details.describe()));
     if let Some(code) = details.code_or_type() {
         err = err.with_code(code);
