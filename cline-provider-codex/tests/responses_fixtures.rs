@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use cline_provider_codex::responses::ResponsesDecoder;
 use cline_provider_core::http::sse::{SseDecoder, SseParser};
 use cline_provider_core::{ChatRequest, Error, Message, Provider, StreamEvent};
+use cline_provider_testkit::fixtures::{self, FixturePair};
 use cline_provider_testkit::{Reply, TestServer};
 use common::{drain, Codex};
 use proptest::prelude::*;
@@ -33,22 +34,11 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-#[derive(Debug, Clone)]
-struct Expected {
-    events: Vec<StreamEvent>,
-    /// `(ErrorKind name, text the message contains)`.
-    error: Option<(String, String)>,
-}
-
-fn load(name: &str) -> (Vec<u8>, Expected) {
-    let pair = cline_provider_testkit::fixtures::load(&dir(), name);
-    let events = pair
-        .events
-        .into_iter()
-        .map(|v| serde_json::from_value(v).expect("a stream event"))
-        .collect();
-    let error = pair.error.map(|e| (e.kind, e.message_contains));
-    (pair.body, Expected { events, error })
+/// The fixture and its expected events.
+fn load(name: &str) -> (FixturePair, Vec<StreamEvent>) {
+    let pair = fixtures::load(&dir(), name);
+    let want = pair.expected();
+    (pair, want)
 }
 
 /// What decoding gave: the events, the error that ended it, whether the terminal event came.
@@ -96,45 +86,38 @@ fn decode_split(body: &[u8], cuts: &[usize]) -> Decoded {
     out
 }
 
-fn check(name: &str, how: &str, got: &Decoded, want: &Expected) {
-    assert_eq!(got.events, want.events, "{name} ({how})");
-    match (&want.error, &got.error) {
-        // The parser test has no engine to call a missing terminal event truncation: the
+fn check(pair: &FixturePair, want: &[StreamEvent], how: &str, got: &Decoded) {
+    assert_eq!(got.events, want, "{} ({how})", pair.name);
+    let truncated = pair.error.as_ref().is_some_and(|e| e.kind == "Truncated");
+    if truncated && got.error.is_none() {
+        // Without the engine nothing calls a missing terminal event a truncation: the
         // terminal event simply never comes.
-        (Some((kind, _)), None) if kind == "Truncated" => {
-            assert!(!got.done, "{name} ({how})")
-        }
-        (None, None) => assert!(got.done, "{name} ({how}): the terminal event"),
-        (Some((kind, needle)), Some(err)) => {
-            assert_eq!(&format!("{:?}", err.kind()), kind, "{name} ({how})");
-            assert!(
-                err.message().contains(needle.as_str()),
-                "{name} ({how}): {err}"
-            );
-        }
-        (want, got) => panic!("{name} ({how}): expected error {want:?}, got {got:?}"),
+        assert!(!got.done, "{} ({how})", pair.name);
+        return;
+    }
+    let end = got.error.as_ref();
+    pair.check_end(how, end.map(|e| (format!("{:?}", e.kind()), e.message())));
+    if end.is_none() {
+        assert!(got.done, "{} ({how}): the terminal event", pair.name);
     }
 }
 
 #[test]
 fn every_fixture_decodes_at_every_split_point() {
     for name in FIXTURES {
-        let (body, want) = load(name);
-        check(name, "whole", &decode_split(&body, &[]), &want);
+        let (pair, want) = load(name);
+        let body = &pair.body;
+        check(&pair, &want, "whole", &decode_split(body, &[]));
         for cut in 0..=body.len() {
-            check(
-                name,
-                &format!("split at byte {cut}"),
-                &decode_split(&body, &[cut]),
-                &want,
-            );
+            let how = format!("split at byte {cut}");
+            check(&pair, &want, &how, &decode_split(body, &[cut]));
         }
         let every_byte: Vec<usize> = (1..body.len()).collect();
         check(
-            name,
-            "byte at a time",
-            &decode_split(&body, &every_byte),
+            &pair,
             &want,
+            "byte at a time",
+            &decode_split(body, &every_byte),
         );
     }
 }
@@ -148,12 +131,12 @@ proptest! {
         cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..24),
     ) {
         let name = FIXTURES[which];
-        let (body, want) = load(name);
-        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+        let (pair, want) = load(name);
+        let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(pair.body.len() + 1)).collect();
         cuts.sort_unstable();
-        let got = decode_split(&body, &cuts);
-        prop_assert_eq!(&got.events, &want.events, "{} cut at {:?}", name, cuts);
-        prop_assert_eq!(got.done, want.error.is_none());
+        let got = decode_split(&pair.body, &cuts);
+        prop_assert_eq!(&got.events, &want, "{} cut at {:?}", name, cuts);
+        prop_assert_eq!(got.done, pair.error.is_none());
     }
 }
 
@@ -161,7 +144,7 @@ proptest! {
 fn the_fixtures_cover_what_the_issue_names() {
     let all: Vec<String> = FIXTURES
         .iter()
-        .map(|n| String::from_utf8(load(n).0).expect("utf-8"))
+        .map(|n| String::from_utf8(load(n).0.body).expect("utf-8"))
         .collect();
     for event in [
         "response.output_text.delta",
@@ -195,36 +178,23 @@ async fn every_fixture_streams_through_the_provider() {
     let auth = cline_provider_codex::CodexAuth::new(config).unwrap();
     let client = cline_provider_core::http::HttpClient::with_env(Codex::http(), &|_| None).unwrap();
     let provider = cline_provider_codex::CodexProvider::with_client(auth, client).unwrap();
-    let loaded: Vec<(&str, Vec<u8>, Expected)> = FIXTURES
-        .iter()
-        .map(|name| {
-            let (body, want) = load(name);
-            (*name, body, want)
-        })
-        .collect();
-    for (_, body, _) in &loaded {
+    let loaded: Vec<(FixturePair, Vec<StreamEvent>)> =
+        FIXTURES.iter().map(|name| load(name)).collect();
+    for (pair, _) in &loaded {
         server.route(
             "POST",
             "/backend-api/codex/responses",
-            Reply::bytes(200, "text/event-stream", body.clone()).chunk_size(97),
+            Reply::bytes(200, "text/event-stream", pair.body.clone()).chunk_size(97),
         );
     }
-    for (name, _, want) in &loaded {
+    for (pair, want) in &loaded {
         let req = ChatRequest::new("gpt-5.5").message(Message::user("hi"));
         let (events, error) = drain(provider.stream(req).await).await;
-        let got = Decoded {
-            events,
-            error,
-            done: false,
-        };
-        assert_eq!(got.events, want.events, "{name} over HTTP");
-        match (&want.error, &got.error) {
-            (None, None) => {}
-            (Some((kind, needle)), Some(err)) => {
-                assert_eq!(&format!("{:?}", err.kind()), kind, "{name} over HTTP");
-                assert!(err.message().contains(needle.as_str()), "{name}: {err}");
-            }
-            (want, got) => panic!("{name} over HTTP: expected {want:?}, got {got:?}"),
-        }
+        assert_eq!(&events, want, "{} over HTTP", pair.name);
+        let end = error.as_ref();
+        pair.check_end(
+            "over HTTP",
+            end.map(|e| (format!("{:?}", e.kind()), e.message())),
+        );
     }
 }

@@ -3,35 +3,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use cline_provider_core::{ChatRequest, Message, Provider};
 use cline_provider_testkit::responses::Turn;
 use common::{drain, Codex};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("capture").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_model_request_logs_a_token() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = common::Capture::install_trace();
 
     let codex = Codex::signed_in().await;
     let first = codex.tokens.clone().expect("tokens");
@@ -55,7 +33,7 @@ async fn no_model_request_logs_a_token() {
     for key in ["access_token", "refresh_token", "id_token"] {
         secrets.push(stored["tokens"][key].as_str().expect("token").to_owned());
     }
-    let log = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8");
+    let log = capture.text();
     assert!(log.contains("Codex responses request"), "the flows did log");
     for secret in &secrets {
         assert!(!log.contains(secret.as_str()), "a token is in the log");

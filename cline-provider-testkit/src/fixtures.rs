@@ -12,6 +12,7 @@
 
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// One fixture: the body and what it must decode to.
@@ -34,6 +35,43 @@ pub struct ExpectedError {
     pub kind: String,
     /// Text the error's message must contain.
     pub message_contains: String,
+}
+
+impl FixturePair {
+    /// The expected events as the caller's event type (the SDK's `StreamEvent`).
+    ///
+    /// # Panics
+    ///
+    /// When an entry is not such an event.
+    pub fn expected<T: DeserializeOwned>(&self) -> Vec<T> {
+        self.events
+            .iter()
+            .map(|v| {
+                serde_json::from_value(v.clone()).unwrap_or_else(|e| {
+                    panic!("fixture {}: {v} is not a stream event: {e}", self.name)
+                })
+            })
+            .collect()
+    }
+
+    /// Checks how a stream of this fixture ended: `end` is the error it ended with, as its
+    /// kind's `Debug` text and its message, or `None` for a clean end. `how` names the run in
+    /// the failure message.
+    ///
+    /// # Panics
+    ///
+    /// When the end is not the expected one.
+    pub fn check_end(&self, how: &str, end: Option<(String, &str)>) {
+        let name = &self.name;
+        match (&self.error, end) {
+            (None, None) => {}
+            (Some(want), Some((kind, message))) => assert!(
+                want.matches(&kind, message),
+                "{name} ({how}): expected {want:?}, got {kind}: {message}"
+            ),
+            (want, got) => panic!("{name} ({how}): expected error {want:?}, got {got:?}"),
+        }
+    }
 }
 
 impl ExpectedError {
