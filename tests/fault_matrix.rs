@@ -1,5 +1,7 @@
-//! Every fault a network or a server can produce, against every provider, through `connect()`
-//! and the testkit: one table, one cell per (provider, fault).
+//! Every fault a network or a server can produce, against every provider (OpenAI Compatible,
+//! Azure, OpenAI Codex), through `connect()` and the testkit: one table, one cell per
+//! (provider, fault). The Codex column runs against the fake ChatGPT backend and the fake
+//! issuer, signed in through a Codex CLI `auth.json`.
 //!
 //! Each cell asserts
 //! - the outcome: the typed error (kind, and whether output had been delivered) or the
@@ -13,8 +15,11 @@
 //!   cell took is exactly the waits the engine and the server scripted, and is compared with
 //!   the configured limits; a hang would run the clock to the server's own 60 s stall limit
 //!   and fail the cell.
+//!
+//! One test in its own binary: the Codex cells set the process environment the Codex
+//! configuration reads (`CLINE_CODEX_BASE_URL`, `CODEX_HOME`, …).
 
-#![cfg(all(feature = "openai", feature = "azure"))]
+#![cfg(all(feature = "openai", feature = "azure", feature = "codex"))]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +31,8 @@ use cline_provider::{
     connect_with, ChatRequest, ConnectOptions, ErrorKind, Message, Provider, StreamEvent,
     TimeoutPhase,
 };
+use cline_provider_testkit::oauth::FakeIssuer;
+use cline_provider_testkit::responses::{FakeCodexBackend, Turn};
 use cline_provider_testkit::{azure, openai, Reply, SseFrame, TestServer, STALL_LIMIT};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -40,6 +47,8 @@ const MAX_BACKOFF: Duration = Duration::from_millis(400);
 const RETRY_AFTER: Duration = Duration::from_secs(3);
 const MAX_EVENT: usize = 16 * 1024;
 const PIECES: [&str; 4] = ["The ", "quick ", "brown ", "fox"];
+/// The model the Codex member settings choose (one of the fake plan's).
+const CODEX_MODEL: &str = "gpt-5.4";
 
 fn http() -> HttpConfig {
     HttpConfig {
@@ -70,16 +79,104 @@ fn budget() -> Duration {
 enum Backend {
     OpenAiCompatible,
     Azure,
+    Codex,
 }
 
-const BACKENDS: [Backend; 2] = [Backend::OpenAiCompatible, Backend::Azure];
+const BACKENDS: [Backend; 3] = [Backend::OpenAiCompatible, Backend::Azure, Backend::Codex];
+
+/// A fault injected into the fault-free reply (the testkit's [`Reply`] faults).
+type Inject = Arc<dyn Fn(Reply) -> Reply + Send + Sync>;
+
+/// What the server answers the first request with; every later request gets the fault-free
+/// reply.
+enum Answer {
+    /// The fault-free reply, with `Inject` applied.
+    Reply(Inject),
+    /// The fault-free reply's first `n` frames, then the body ends.
+    Cut(usize),
+    /// An HTTP error with this status, as the backend's server words it (`429` carries
+    /// `Retry-After`).
+    Status(u16),
+    /// `401` to this request and every later one.
+    AlwaysUnauthorized,
+    /// An error inside the stream, after the first two pieces of text or as the first
+    /// event; a rate limit, or a server error no wait is known to fix.
+    InBand {
+        after_two_pieces: bool,
+        rate_limit: bool,
+    },
+}
+
+/// The servers of one run.
+struct Servers {
+    server: TestServer,
+    /// The Codex column's backend and issuer, and the homes of the sign-in.
+    codex: Option<(FakeCodexBackend, FakeIssuer, tempfile::TempDir)>,
+}
+
+impl Servers {
+    async fn start(backend: Backend) -> Servers {
+        if backend != Backend::Codex {
+            let server = TestServer::start().await.expect("server");
+            return Servers {
+                server,
+                codex: None,
+            };
+        }
+        let issuer = FakeIssuer::start().await.expect("issuer");
+        let codex = FakeCodexBackend::start().await.expect("codex backend");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let codex_home = dir.path().join("codex");
+        std::fs::create_dir_all(&codex_home).expect("codex home");
+        let tokens = issuer.issue_tokens(Duration::from_secs(3600));
+        std::fs::write(
+            codex_home.join("auth.json"),
+            tokens.cli_auth_json().to_string(),
+        )
+        .expect("auth.json");
+        // Edition 2021: setting the environment is safe; this binary runs this one test.
+        std::env::set_var("CLINE_PROVIDER_HOME", dir.path().join("sdk"));
+        std::env::set_var("CODEX_HOME", &codex_home);
+        std::env::set_var("CLINE_CODEX_ISSUER", issuer.url());
+        Servers {
+            server: codex.server().clone(),
+            codex: Some((codex, issuer, dir)),
+        }
+    }
+
+    /// The model requests received.
+    fn requests(&self, backend: Backend) -> usize {
+        match &self.codex {
+            Some((codex, _, _)) => codex.responses_requests().len(),
+            None => self
+                .server
+                .requests()
+                .iter()
+                .filter(|r| r.path == backend.path())
+                .count(),
+        }
+    }
+
+    /// The refresh-token grants the issuer answered (none outside the Codex column).
+    fn refreshes(&self) -> usize {
+        self.codex
+            .as_ref()
+            .map_or(0, |(_, issuer, _)| issuer.refresh_requests())
+    }
+}
 
 impl Backend {
     fn path(self) -> String {
         match self {
             Backend::OpenAiCompatible => "/v1/chat/completions".to_owned(),
             Backend::Azure => azure::chat_path("dep"),
+            Backend::Codex => format!("{}/responses", cline_provider_testkit::responses::BASE_PATH),
         }
+    }
+
+    /// The Codex reply: the same text, as the Responses API streams it.
+    fn turn(pieces: &[&str]) -> Turn {
+        Turn::text(pieces).usage(5, 0, 4, 0)
     }
 
     /// The reply as this backend streams it, with its terminal event.
@@ -87,6 +184,18 @@ impl Backend {
         match self {
             Backend::OpenAiCompatible => openai::text_stream("m", &PIECES, "stop", Some((5, 4))),
             Backend::Azure => azure::filtered_text_stream("dep", &PIECES, Some((5, 4))),
+            // The first response of a fresh backend is `resp_0001`.
+            Backend::Codex => Backend::turn(&PIECES).frames("resp_0001", CODEX_MODEL, &[]),
+        }
+    }
+
+    /// How many of the reply's events its terminal event brings: none where the last chunk
+    /// carries the finish and usage (`[DONE]` brings nothing), the usage and the finish where
+    /// `response.completed` carries them.
+    fn terminal_events(self) -> usize {
+        match self {
+            Backend::OpenAiCompatible | Backend::Azure => 0,
+            Backend::Codex => 2,
         }
     }
 
@@ -97,125 +206,31 @@ impl Backend {
             Backend::OpenAiCompatible => 2,
             // prompt filter, role, "The ", "quick "
             Backend::Azure => 4,
+            // created, in_progress, output_item.added, content_part.added, "The ", "quick "
+            Backend::Codex => 6,
         }
     }
 
     /// An in-band error as this backend's server sends it mid-stream.
-    fn in_band_error(self) -> SseFrame {
-        SseFrame::json(&json!({"error": {
-            "message": "The server had an error while processing your request.",
-            "type": "server_error",
-            "code": "server_error"
-        }}))
+    fn in_band_error(rate_limit: bool) -> SseFrame {
+        SseFrame::json(&if rate_limit {
+            json!({"error": {
+                "message": "Rate limit reached for requests",
+                "type": "requests",
+                "code": "rate_limit_exceeded"
+            }})
+        } else {
+            json!({"error": {
+                "message": "The server had an error while processing your request.",
+                "type": "server_error",
+                "code": "server_error"
+            }})
+        })
     }
 
-    fn settings(self, base: &str) -> MemberSettings {
-        let doc = match self {
-            Backend::OpenAiCompatible => json!({
-                "openAiBaseUrl": format!("{base}/v1"),
-                "openAiModelId": "m",
-            }),
-            Backend::Azure => json!({
-                "openAiBaseUrl": base,
-                "azureApiVersion": "2024-10-21",
-                "openAiModelId": "dep",
-            }),
-        };
-        MemberSettings::from_json(&doc.to_string()).expect("member settings")
-    }
-
-    fn connect(self, base: &str, retries: Arc<Mutex<Vec<RetryInfo>>>) -> Box<dyn Provider> {
-        let secrets = MemorySecretStore::new();
-        secrets
-            .set(OPENAI_API_KEY, "sk-fault-matrix".to_owned().into())
-            .expect("secret");
-        let options = ConnectOptions {
-            http: http(),
-            require_https: false,
-            on_retry: Some(Arc::new(move |info: &RetryInfo| {
-                retries.lock().expect("retries").push(info.clone());
-            })),
-        };
-        let settings = resolve(None, &self.settings(base));
-        Box::new(
-            connect_with(&settings, &secrets, &options)
-                .expect("connect")
-                .into_provider(),
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Fault {
-    RefusedConnection,
-    ResetBeforeHeaders,
-    StallBeforeHeaders,
-    ResetMidStream,
-    StallMidStream,
-    Status(u16),
-    RateLimitedWithRetryAfter,
-    MalformedEvent,
-    OversizedEvent,
-    MissingTerminalEvent,
-    InBandError,
-    InBandRateLimitFirst,
-    InBandErrorFirst,
-}
-
-const FAULTS: [Fault; 15] = [
-    Fault::RefusedConnection,
-    Fault::ResetBeforeHeaders,
-    Fault::StallBeforeHeaders,
-    Fault::ResetMidStream,
-    Fault::StallMidStream,
-    Fault::Status(401),
-    Fault::Status(403),
-    Fault::Status(404),
-    Fault::RateLimitedWithRetryAfter,
-    Fault::Status(500),
-    Fault::Status(503),
-    Fault::MalformedEvent,
-    Fault::OversizedEvent,
-    Fault::MissingTerminalEvent,
-    Fault::InBandError,
-];
-
-/// Two more rows: an in-band error as the very first event. A rate limit is retried like a
-/// 429; an error no wait is known to fix comes back from `stream()` itself.
-const EXTRA: [Fault; 2] = [Fault::InBandRateLimitFirst, Fault::InBandErrorFirst];
-
-/// What a cell must end with.
-#[derive(Debug, Clone, PartialEq)]
-enum Expect {
-    /// The whole reply, after `retries` announced retries.
-    Reply { retries: usize },
-    /// An error of `kind`; `prefix` events of the fault-free run were delivered first.
-    Error {
-        kind: ErrorKind,
-        prefix: Prefix,
-        retries: usize,
-        requests: usize,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Prefix {
-    /// Nothing was delivered: `stream()` itself returned the error.
-    None,
-    /// The events of the first [`Backend::after_two_pieces`] frames were delivered.
-    TwoPieces,
-    /// Every event was delivered; only the terminal event was missing.
-    Whole,
-}
-
-impl Fault {
-    /// Scripts the fault on `server` (nothing for a refused connection: the request goes to
-    /// a port where nothing listens).
-    fn script(self, backend: Backend, server: &TestServer) {
-        let path = backend.path();
-        let ok = || Reply::sse(backend.frames());
-        let cut = backend.after_two_pieces();
-        let error = |status: u16| match (backend, status) {
+    /// An HTTP error as this backend's server words it.
+    fn error_reply(self, status: u16) -> Reply {
+        match (self, status) {
             (Backend::Azure, 401) => azure::unauthorized(false),
             (Backend::Azure, 403) => azure::permission_denied(),
             (Backend::Azure, 404) => azure::deployment_not_found(),
@@ -238,49 +253,265 @@ impl Fault {
                 "model_not_found",
             ),
             (_, s) => openai::error_reply(s, "The server is overloaded.", "server_error", None),
+        }
+    }
+
+    /// An HTTP error as the ChatGPT backend words it.
+    fn codex_error(status: u16) -> Turn {
+        let body = match status {
+            401 => json!({"error": {
+                "message": "Provided authentication token is expired. Please try signing in again.",
+                "type": "invalid_request_error",
+                "code": "token_expired"
+            }}),
+            403 => json!({"detail": "You do not have access to this workspace."}),
+            404 => json!({"detail": "Not Found"}),
+            429 => json!({"error": {
+                "message": "Rate limit reached for requests. Please try again later.",
+                "type": "rate_limit_exceeded",
+                "code": "rate_limit_exceeded"
+            }}),
+            s => json!({"error": {
+                "message": format!("The server had an error ({s})."),
+                "type": "server_error",
+                "code": null
+            }}),
         };
-        let reply = match self {
-            Fault::RefusedConnection => return,
-            Fault::ResetBeforeHeaders => ok().reset_before_headers(),
-            Fault::StallBeforeHeaders => ok().delay_headers(STALL_LIMIT),
+        Turn::http_error(status, body)
+    }
+
+    /// Scripts `first`, then the fault-free reply, on `servers` (nothing is scripted for a
+    /// refused connection: the request goes to a port where nothing listens).
+    fn serve(self, servers: &Servers, first: Answer) {
+        let with_retry_after =
+            |status: u16| (status == 429).then(|| RETRY_AFTER.as_secs().to_string());
+        if let Some((codex, _, _)) = &servers.codex {
+            let turn = match first {
+                Answer::Reply(inject) => Backend::turn(&PIECES).faults(move |r| inject(r)),
+                Answer::Cut(n) => Backend::turn(&PIECES).cut_after(n),
+                Answer::Status(status) => match with_retry_after(status) {
+                    Some(wait) => Backend::codex_error(status).header("retry-after", &wait),
+                    None => Backend::codex_error(status),
+                },
+                Answer::AlwaysUnauthorized => {
+                    codex.refuse_every_token(true);
+                    Backend::turn(&PIECES)
+                }
+                Answer::InBand {
+                    after_two_pieces,
+                    rate_limit,
+                } => {
+                    let (code, message) = if rate_limit {
+                        (
+                            "rate_limit_exceeded",
+                            "Rate limit reached for requests. Please try again in 20ms.",
+                        )
+                    } else {
+                        (
+                            "server_error",
+                            "The server had an error while processing your request.",
+                        )
+                    };
+                    let pieces: &[&str] = if after_two_pieces { &PIECES[..2] } else { &[] };
+                    Turn::text(pieces).failed(code, message)
+                }
+            };
+            codex.push(turn);
+            codex.push(Backend::turn(&PIECES));
+            return;
+        }
+        let path = self.path();
+        let ok = || Reply::sse(self.frames());
+        let cut = self.after_two_pieces();
+        let reply = match first {
+            Answer::Reply(inject) => inject(ok()),
+            Answer::Cut(n) => Reply::sse(self.frames()[..n].to_vec()),
+            Answer::Status(status) => match with_retry_after(status) {
+                Some(wait) => self.error_reply(status).header("retry-after", &wait),
+                None => self.error_reply(status),
+            },
+            Answer::AlwaysUnauthorized => {
+                server_route_twice(&servers.server, &path, self.error_reply(401));
+                return;
+            }
+            Answer::InBand {
+                after_two_pieces,
+                rate_limit,
+            } => {
+                let mut frames = if after_two_pieces {
+                    self.frames()[..cut].to_vec()
+                } else {
+                    Vec::new()
+                };
+                frames.push(Backend::in_band_error(rate_limit));
+                Reply::sse(frames)
+            }
+        };
+        servers.server.route("POST", &path, reply);
+        servers.server.route("POST", &path, ok());
+    }
+
+    fn settings(self, base: &str) -> MemberSettings {
+        let doc = match self {
+            Backend::OpenAiCompatible => json!({
+                "openAiBaseUrl": format!("{base}/v1"),
+                "openAiModelId": "m",
+            }),
+            Backend::Azure => json!({
+                "openAiBaseUrl": base,
+                "azureApiVersion": "2024-10-21",
+                "openAiModelId": "dep",
+            }),
+            Backend::Codex => json!({
+                "apiProvider": "openai-codex",
+                "openAiModelId": CODEX_MODEL,
+            }),
+        };
+        MemberSettings::from_json(&doc.to_string()).expect("member settings")
+    }
+
+    fn connect(self, base: &str, retries: Arc<Mutex<Vec<RetryInfo>>>) -> Box<dyn Provider> {
+        if self == Backend::Codex {
+            std::env::set_var(
+                "CLINE_CODEX_BASE_URL",
+                format!("{base}{}", cline_provider_testkit::responses::BASE_PATH),
+            );
+        }
+        let secrets = MemorySecretStore::new();
+        secrets
+            .set(OPENAI_API_KEY, "sk-fault-matrix".to_owned().into())
+            .expect("secret");
+        let options = ConnectOptions {
+            http: http(),
+            require_https: false,
+            on_retry: Some(Arc::new(move |info: &RetryInfo| {
+                retries.lock().expect("retries").push(info.clone());
+            })),
+        };
+        let settings = resolve(None, &self.settings(base));
+        Box::new(
+            connect_with(&settings, &secrets, &options)
+                .expect("connect")
+                .into_provider(),
+        )
+    }
+}
+
+/// The same reply to this request and every later one.
+fn server_route_twice(server: &TestServer, path: &str, reply: Reply) {
+    server.route("POST", path, reply.clone());
+    server.route("POST", path, reply);
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    RefusedConnection,
+    ResetBeforeHeaders,
+    StallBeforeHeaders,
+    ResetMidStream,
+    StallMidStream,
+    Status(u16),
+    RateLimitedWithRetryAfter,
+    MalformedEvent,
+    OversizedEvent,
+    MissingTerminalEvent,
+    InBandError,
+    InBandRateLimitFirst,
+    InBandErrorFirst,
+    AlwaysUnauthorized,
+}
+
+const FAULTS: [Fault; 15] = [
+    Fault::RefusedConnection,
+    Fault::ResetBeforeHeaders,
+    Fault::StallBeforeHeaders,
+    Fault::ResetMidStream,
+    Fault::StallMidStream,
+    Fault::Status(401),
+    Fault::Status(403),
+    Fault::Status(404),
+    Fault::RateLimitedWithRetryAfter,
+    Fault::Status(500),
+    Fault::Status(503),
+    Fault::MalformedEvent,
+    Fault::OversizedEvent,
+    Fault::MissingTerminalEvent,
+    Fault::InBandError,
+];
+
+/// Three more rows: an in-band error as the very first event (a rate limit is retried like a
+/// 429; an error no wait is known to fix comes back from `stream()` itself), and a 401 that
+/// a refreshed sign-in does not cure.
+const EXTRA: [Fault; 3] = [
+    Fault::InBandRateLimitFirst,
+    Fault::InBandErrorFirst,
+    Fault::AlwaysUnauthorized,
+];
+
+/// What a cell must end with.
+#[derive(Debug, Clone, PartialEq)]
+enum Expect {
+    /// The whole reply, after `retries` announced retries, in `requests` requests.
+    Reply { retries: usize, requests: usize },
+    /// An error of `kind`; `prefix` events of the fault-free run were delivered first.
+    Error {
+        kind: ErrorKind,
+        prefix: Prefix,
+        retries: usize,
+        requests: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Prefix {
+    /// Nothing was delivered: `stream()` itself returned the error.
+    None,
+    /// The events of the first [`Backend::after_two_pieces`] frames were delivered.
+    TwoPieces,
+    /// Every event but the terminal event's was delivered.
+    Whole,
+}
+
+impl Fault {
+    /// The first answer that plays this fault on `backend` (`None`: nothing listens).
+    fn answer(self, backend: Backend) -> Option<Answer> {
+        let cut = backend.after_two_pieces();
+        let inject = |f: Inject| Some(Answer::Reply(f));
+        match self {
+            Fault::RefusedConnection => None,
+            Fault::ResetBeforeHeaders => inject(Arc::new(|r| r.reset_before_headers())),
+            Fault::StallBeforeHeaders => inject(Arc::new(|r| r.delay_headers(STALL_LIMIT))),
             Fault::ResetMidStream => {
                 let wire: usize = backend.frames()[..cut]
                     .iter()
                     .map(|f| f.as_wire().len())
                     .sum();
                 // A few bytes into the next frame: a cut event is never delivered.
-                ok().reset_after_bytes(wire + 5)
+                inject(Arc::new(move |r| r.reset_after_bytes(wire + 5)))
             }
-            Fault::StallMidStream => ok().stall_after(cut),
-            Fault::Status(s) => error(s),
-            Fault::RateLimitedWithRetryAfter => {
-                error(429).header("retry-after", &RETRY_AFTER.as_secs().to_string())
-            }
-            Fault::MalformedEvent => ok().malformed_at(cut),
-            Fault::OversizedEvent => ok().oversized_at(cut, MAX_EVENT + 1),
-            Fault::MissingTerminalEvent => {
-                let mut frames = backend.frames();
-                frames.pop();
-                Reply::sse(frames)
-            }
-            Fault::InBandError => {
-                let mut frames = backend.frames()[..cut].to_vec();
-                frames.push(backend.in_band_error());
-                Reply::sse(frames)
-            }
-            Fault::InBandRateLimitFirst => Reply::sse(vec![SseFrame::json(&json!({"error": {
-                "message": "Rate limit reached for requests",
-                "type": "requests",
-                "code": "rate_limit_exceeded"
-            }}))]),
-            Fault::InBandErrorFirst => Reply::sse(vec![backend.in_band_error()]),
-        };
-        server.route("POST", &path, reply);
-        // What the next attempt gets, if the engine retries.
-        server.route("POST", &path, ok());
+            Fault::StallMidStream => inject(Arc::new(move |r| r.stall_after(cut))),
+            Fault::Status(s) => Some(Answer::Status(s)),
+            Fault::RateLimitedWithRetryAfter => Some(Answer::Status(429)),
+            Fault::MalformedEvent => inject(Arc::new(move |r| r.malformed_at(cut))),
+            Fault::OversizedEvent => inject(Arc::new(move |r| r.oversized_at(cut, MAX_EVENT + 1))),
+            Fault::MissingTerminalEvent => Some(Answer::Cut(backend.frames().len() - 1)),
+            Fault::InBandError => Some(Answer::InBand {
+                after_two_pieces: true,
+                rate_limit: false,
+            }),
+            Fault::InBandRateLimitFirst => Some(Answer::InBand {
+                after_two_pieces: false,
+                rate_limit: true,
+            }),
+            Fault::InBandErrorFirst => Some(Answer::InBand {
+                after_two_pieces: false,
+                rate_limit: false,
+            }),
+            Fault::AlwaysUnauthorized => Some(Answer::AlwaysUnauthorized),
+        }
     }
 
-    fn expect(self, _backend: Backend) -> Expect {
+    fn expect(self, backend: Backend) -> Expect {
         let error = |kind: ErrorKind, prefix: Prefix, retries: usize| Expect::Error {
             kind,
             prefix,
@@ -291,6 +522,7 @@ impl Fault {
                 1
             },
         };
+        let codex = backend == Backend::Codex;
         match self {
             Fault::RefusedConnection => Expect::Error {
                 kind: ErrorKind::Unreachable,
@@ -302,7 +534,10 @@ impl Fault {
             | Fault::Status(500)
             | Fault::Status(503)
             | Fault::RateLimitedWithRetryAfter
-            | Fault::InBandRateLimitFirst => Expect::Reply { retries: 1 },
+            | Fault::InBandRateLimitFirst => Expect::Reply {
+                retries: 1,
+                requests: 2,
+            },
             // A header timeout is not sent again: the server may be generating (and billing).
             Fault::StallBeforeHeaders => {
                 error(ErrorKind::Timeout(TimeoutPhase::Headers), Prefix::None, 0)
@@ -312,7 +547,19 @@ impl Fault {
             Fault::StallMidStream => {
                 error(ErrorKind::Timeout(TimeoutPhase::Idle), Prefix::TwoPieces, 0)
             }
+            // The sign-in is refreshed once and the request sent again (not an engine retry).
+            Fault::Status(401) if codex => Expect::Reply {
+                retries: 0,
+                requests: 2,
+            },
             Fault::Status(401) => error(ErrorKind::InvalidApiKey, Prefix::None, 0),
+            Fault::AlwaysUnauthorized if codex => Expect::Error {
+                kind: ErrorKind::NotSignedIn,
+                prefix: Prefix::None,
+                retries: 0,
+                requests: 2,
+            },
+            Fault::AlwaysUnauthorized => error(ErrorKind::InvalidApiKey, Prefix::None, 0),
             Fault::Status(403) => error(ErrorKind::AccessDenied, Prefix::None, 0),
             Fault::Status(404) => error(ErrorKind::ModelNotFound, Prefix::None, 0),
             Fault::Status(other) => unreachable!("no expectation for status {other}"),
@@ -320,6 +567,14 @@ impl Fault {
             Fault::OversizedEvent => error(ErrorKind::EventTooLarge, Prefix::TwoPieces, 0),
             Fault::InBandError => error(ErrorKind::StreamError, Prefix::TwoPieces, 0),
             Fault::InBandErrorFirst => error(ErrorKind::StreamError, Prefix::None, 0),
+        }
+    }
+
+    /// The refresh-token grants the cell makes: one for each 401 a Codex sign-in meets.
+    fn refreshes(self, backend: Backend) -> usize {
+        match (backend, self) {
+            (Backend::Codex, Fault::Status(401) | Fault::AlwaysUnauthorized) => 1,
+            _ => 0,
         }
     }
 }
@@ -334,29 +589,26 @@ struct Run {
     error: Option<cline_provider::Error>,
     elapsed: Duration,
     requests: usize,
+    refreshes: usize,
     retries: Vec<RetryInfo>,
 }
 
-/// Runs one request against a fresh server scripted with `fault`, or serving `frames`.
-async fn run(backend: Backend, fault: Option<Fault>, frames: Option<Vec<SseFrame>>) -> Run {
-    let server = TestServer::start().await.expect("server");
-    let base = match fault {
-        Some(Fault::RefusedConnection) => {
+/// Runs one request against fresh servers whose first answer is `first` (`None`: the
+/// request goes to a port where nothing listens).
+async fn run(backend: Backend, first: Option<Answer>) -> Run {
+    let servers = Servers::start(backend).await;
+    let base = match &first {
+        None => {
             // A port that was just free: nothing listens there.
             let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             let addr = listener.local_addr().expect("addr");
             drop(listener);
             format!("http://{addr}")
         }
-        _ => server.url(),
+        Some(_) => servers.server.url(),
     };
-    match fault {
-        Some(f) => f.script(backend, &server),
-        None => server.route(
-            "POST",
-            &backend.path(),
-            Reply::sse(frames.unwrap_or_else(|| backend.frames())),
-        ),
+    if let Some(first) = first {
+        backend.serve(&servers, first);
     }
     let retries = Arc::new(Mutex::new(Vec::new()));
     let provider = backend.connect(&base, Arc::clone(&retries));
@@ -368,6 +620,7 @@ async fn run(backend: Backend, fault: Option<Fault>, frames: Option<Vec<SseFrame
         error: None,
         elapsed: Duration::ZERO,
         requests: 0,
+        refreshes: 0,
         retries: Vec::new(),
     };
     match provider.stream(request).await {
@@ -390,30 +643,69 @@ async fn run(backend: Backend, fault: Option<Fault>, frames: Option<Vec<SseFrame
         }
     }
     run.elapsed = started.elapsed();
-    run.requests = server
-        .requests()
-        .iter()
-        .filter(|r| r.path == backend.path())
-        .count();
+    run.requests = servers.requests(backend);
+    run.refreshes = servers.refreshes();
     run.retries = retries.lock().expect("retries").clone();
     run
 }
 
 /// The events a fault-free run delivers.
 struct Clean {
+    backend: Backend,
     /// The whole reply.
     all: Vec<StreamEvent>,
-    /// What the first [`Backend::after_two_pieces`] frames alone give (served with their
-    /// terminal event): the output a stream cut after them has delivered.
+    /// What the first [`Backend::after_two_pieces`] frames alone give (the body cut after
+    /// them): the output a stream failing after them has delivered.
     two_pieces: Vec<StreamEvent>,
 }
 
 impl Clean {
+    async fn of(backend: Backend) -> Clean {
+        let whole = run(backend, Some(Answer::Reply(Arc::new(|r| r)))).await;
+        assert!(
+            whole.refused.is_none() && whole.error.is_none() && whole.requests == 1,
+            "{backend:?}: the fault-free run failed: {whole:#?}"
+        );
+        let text: String = whole
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::TextDelta { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, PIECES.concat(), "{backend:?}");
+        let part = run(backend, Some(Answer::Cut(backend.after_two_pieces()))).await;
+        assert!(
+            part.refused.is_none()
+                && part.error.as_ref().map(|e| e.kind()) == Some(&ErrorKind::Truncated),
+            "{backend:?}: the cut run did not end as truncated: {part:#?}"
+        );
+        let clean = Clean {
+            backend,
+            all: whole.events,
+            two_pieces: part.events,
+        };
+        assert!(
+            !clean.two_pieces.is_empty() && clean.two_pieces.len() < clean.all.len(),
+            "{backend:?}: the first two pieces are some of the reply"
+        );
+        assert_eq!(clean.two_pieces[..], clean.all[..clean.two_pieces.len()]);
+        let terminal = &clean.all[clean.all.len() - backend.terminal_events()..];
+        assert!(
+            terminal
+                .iter()
+                .all(|e| matches!(e, StreamEvent::Usage(_) | StreamEvent::Finish { .. })),
+            "{backend:?}: the terminal event brings the usage and the finish: {terminal:?}"
+        );
+        clean
+    }
+
     fn prefix(&self, prefix: Prefix) -> &[StreamEvent] {
         match prefix {
             Prefix::None => &[],
             Prefix::TwoPieces => &self.two_pieces,
-            Prefix::Whole => &self.all,
+            Prefix::Whole => &self.all[..self.all.len() - self.backend.terminal_events()],
         }
     }
 }
@@ -428,18 +720,23 @@ fn check(backend: Backend, fault: Fault, clean: &Clean, run: &Run) -> Result<(),
             budget()
         ));
     }
+    if run.refreshes != fault.refreshes(backend) {
+        return fail(format!(
+            "expected {} sign-in refreshes",
+            fault.refreshes(backend)
+        ));
+    }
     match expect {
-        Expect::Reply { retries } => {
+        Expect::Reply { retries, requests } => {
             if let Some(e) = run.refused.as_ref().or(run.error.as_ref()) {
                 return fail(format!("expected the full reply, got {:?}: {e}", e.kind()));
             }
             if run.events != clean.all {
                 return fail("the events differ from the fault-free run's".into());
             }
-            if run.retries.len() != retries || run.requests != retries + 1 {
+            if run.retries.len() != retries || run.requests != requests {
                 return fail(format!(
-                    "expected {retries} retries and {} requests",
-                    retries + 1
+                    "expected {retries} retries and {requests} requests"
                 ));
             }
         }
@@ -498,6 +795,13 @@ fn check(backend: Backend, fault: Fault, clean: &Clean, run: &Run) -> Result<(),
             return fail(format!("took {:?}; the wait is {wait:?}", run.elapsed));
         }
     }
+    // A model the plan offers, refused with a bare 404: the address is wrong, not the plan.
+    if let (Backend::Codex, Fault::Status(404)) = (backend, fault) {
+        let hint = run.refused.as_ref().map(|e| e.hint()).unwrap_or_default();
+        if !hint.contains("/backend-api/codex") || hint.contains("not available on your") {
+            return fail(format!("the hint does not point at the address: {hint}"));
+        }
+    }
     if let Fault::RateLimitedWithRetryAfter = fault {
         if run.retries.first().map(|r| r.wait) != Some(RETRY_AFTER) {
             return fail("the server's Retry-After was not the wait".into());
@@ -511,39 +815,17 @@ async fn every_fault_against_every_provider() {
     let mut failures = Vec::new();
     let mut cells = 0;
     for backend in BACKENDS {
-        let whole = run(backend, None, None).await;
-        let mut first = backend.frames()[..backend.after_two_pieces()].to_vec();
-        first.push(SseFrame::done());
-        let part = run(backend, None, Some(first)).await;
-        for clean in [&whole, &part] {
-            assert!(
-                clean.refused.is_none() && clean.error.is_none(),
-                "{backend:?}: a fault-free run failed: {clean:#?}"
-            );
-        }
-        let text: String = whole
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                StreamEvent::TextDelta { text } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(text, PIECES.concat(), "{backend:?}");
-        let clean = Clean {
-            all: whole.events,
-            two_pieces: part.events,
-        };
-        assert!(clean.two_pieces.len() < clean.all.len());
+        let clean = Clean::of(backend).await;
         for fault in FAULTS.into_iter().chain(EXTRA) {
             cells += 1;
-            let run = run(backend, Some(fault), None).await;
+            let run = run(backend, fault.answer(backend)).await;
             if let Err(why) = check(backend, fault, &clean, &run) {
                 failures.push(why);
             }
         }
     }
     assert_eq!(cells, BACKENDS.len() * (FAULTS.len() + EXTRA.len()));
+    assert_eq!(cells, 54);
     assert!(
         failures.is_empty(),
         "{} of {cells} cells failed:\n{}",

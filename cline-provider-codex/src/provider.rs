@@ -265,7 +265,8 @@ impl CodexProvider {
     }
 
     /// Adds what only this provider knows to an error: a refused model is not on the
-    /// person's plan, and the plan's models are listed.
+    /// person's plan, and the plan's models are listed; a refused model the plan does list
+    /// points at the endpoint's address instead.
     async fn explain(&self, err: Error, model: &str) -> Error {
         if err.kind() != &ErrorKind::ModelNotFound {
             return err;
@@ -282,6 +283,17 @@ impl CodexProvider {
             Ok(Ok(models)) if !models.is_empty() => models.into_iter().map(|m| m.id).collect(),
             _ => Vec::new(),
         };
+        if offered.iter().any(|m| m == model) {
+            // The plan lists the model, so the refusal is not about the plan: a bare 404
+            // comes from an address that is not the Codex endpoint.
+            let hint = format!(
+                "Your ChatGPT plan{plan} offers `{model}`, but {} refused it: that address is \
+                 probably not the Codex endpoint. Check the Codex base URL (it ends in \
+                 /backend-api/codex).",
+                self.responses_url
+            );
+            return err.with_available_models(offered).with_hint(hint);
+        }
         let listed = if offered.is_empty() {
             String::new()
         } else {

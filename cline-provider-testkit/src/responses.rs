@@ -108,6 +108,17 @@ pub struct Turn {
     usage: [u64; 4],
     headers: Vec<(String, String)>,
     http: Option<(u16, Value)>,
+    faults: Option<Faults>,
+}
+
+/// What [`Turn::faults`] does to the reply.
+#[derive(Clone)]
+struct Faults(Arc<dyn Fn(Reply) -> Reply + Send + Sync>);
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Faults(..)")
+    }
 }
 
 impl Default for Turn {
@@ -125,6 +136,7 @@ impl Turn {
             usage: [0; 4],
             headers: Vec::new(),
             http: None,
+            faults: None,
         }
     }
 
@@ -212,6 +224,23 @@ impl Turn {
             .header("x-codex-plan-type", "plus")
     }
 
+    /// Sends this turn's reply (its stream or its HTTP error) through `faults`: the testkit's
+    /// fault injection ([`Reply::reset_before_headers`], [`Reply::delay_headers`],
+    /// [`Reply::stall_after`], [`Reply::reset_after_bytes`], [`Reply::malformed_at`],
+    /// [`Reply::oversized_at`], …) on an answer that passed the sign-in and request checks.
+    /// Frame indices count the events of [`Turn::frames`].
+    ///
+    /// ```
+    /// use cline_provider_testkit::responses::Turn;
+    /// // The connection dies once the request was read and checked.
+    /// let turn = Turn::text(&["Hi"]).faults(|reply| reply.reset_before_headers());
+    /// # let _ = turn;
+    /// ```
+    pub fn faults(mut self, faults: impl Fn(Reply) -> Reply + Send + Sync + 'static) -> Turn {
+        self.faults = Some(Faults(Arc::new(faults)));
+        self
+    }
+
     /// An HTTP error instead of a stream.
     pub fn http_error(status: u16, body: Value) -> Turn {
         Turn {
@@ -242,6 +271,17 @@ impl Turn {
     /// its reasoning items (in order). The same turn always renders the same frames.
     pub fn frames(&self, response_id: &str, model: &str, encrypted: &[String]) -> Vec<SseFrame> {
         events::render(self, response_id, model, encrypted)
+    }
+
+    /// `reply` with this turn's headers and faults.
+    fn shaped(&self, mut reply: Reply) -> Reply {
+        for (name, value) in &self.headers {
+            reply = reply.header(name, value);
+        }
+        match &self.faults {
+            Some(Faults(faults)) => faults(reply),
+            None => reply,
+        }
     }
 
     fn reasoning_items(&self) -> usize {
@@ -461,11 +501,7 @@ fn respond(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
     s.responses += 1;
     let response_id = format!("resp_{:04}", s.responses);
     if let Some((status, body)) = &turn.http {
-        let mut reply = Reply::json(*status, body.clone());
-        for (name, value) in &turn.headers {
-            reply = reply.header(name, value);
-        }
-        return reply;
+        return turn.shaped(Reply::json(*status, body.clone()));
     }
     let encrypted: Vec<String> = (0..turn.reasoning_items())
         .map(|i| {
@@ -478,11 +514,7 @@ fn respond(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
         .collect();
     s.encrypted.extend(encrypted.iter().cloned());
     drop(s);
-    let mut reply = Reply::sse(turn.frames(&response_id, &model, &encrypted));
-    for (name, value) in &turn.headers {
-        reply = reply.header(name, value);
-    }
-    reply
+    turn.shaped(Reply::sse(turn.frames(&response_id, &model, &encrypted)))
 }
 
 fn listing(state: &Mutex<State>, r: &RecordedRequest) -> Reply {
