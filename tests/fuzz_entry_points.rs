@@ -288,6 +288,172 @@ fn chat_chunk_decoder_generated() {
     generate(3000, near_valid(chat_stream()), entry::chat_chunk_decoder);
 }
 
+// ---- Responses API event decoder ------------------------------------------------------
+
+fn responses_event() -> impl Strategy<Value = String> {
+    let text = prop_oneof![
+        Just(json!("Hi")),
+        Just(json!("é世🦀\n")),
+        Just(json!("")),
+        Just(json!("{\"a\":")),
+        Just(json!("1}")),
+        Just(Value::Null),
+        Just(json!(7)),
+    ];
+    let item_id = prop_oneof![
+        Just(json!("fc_1")),
+        Just(json!("fc_2")),
+        Just(json!("msg_1")),
+        Just(json!("rs_1")),
+        Just(json!("")),
+        Just(Value::Null),
+    ];
+    let index = prop_oneof![
+        Just(json!(0)),
+        Just(json!(1)),
+        Just(json!(-1)),
+        Just(Value::Null)
+    ];
+    let item = (
+        prop_oneof![
+            Just("function_call"),
+            Just("message"),
+            Just("reasoning"),
+            Just("web_search_call")
+        ],
+        item_id.clone(),
+        proptest::option::of(prop_oneof![Just("call_1"), Just("call_2"), Just("")]),
+        proptest::option::of(prop_oneof![Just("get_weather"), Just("")]),
+        text.clone(),
+        text.clone(),
+    )
+        .prop_map(|(kind, id, call_id, name, t, args)| {
+            let mut item = json!({"type": kind, "id": id});
+            if let Some(c) = call_id {
+                item["call_id"] = json!(c);
+            }
+            if let Some(n) = name {
+                item["name"] = json!(n);
+            }
+            match kind {
+                "function_call" => item["arguments"] = args,
+                "message" => item["content"] = json!([{"type": "output_text", "text": t}]),
+                "reasoning" => {
+                    item["summary"] = json!([{"type": "summary_text", "text": t}]);
+                    item["encrypted_content"] = json!("gAAAA-enc");
+                }
+                _ => {}
+            }
+            item
+        });
+    let usage = prop_oneof![
+        Just(Value::Null),
+        Just(
+            json!({"input_tokens": 5, "output_tokens": 2, "input_tokens_details": {"cached_tokens": 1}, "output_tokens_details": {"reasoning_tokens": 1}})
+        ),
+        Just(json!({"input_tokens": -1, "output_tokens": 1e30})),
+    ];
+    let error = prop_oneof![
+        Just(json!({"code": "server_error", "message": "boom"})),
+        Just(json!({"code": "rate_limit_exceeded", "message": "Please try again in 1.5s."})),
+        Just(
+            json!({"code": "usage_limit_reached", "message": "limit", "resets_at": 1_700_000_000})
+        ),
+        Just(json!("not an object")),
+        Just(Value::Null),
+    ];
+    let kind = prop_oneof![
+        6 => Just("response.output_text.delta"),
+        2 => Just("response.refusal.delta"),
+        3 => Just("response.reasoning_summary_text.delta"),
+        1 => Just("response.reasoning_text.delta"),
+        5 => Just("response.output_item.added"),
+        5 => Just("response.output_item.done"),
+        5 => Just("response.function_call_arguments.delta"),
+        1 => Just("response.tool_call_arguments.delta"),
+        3 => Just("response.function_call_arguments.done"),
+        2 => Just("response.completed"),
+        1 => Just("response.done"),
+        1 => Just("response.incomplete"),
+        1 => Just("response.failed"),
+        1 => Just("error"),
+        1 => Just("response.created"),
+        1 => Just("response.something_new"),
+    ];
+    (
+        kind,
+        text,
+        item_id,
+        index.clone(),
+        index,
+        item,
+        usage,
+        error,
+        0u8..4,
+    )
+        .prop_map(
+            |(kind, t, item_id, output_index, summary_index, item, usage, error, form)| {
+                let mut event = json!({
+                    "type": kind,
+                    "item_id": item_id,
+                    "output_index": output_index,
+                    "sequence_number": 1,
+                });
+                match kind {
+                    "response.output_item.added" | "response.output_item.done" => {
+                        event["item"] = item;
+                    }
+                    "response.function_call_arguments.done" => event["arguments"] = t,
+                    "response.completed" | "response.done" => {
+                        event["response"] = json!({"id": "resp_1", "usage": usage});
+                    }
+                    "response.incomplete" => {
+                        event["response"] = json!({"usage": usage, "incomplete_details": {"reason": "max_output_tokens"}});
+                    }
+                    "response.failed" => event["response"] = json!({"error": error}),
+                    "error" => {
+                        event["code"] = json!("server_is_overloaded");
+                        event["message"] = json!("busy");
+                    }
+                    _ => {
+                        event["delta"] = t;
+                        event["summary_index"] = summary_index;
+                    }
+                }
+                match form {
+                    // The name only on the `event:` line, as some servers send it.
+                    0 => {
+                        let name = kind.to_owned();
+                        event.as_object_mut().map(|o| o.remove("type"));
+                        format!("{name}\t{event}")
+                    }
+                    1 => format!("{kind}\t{event}"),
+                    2 => event.to_string(),
+                    _ => "[DONE]".to_owned(),
+                }
+            },
+        )
+}
+
+fn responses_stream() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(responses_event(), 0..14)
+        .prop_map(|events| events.join("\n").into_bytes())
+}
+
+#[test]
+fn responses_decoder_corpus() {
+    replay("responses_decoder", entry::responses_decoder);
+}
+
+#[test]
+fn responses_decoder_generated() {
+    generate(
+        3000,
+        near_valid(responses_stream()),
+        entry::responses_decoder,
+    );
+}
+
 // ---- organization remote config ---------------------------------------------------------
 
 fn json_scalar() -> impl Strategy<Value = Value> {

@@ -18,9 +18,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use cline_provider_codex::auth::callback_query::CallbackQuery;
 use cline_provider_codex::auth::claims::{self, IdClaims};
+use cline_provider_codex::responses::ResponsesDecoder;
 use cline_provider_core::http::sse::{SseEvent, SseParser};
 use cline_provider_core::policy::{resolve, MemberSettings, Organization, Policy, RemoteConfig};
-use cline_provider_core::{Collector, ErrorKind, StreamEvent};
+use cline_provider_core::{Collector, ErrorKind, FinishReason, StreamEvent};
 use cline_provider_openai::ChatCompletionsDecoder;
 use secrecy::ExposeSecret;
 
@@ -357,6 +358,77 @@ pub fn check_event_sequence(events: &[StreamEvent]) {
     collector.extend(events.iter().cloned());
     let response = collector.finish();
     assert_eq!(response.tool_calls.len(), started.len());
+}
+
+// ---- Responses API event decoder ------------------------------------------------------
+
+/// The Responses API decoder ([`ResponsesDecoder`], the Codex backend's) over a stream of
+/// events: the input's lines (split at `\n`, invalid UTF-8 replaced), each `name\tdata`
+/// (the SSE `event:` name, then the `data:` payload) or only `data`.
+///
+/// Checks: no panic; a stream decodes the same twice; each tool call starts once, with an id
+/// and a name, and no argument fragment comes for a call that has not started; a finish
+/// comes only with the terminal event, as the last event, and the terminal event always
+/// brings one; an error has a message and a hint; the
+/// events collect into a response with one tool call per start.
+pub fn responses_decoder(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let run = || {
+        let mut decoder = ResponsesDecoder::new();
+        let mut events = Vec::new();
+        let mut outcome = Outcome::Open;
+        for line in text.split('\n') {
+            let (name, payload) = match line.split_once('\t') {
+                Some((name, payload)) => (Some(name), payload),
+                None => (None, line),
+            };
+            match decoder.decode_data(name, payload, &mut events) {
+                Ok(true) => {
+                    outcome = Outcome::Done;
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    assert!(!e.message().is_empty());
+                    assert!(!e.hint().is_empty());
+                    outcome = Outcome::Failed(e.kind().clone());
+                    break;
+                }
+            }
+        }
+        (events, outcome)
+    };
+    let (events, outcome) = run();
+    assert_eq!(
+        run(),
+        (events.clone(), outcome.clone()),
+        "decoding is not deterministic"
+    );
+    let finishes: Vec<&FinishReason> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::Finish { reason } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    match outcome {
+        Outcome::Done => {
+            assert_eq!(finishes.len(), 1, "one finish per reply: {events:?}");
+            assert!(
+                matches!(events.last(), Some(StreamEvent::Finish { .. })),
+                "the finish is the last event: {events:?}"
+            );
+        }
+        Outcome::Open | Outcome::Failed(_) => {
+            assert!(finishes.is_empty(), "a finish without the terminal event");
+        }
+    }
+    for event in &events {
+        if let StreamEvent::ToolCallStart { id, name, .. } = event {
+            assert!(!id.is_empty() && !name.is_empty(), "{event:?}");
+        }
+    }
+    check_event_sequence(&events);
 }
 
 // ---- organization remote config ---------------------------------------------------------
