@@ -724,6 +724,135 @@ async fn codex_sign_in(audit: &mut Audit) {
     );
 }
 
+/// Every token in the SDK's Codex store and the Codex CLI's `auth.json` under `dir`.
+fn stored_codex_tokens(dir: &Path, audit: &mut Audit) {
+    let sdk = dir.join("home").join("codex-auth.json");
+    if let Ok(bytes) = std::fs::read(&sdk) {
+        let outer: serde_json::Value = serde_json::from_slice(&bytes).expect("store json");
+        if let Some(entry) = outer["openai-codex-oauth-credentials"].as_str() {
+            let doc: serde_json::Value = serde_json::from_str(entry).expect("document");
+            for key in ["id_token", "access_token", "refresh_token"] {
+                audit.secret(doc["tokens"][key].as_str().expect(key));
+            }
+        }
+    }
+    let cli = dir.join("codex").join("auth.json");
+    if let Ok(bytes) = std::fs::read(&cli) {
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).expect("auth.json");
+        for key in ["id_token", "access_token", "refresh_token"] {
+            audit.secret(doc["tokens"][key].as_str().expect(key));
+        }
+    }
+}
+
+/// The Codex provider (Responses API) on a Codex CLI sign-in: a reply, a 401 cured by a
+/// refresh, servers that quote the bearer token back (in an HTTP error and in a
+/// `response.failed`), the plan's usage limit, a model the plan lacks, a sign-in the endpoint
+/// refuses for good.
+async fn codex_provider(audit: &mut Audit) {
+    use cline_provider::codex::responses::ResponsesDecoder;
+    use cline_provider::codex::{CodexAuth, CodexConfig, CodexProvider};
+    use cline_provider_testkit::oauth::FakeIssuer;
+    use cline_provider_testkit::responses::{FakeCodexBackend, Turn};
+
+    let issuer = FakeIssuer::start().await.expect("issuer");
+    let backend = FakeCodexBackend::start().await.expect("backend");
+    let dir = tempfile::tempdir().expect("dir");
+    let codex_home = dir.path().join("codex");
+    std::fs::create_dir_all(&codex_home).expect("codex home");
+    let tokens = issuer.issue_tokens(Duration::from_secs(3600));
+    std::fs::write(
+        codex_home.join("auth.json"),
+        tokens.cli_auth_json().to_string(),
+    )
+    .expect("auth.json");
+    stored_codex_tokens(dir.path(), audit);
+    let config = CodexConfig::new(dir.path().join("home"))
+        .issuer(&issuer.url())
+        .expect("issuer")
+        .base_url(&backend.base_url())
+        .expect("base url")
+        .codex_home(Some(codex_home));
+    let auth = CodexAuth::new(config).expect("auth");
+    let provider =
+        CodexProvider::with_client(auth.clone(), HttpClient::new(http()).expect("client"))
+            .expect("provider")
+            .default_model("gpt-5.4");
+    audit.debug("CodexProvider", &provider);
+    audit.debug("ResponsesDecoder", &ResponsesDecoder::new());
+
+    // Each exchange gets the turn set just before it.
+    let next = Arc::new(Mutex::new(Turn::new()));
+    let answer = Arc::clone(&next);
+    backend.answer_with(move |_| answer.lock().expect("turn").clone());
+    let script = |turn: Turn| *next.lock().expect("turn") = turn;
+    script(
+        Turn::new()
+            .reasoning(&["Thinking."])
+            .message(&["Hi"])
+            .usage(3, 0, 1, 1)
+            .plan_limit_headers(12.0, 3.0, 1_900_000_000),
+    );
+    assert!(
+        exchange(&provider, "").await.is_none(),
+        "{:?}",
+        backend.refusals()
+    );
+
+    // A revoked access token: one refresh, then the reply.
+    let token = auth.token().await.expect("token");
+    backend.reject_token(token.bearer().expose_secret());
+    assert!(
+        exchange(&provider, "").await.is_none(),
+        "{:?}",
+        backend.refusals()
+    );
+    assert_eq!(issuer.refresh_requests(), 1);
+    stored_codex_tokens(dir.path(), audit);
+    let access = auth
+        .token()
+        .await
+        .expect("token")
+        .bearer()
+        .expose_secret()
+        .to_owned();
+    audit.secret(&access);
+
+    // Servers that quote the credentials back.
+    script(Turn::http_error(
+        400,
+        json!({"detail": format!("Bad request from Authorization: Bearer {access} (account {})", tokens.account_id)}),
+    ));
+    let err = exchange(&provider, "").await.expect("400");
+    audit.error("codex echoed 400", &err);
+    script(Turn::text(&["partial "]).failed(
+        "server_error",
+        &format!("upstream failed for Bearer {access}"),
+    ));
+    let err = exchange(&provider, "").await.expect("in-band failure");
+    audit.error("codex echoed response.failed", &err);
+    script(Turn::usage_limit("plus", Duration::from_secs(3600)));
+    let err = exchange(&provider, "").await.expect("usage limit");
+    audit.error("codex usage limit", &err);
+    script(Turn::text(&["ok"]));
+    let err = exchange(&provider, "gpt-4o")
+        .await
+        .expect("not on the plan");
+    audit.error("codex model not on the plan", &err);
+    let models = provider.list_models().await.expect("models");
+    audit
+        .shown
+        .push(("codex model list".into(), format!("{models:?}")));
+
+    // The account is refused for good: the refreshed token is refused too.
+    backend.refuse_every_token(true);
+    let err = exchange(&provider, "").await.expect("refused");
+    audit.error("codex refused sign-in", &err);
+    stored_codex_tokens(dir.path(), audit);
+    audit.debug("CodexProvider", &provider);
+    assert!(backend.responses_requests().len() >= 8);
+}
+
 // ---- coverage: every public type that can hold a secret ----------------------------------
 
 /// Types that (transitively) hold one of these are secret-bearing.
@@ -871,6 +1000,7 @@ async fn no_secret_is_shown_anywhere() {
     azure(&mut audit).await;
     core_policy_and_stores(&mut audit).await;
     codex_sign_in(&mut audit).await;
+    codex_provider(&mut audit).await;
     audit.check();
 
     let wanted = secret_bearing_public_types();
