@@ -6,7 +6,9 @@
 //! next): start the server on its own runtime thread, open and drop a few streams (the
 //! client, its pool and every code path exist), read `VmRSS`, open N streams and wait for
 //! each one's first event, let the connection tasks settle, read `VmRSS` again, and divide the
-//! growth by N. The server sends one 1,460-byte frame (five text chunks) and then stalls.
+//! growth by N. The server sends five text chunks of 200 characters (one TCP segment's worth
+//! for chat completions; the Responses API's events are wordier) and then stalls. The Codex
+//! column is signed in through a Codex CLI `auth.json` from the fake issuer.
 //!
 //! `cargo bench --bench stream_memory` (200 streams), or `-- 1000` for another count. The
 //! target is under 64 KiB per stream; the output says whether it holds.
@@ -15,12 +17,14 @@ use std::time::Duration;
 
 use cline_provider::http::{HttpConfig, ProxyConfig};
 use cline_provider::{ChatRequest, EventStream, Message, Provider};
+use cline_provider_testkit::oauth::FakeIssuer;
+use cline_provider_testkit::responses::{FakeCodexBackend, Turn};
 use cline_provider_testkit::{azure, openai, Reply, SseFrame, TestServer};
 use futures_util::StreamExt;
 
 const TARGET_KIB: f64 = 64.0;
 const CHILD: &str = "CLINE_STREAM_MEMORY_CHILD";
-const PROVIDERS: [&str; 2] = ["OpenAI Compatible", "Azure"];
+const PROVIDERS: [&str; 3] = ["OpenAI Compatible", "Azure", "OpenAI Codex"];
 
 fn main() {
     // `cargo bench` passes `--bench`; the count is the first plain number.
@@ -71,6 +75,15 @@ fn first_frame_chunks(model: &str) -> Vec<SseFrame> {
         .collect()
 }
 
+/// Routes `path` to the chat-completions reply that stalls after its first frame.
+fn hold_chat_stream(server: &TestServer, path: &str) {
+    let frames = first_frame_chunks("m");
+    let stalled = frames.len();
+    let mut all = frames;
+    all.push(SseFrame::done());
+    server.route("POST", path, Reply::sse(all).stall_after(stalled));
+}
+
 fn child(which: usize, n: usize) {
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -83,9 +96,10 @@ fn child(which: usize, n: usize) {
         idle_timeout: Duration::from_secs(600),
         ..HttpConfig::default()
     };
-    let (path, provider): (String, Box<dyn Provider>) = match which {
-        0 => (
-            "/v1/chat/completions".to_owned(),
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider: Box<dyn Provider> = match which {
+        0 => {
+            hold_chat_stream(&server, "/v1/chat/completions");
             Box::new(
                 cline_provider_openai::OpenAiProvider::new(
                     cline_provider_openai::OpenAiConfig::new(&format!("{}/v1", server.url()))
@@ -94,10 +108,10 @@ fn child(which: usize, n: usize) {
                         .http(http),
                 )
                 .expect("provider"),
-            ),
-        ),
-        _ => (
-            azure::chat_path("dep"),
+            )
+        }
+        1 => {
+            hold_chat_stream(&server, &azure::chat_path("dep"));
             Box::new(
                 cline_provider_azure::AzureProvider::new(
                     cline_provider_azure::AzureConfig::new(&server.url())
@@ -106,14 +120,42 @@ fn child(which: usize, n: usize) {
                         .http(http),
                 )
                 .expect("provider"),
-            ),
-        ),
+            )
+        }
+        _ => {
+            use cline_provider_codex::{CodexAuth, CodexConfig, CodexProvider};
+            let issuer = server_rt.block_on(FakeIssuer::start()).expect("issuer");
+            let backend = FakeCodexBackend::on(server.clone());
+            let pieces = vec!["x".repeat(200); 5];
+            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            // created, in_progress, output_item.added, content_part.added, five deltas.
+            let turn = Turn::text(&refs).faults(|r| r.stall_after(9));
+            backend.answer_with(move |_| turn.clone());
+            let codex_home = dir.path().join("codex");
+            std::fs::create_dir_all(&codex_home).expect("codex home");
+            let tokens = issuer.issue_tokens(Duration::from_secs(3600));
+            std::fs::write(
+                codex_home.join("auth.json"),
+                tokens.cli_auth_json().to_string(),
+            )
+            .expect("auth.json");
+            let config = CodexConfig::new(dir.path().join("home"))
+                .issuer(&issuer.url())
+                .expect("issuer")
+                .base_url(&backend.base_url())
+                .expect("base url")
+                .codex_home(Some(codex_home));
+            std::mem::forget(issuer);
+            Box::new(
+                CodexProvider::with_client(
+                    CodexAuth::new(config).expect("auth"),
+                    cline_provider::http::HttpClient::new(http).expect("client"),
+                )
+                .expect("provider")
+                .default_model("gpt-5.4"),
+            )
+        }
     };
-    let frames = first_frame_chunks("m");
-    let stalled = frames.len();
-    let mut all = frames;
-    all.push(SseFrame::done());
-    server.route("POST", &path, Reply::sse(all).stall_after(stalled));
 
     let client_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -121,7 +163,8 @@ fn child(which: usize, n: usize) {
         .expect("client runtime");
     let per_stream = client_rt.block_on(async {
         let open = || async {
-            let request = ChatRequest::new("dep").message(Message::user("hold"));
+            let model = if which == 2 { "" } else { "dep" };
+            let request = ChatRequest::new(model).message(Message::user("hold"));
             let mut stream: EventStream = provider.stream(request).await.expect("stream");
             stream.next().await.expect("first").expect("event");
             stream
