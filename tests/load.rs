@@ -51,7 +51,8 @@ const FAULTS: [Fault; 5] = [
 ];
 
 fn fault_of(n: usize) -> Option<Fault> {
-    n.is_multiple_of(FAULT_EVERY).then(|| FAULTS[(n / FAULT_EVERY) % FAULTS.len()])
+    n.is_multiple_of(FAULT_EVERY)
+        .then(|| FAULTS[(n / FAULT_EVERY) % FAULTS.len()])
 }
 
 /// What stream `n` must end with: `None` for its full text, else the error kind.

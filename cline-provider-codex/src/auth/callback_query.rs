@@ -8,7 +8,7 @@
 //!    the whole answer: RFC 6749 §3.1 forbids repeats, and with two values "which one
 //!    counts" is a choice an attacker should never get to make;
 //! 2. `state` must equal this sign-in's, compared in constant time
-//!    ([`state_matches`](super::pkce::state_matches));
+//!    ([`state_matches`]);
 //! 3. then the issuer's `error` (`access_denied`, and the "Codex is not enabled for your
 //!    workspace" variant) wins over any `code`;
 //! 4. then a non-empty `code`.

@@ -141,7 +141,7 @@ impl BrowserLogin {
 
     /// A token that cancels this sign-in from elsewhere (a "Cancel" button while
     /// [`wait`](BrowserLogin::wait) runs in a task): `wait` then ends with
-    /// [`ErrorKind::Cancelled`] and the port is free at once.
+    /// [`ErrorKind::Cancelled`](cline_provider_core::ErrorKind::Cancelled) and the port is free at once.
     pub fn canceller(&self) -> CancellationToken {
         self.cancel.clone()
     }
@@ -150,14 +150,14 @@ impl BrowserLogin {
     ///
     /// # Errors
     ///
-    /// - [`ErrorKind::NotSignedIn`] with field `state` for a callback of another attempt,
+    /// - [`ErrorKind::NotSignedIn`](cline_provider_core::ErrorKind::NotSignedIn) with field `state` for a callback of another attempt,
     ///   or field `code` for one without a code;
-    /// - [`ErrorKind::AccessDenied`] when the person or the workspace declined (code
+    /// - [`ErrorKind::AccessDenied`](cline_provider_core::ErrorKind::AccessDenied) when the person or the workspace declined (code
     ///   `missing_codex_entitlement` when Codex is not enabled for the workspace);
-    /// - [`ErrorKind::Protocol`] when the issuer's answer is unusable (an ID token that is
+    /// - [`ErrorKind::Protocol`](cline_provider_core::ErrorKind::Protocol) when the issuer's answer is unusable (an ID token that is
     ///   not a JWT, no refresh token);
     /// - `Timeout(Total)` after the login timeout (5 minutes);
-    /// - [`ErrorKind::Cancelled`] when another sign-in asked this one to stop, or the
+    /// - [`ErrorKind::Cancelled`](cline_provider_core::ErrorKind::Cancelled) when another sign-in asked this one to stop, or the
     ///   [`canceller`](BrowserLogin::canceller) fired.
     ///
     /// Nothing is stored unless the sign-in succeeds.
@@ -247,9 +247,9 @@ impl ManualLogin {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidConfig`] (field `redirect`) for text that is no redirect,
-    /// [`ErrorKind::NotSignedIn`] (field `state` or `code`) for a wrong `state` or a missing
-    /// code, [`ErrorKind::AccessDenied`] for an `error=access_denied`, and the exchange's
+    /// [`ErrorKind::InvalidConfig`](cline_provider_core::ErrorKind::InvalidConfig) (field `redirect`) for text that is no redirect,
+    /// [`ErrorKind::NotSignedIn`](cline_provider_core::ErrorKind::NotSignedIn) (field `state` or `code`) for a wrong `state` or a missing
+    /// code, [`ErrorKind::AccessDenied`](cline_provider_core::ErrorKind::AccessDenied) for an `error=access_denied`, and the exchange's
     /// errors as for [`BrowserLogin::wait`]. Nothing is stored on failure.
     pub async fn finish(&self, pasted: &str) -> Result<SignInStatus> {
         let code = self.pending.finish_pasted(pasted)?;
