@@ -132,13 +132,9 @@ fn child(which: usize, n: usize) {
             let turn = Turn::text(&refs).faults(|r| r.stall_after(9));
             backend.answer_with(move |_| turn.clone());
             let codex_home = dir.path().join("codex");
-            std::fs::create_dir_all(&codex_home).expect("codex home");
-            let tokens = issuer.issue_tokens(Duration::from_secs(3600));
-            std::fs::write(
-                codex_home.join("auth.json"),
-                tokens.cli_auth_json().to_string(),
-            )
-            .expect("auth.json");
+            issuer
+                .sign_in_cli(&codex_home, Duration::from_secs(3600))
+                .expect("CLI sign-in");
             let config = CodexConfig::new(dir.path().join("home"))
                 .issuer(&issuer.url())
                 .expect("issuer")

@@ -127,13 +127,9 @@ impl Servers {
         let codex = FakeCodexBackend::start().await.expect("codex backend");
         let dir = tempfile::tempdir().expect("tempdir");
         let codex_home = dir.path().join("codex");
-        std::fs::create_dir_all(&codex_home).expect("codex home");
-        let tokens = issuer.issue_tokens(Duration::from_secs(3600));
-        std::fs::write(
-            codex_home.join("auth.json"),
-            tokens.cli_auth_json().to_string(),
-        )
-        .expect("auth.json");
+        issuer
+            .sign_in_cli(&codex_home, Duration::from_secs(3600))
+            .expect("CLI sign-in");
         // Edition 2021: setting the environment is safe; this binary runs this one test.
         std::env::set_var("CLINE_PROVIDER_HOME", dir.path().join("sdk"));
         std::env::set_var("CODEX_HOME", &codex_home);

@@ -257,13 +257,9 @@ async fn a_thousand_concurrent_streams_with_five_percent_faults() {
     let issuer = FakeIssuer::start().await.expect("issuer");
     let dir = tempfile::tempdir().expect("tempdir");
     let codex_home = dir.path().join("codex");
-    std::fs::create_dir_all(&codex_home).expect("codex home");
-    let tokens = issuer.issue_tokens(Duration::from_secs(3600));
-    std::fs::write(
-        codex_home.join("auth.json"),
-        tokens.cli_auth_json().to_string(),
-    )
-    .expect("auth.json");
+    issuer
+        .sign_in_cli(&codex_home, Duration::from_secs(3600))
+        .expect("CLI sign-in");
     // Edition 2021: setting the environment is safe; this binary runs this one test.
     std::env::set_var("CLINE_PROVIDER_HOME", dir.path().join("sdk"));
     std::env::set_var("CODEX_HOME", &codex_home);

@@ -759,13 +759,9 @@ async fn codex_provider(audit: &mut Audit) {
     let backend = FakeCodexBackend::start().await.expect("backend");
     let dir = tempfile::tempdir().expect("dir");
     let codex_home = dir.path().join("codex");
-    std::fs::create_dir_all(&codex_home).expect("codex home");
-    let tokens = issuer.issue_tokens(Duration::from_secs(3600));
-    std::fs::write(
-        codex_home.join("auth.json"),
-        tokens.cli_auth_json().to_string(),
-    )
-    .expect("auth.json");
+    let tokens = issuer
+        .sign_in_cli(&codex_home, Duration::from_secs(3600))
+        .expect("CLI sign-in");
     stored_codex_tokens(dir.path(), audit);
     let config = CodexConfig::new(dir.path().join("home"))
         .issuer(&issuer.url())

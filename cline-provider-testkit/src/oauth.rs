@@ -227,6 +227,41 @@ impl FakeIssuer {
         mint(&mut state, Some(lifetime))
     }
 
+    /// Signs a Codex CLI in: fresh tokens (the access token valid for `lifetime`) written as
+    /// `auth.json` in `codex_home`, which is created. Point `CODEX_HOME` (or
+    /// `CodexConfig::codex_home`) at it.
+    ///
+    /// # Errors
+    ///
+    /// When the directory or the file cannot be written.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use cline_provider_testkit::oauth::FakeIssuer;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let issuer = FakeIssuer::start().await?;
+    /// let dir = std::env::temp_dir().join(format!("codex-home-doc-{}", std::process::id()));
+    /// let tokens = issuer.sign_in_cli(&dir, Duration::from_secs(3600))?;
+    /// assert!(std::fs::read_to_string(dir.join("auth.json"))?.contains(&tokens.refresh_token));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sign_in_cli(
+        &self,
+        codex_home: &std::path::Path,
+        lifetime: Duration,
+    ) -> std::io::Result<IssuedTokens> {
+        std::fs::create_dir_all(codex_home)?;
+        let tokens = self.issue_tokens(lifetime);
+        std::fs::write(
+            codex_home.join("auth.json"),
+            tokens.cli_auth_json().to_string(),
+        )?;
+        Ok(tokens)
+    }
+
     /// Marks a refresh token as already spent (another program rotated it).
     pub fn spend(&self, refresh_token: &str) {
         lock(&self.state)

@@ -287,34 +287,39 @@ pub fn sse_model(input: &[u8], cap: usize) -> Vec<Framed> {
 /// events collect into a response with one tool call per start.
 pub fn chat_chunk_decoder(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
+    let (events, _) = decode_lines(&text, ChatCompletionsDecoder::new, |d, line, out| {
+        d.decode_data(line, out)
+    });
+    check_event_sequence(&events);
+}
+
+/// Feeds each line of `text` to a fresh decoder (made by `new`, fed by `decode`) until the
+/// terminal event or an error, twice: both runs must give the same events and end the same
+/// way. An error must have a message and a hint.
+fn decode_lines<D>(
+    text: &str,
+    new: impl Fn() -> D,
+    decode: impl Fn(&mut D, &str, &mut Vec<StreamEvent>) -> cline_provider_core::Result<bool>,
+) -> (Vec<StreamEvent>, Outcome) {
     let run = || {
-        let mut decoder = ChatCompletionsDecoder::new();
+        let mut decoder = new();
         let mut events = Vec::new();
-        let mut outcome = Outcome::Open;
-        for payload in text.split('\n') {
-            match decoder.decode_data(payload, &mut events) {
-                Ok(true) => {
-                    outcome = Outcome::Done;
-                    break;
-                }
+        for line in text.split('\n') {
+            match decode(&mut decoder, line, &mut events) {
+                Ok(true) => return (events, Outcome::Done),
                 Ok(false) => {}
                 Err(e) => {
                     assert!(!e.message().is_empty());
                     assert!(!e.hint().is_empty());
-                    outcome = Outcome::Failed(e.kind().clone());
-                    break;
+                    return (events, Outcome::Failed(e.kind().clone()));
                 }
             }
         }
-        (events, outcome)
+        (events, Outcome::Open)
     };
-    let (events, outcome) = run();
-    assert_eq!(
-        run(),
-        (events.clone(), outcome),
-        "decoding is not deterministic"
-    );
-    check_event_sequence(&events);
+    let first = run();
+    assert_eq!(run(), first, "decoding is not deterministic");
+    first
 }
 
 /// How a decoded stream ended.
@@ -373,37 +378,13 @@ pub fn check_event_sequence(events: &[StreamEvent]) {
 /// events collect into a response with one tool call per start.
 pub fn responses_decoder(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let run = || {
-        let mut decoder = ResponsesDecoder::new();
-        let mut events = Vec::new();
-        let mut outcome = Outcome::Open;
-        for line in text.split('\n') {
-            let (name, payload) = match line.split_once('\t') {
-                Some((name, payload)) => (Some(name), payload),
-                None => (None, line),
-            };
-            match decoder.decode_data(name, payload, &mut events) {
-                Ok(true) => {
-                    outcome = Outcome::Done;
-                    break;
-                }
-                Ok(false) => {}
-                Err(e) => {
-                    assert!(!e.message().is_empty());
-                    assert!(!e.hint().is_empty());
-                    outcome = Outcome::Failed(e.kind().clone());
-                    break;
-                }
-            }
-        }
-        (events, outcome)
-    };
-    let (events, outcome) = run();
-    assert_eq!(
-        run(),
-        (events.clone(), outcome.clone()),
-        "decoding is not deterministic"
-    );
+    let (events, outcome) = decode_lines(&text, ResponsesDecoder::new, |d, line, out| {
+        let (name, payload) = match line.split_once('\t') {
+            Some((name, payload)) => (Some(name), payload),
+            None => (None, line),
+        };
+        d.decode_data(name, payload, out)
+    });
     let finishes: Vec<&FinishReason> = events
         .iter()
         .filter_map(|e| match e {
