@@ -600,7 +600,13 @@ fn check_token(token: &str) {
             assert_eq!(e.kind(), &ErrorKind::Protocol);
             assert_eq!(claims::account_id_of_access_token(token), None);
             assert_eq!(claims::expiry(token), None);
-            if token.len() >= 8 {
+            // A "token" that is a piece of what any refusal says (the fuzzer writes the hint's
+            // own words) proves nothing when it shows up.
+            let prose = match IdClaims::parse("~") {
+                Err(blank) => format!("{blank} {} {blank:?}", blank.hint()),
+                Ok(_) => String::new(),
+            };
+            if token.len() >= 8 && !prose.contains(token) {
                 for text in [e.to_string(), e.hint().to_owned(), format!("{e:?}")] {
                     assert!(!text.contains(token), "a refusal quotes the token: {text}");
                 }
