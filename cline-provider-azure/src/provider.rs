@@ -8,6 +8,7 @@ use bytes::Bytes;
 use cline_provider_core::auth::{CachedTokenSource, IssuedToken};
 use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{header_pair, read_body_capped, HttpClient, RequestSpec};
+use cline_provider_core::telemetry::GenAiRequest;
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     Result, TimeoutPhase,
@@ -306,7 +307,9 @@ impl AzureProvider {
                 },
             )
         };
-        let spec = RequestSpec::new(&build, &map).with_cancel(req.cancel.clone());
+        let spec = RequestSpec::new(&build, &map)
+            .with_cancel(req.cancel.clone())
+            .with_gen_ai(GenAiRequest::chat("azure.ai.openai", req.request).server(&req.url));
         let new_decoder = || -> Box<dyn SseDecoder> { Box::new(AzureDecoder::new()) };
         self.client.stream_sse(&spec, &new_decoder).await
     }
@@ -314,6 +317,7 @@ impl AzureProvider {
 
 /// A chat request ready to send (body encoded once, sent up to twice).
 struct Prepared<'a> {
+    request: &'a ChatRequest,
     url: Url,
     body: Bytes,
     deployment: String,
@@ -402,6 +406,7 @@ impl Provider for AzureProvider {
             "Azure chat completion request"
         );
         let prepared = Prepared {
+            request: &request,
             url,
             body,
             deployment,
