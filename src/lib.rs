@@ -101,6 +101,8 @@ pub mod codex {
     pub use cline_provider_codex::*;
 }
 
+pub mod doctor;
+
 /// Builds the provider the effective settings call for, behind the organization's policy.
 ///
 /// The same as [`connect_with`] with [`ConnectOptions::default`], returning only the
@@ -146,10 +148,29 @@ pub fn connect_with(
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
 ) -> Result<Connection> {
+    connect_with_parts(settings, secrets, options, &Parts::default())
+}
+
+/// [`connect_with`], with parts a caller inside this crate built itself (the doctor's Entra ID
+/// token cache, whose answering credential it reports).
+pub(crate) fn connect_with_parts(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+    options: &ConnectOptions,
+    parts: &Parts,
+) -> Result<Connection> {
     Ok(Connection::new(
         settings,
-        backend(settings, secrets, options)?,
+        backend_with(settings, secrets, options, parts)?,
     ))
+}
+
+/// What a backend would otherwise build on its own.
+#[derive(Default)]
+pub(crate) struct Parts {
+    /// Entra ID for Azure Identity, instead of the default chain over the process environment.
+    #[cfg(feature = "azure")]
+    pub(crate) entra: Option<azure::EntraId>,
 }
 
 /// The backends of this build, as a [`Connector`](policy::Connector) for
@@ -166,15 +187,27 @@ fn backend(
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
 ) -> Result<Backend> {
+    backend_with(settings, secrets, options, &Parts::default())
+}
+
+fn backend_with(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+    options: &ConnectOptions,
+    parts: &Parts,
+) -> Result<Backend> {
     match settings.provider_kind()? {
         ProviderKind::OpenAiCompatible if settings.uses_azure() => azure_backend(
             settings,
             secrets,
             options,
+            parts,
             "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
         ),
         ProviderKind::OpenAiCompatible => openai_backend(settings, secrets, options),
-        ProviderKind::AzureFoundry => azure_backend(settings, secrets, options, "it was chosen"),
+        ProviderKind::AzureFoundry => {
+            azure_backend(settings, secrets, options, parts, "it was chosen")
+        }
         ProviderKind::OpenAiCodex => not_built(ProviderKind::OpenAiCodex, "codex", "it was chosen"),
     }
 }
@@ -254,6 +287,7 @@ fn azure_backend(
     settings: &EffectiveSettings,
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
+    parts: &Parts,
     _why: &str,
 ) -> Result<Backend> {
     use azure::{AzureConfig, AzureProvider, EntraId};
@@ -298,7 +332,7 @@ fn azure_backend(
             vec!["api-key".to_owned(), "Authorization".to_owned()]
         }
         Credential::AzureIdentity => {
-            config = config.entra_id(EntraId::default_chain());
+            config = config.entra_id(parts.entra.clone().unwrap_or_else(EntraId::default_chain));
             vec!["Authorization".to_owned(), "api-key".to_owned()]
         }
     };
@@ -324,6 +358,7 @@ fn azure_backend(
     _: &EffectiveSettings,
     _: &dyn SecretStore,
     _: &ConnectOptions,
+    _: &Parts,
     why: &str,
 ) -> Result<Backend> {
     Err(Error::invalid_config(
