@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cline_provider::doctor::{self, check_policy_draft, DoctorOptions, DraftOptions, Report, Status};
+use cline_provider::doctor::{
+    self, check_policy_draft, DoctorOptions, DraftOptions, Report, Status,
+};
 use cline_provider::http::{HttpConfig, ProxyConfig, RetryPolicy};
 use cline_provider::policy::{resolve, ConfigDir, EffectiveSettings, MemberSettings};
 use cline_provider::secrets::{MemorySecretStore, SecretStore, OPENAI_API_KEY};
@@ -95,7 +97,9 @@ async fn a_healthy_endpoint_passes_every_check_with_timings_from_the_span() {
         "models.offered.demo-chat",
         "request.stream",
     ] {
-        let step = report.step(id).unwrap_or_else(|| panic!("{id} ran:\n{report}"));
+        let step = report
+            .step(id)
+            .unwrap_or_else(|| panic!("{id} ran:\n{report}"));
         assert_eq!(step.status, Status::Ok, "{id}:\n{report}");
     }
     let e2e = &report.step("request.stream").unwrap().evidence;
@@ -125,11 +129,9 @@ struct NoSuchHost;
 impl reqwest::dns::Resolve for NoSuchHost {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_owned();
-        Box::pin(async move {
-            Err::<reqwest::dns::Addrs, _>(
-                format!("no such host: {host}").into(),
-            )
-        })
+        Box::pin(
+            async move { Err::<reqwest::dns::Addrs, _>(format!("no such host: {host}").into()) },
+        )
     }
 }
 
@@ -150,7 +152,12 @@ async fn a_wrong_host_fails_at_dns_and_skips_what_needs_it() {
         .unwrap()
         .evidence
         .contains("llm.intranet.example"));
-    for id in ["network.tcp", "network.tls", "endpoint.connect", "request.stream"] {
+    for id in [
+        "network.tcp",
+        "network.tls",
+        "endpoint.connect",
+        "request.stream",
+    ] {
         let step = report.step(id).unwrap();
         assert_eq!(step.status, Status::Skipped, "{id}:\n{report}");
         assert_eq!(step.skipped_because.as_deref(), Some("network.dns"));
@@ -172,7 +179,11 @@ async fn a_refused_port_fails_at_tcp() {
     let report = doctor::run(&settings, &options(&secrets)).await;
     let hint = first_failure(&report, "network.tcp");
     assert!(hint.contains("firewall"), "{hint}");
-    assert!(report.step("network.tcp").unwrap().evidence.contains(&addr.port().to_string()));
+    assert!(report
+        .step("network.tcp")
+        .unwrap()
+        .evidence
+        .contains(&addr.port().to_string()));
     assert_eq!(report.step("network.dns").unwrap().status, Status::Ok);
 }
 
@@ -180,7 +191,11 @@ async fn a_refused_port_fails_at_tcp() {
 async fn an_untrusted_certificate_fails_at_tls_and_points_at_the_ca_bundle() {
     let certs = TestCertificates::localhost();
     let server = TestServer::start_tls(&certs).await.unwrap();
-    server.route("GET", "/v1/models", Reply::json(200, json!({"data": [{"id": "m"}]})));
+    server.route(
+        "GET",
+        "/v1/models",
+        Reply::json(200, json!({"data": [{"id": "m"}]})),
+    );
     let settings = member(json!({
         "openAiBaseUrl": format!("{}/v1", server.url()),
         "openAiModelId": "m",
@@ -193,7 +208,10 @@ async fn an_untrusted_certificate_fails_at_tls_and_points_at_the_ca_bundle() {
         "{hint}"
     );
     assert_eq!(report.step("network.tcp").unwrap().status, Status::Ok);
-    assert!(server.requests().is_empty(), "nothing was sent over the refused handshake");
+    assert!(
+        server.requests().is_empty(),
+        "nothing was sent over the refused handshake"
+    );
 
     // Trusting the testkit's CA, as SSL_CERT_FILE would, fixes it.
     let dir = tempfile::tempdir().unwrap();
@@ -202,7 +220,11 @@ async fn an_untrusted_certificate_fails_at_tls_and_points_at_the_ca_bundle() {
     let mut o = options(&secrets);
     o.connect.http.extra_root_certificates = Some(ca);
     let report = doctor::run(&settings, &o).await;
-    assert_eq!(report.step("network.tls").unwrap().status, Status::Ok, "{report}");
+    assert_eq!(
+        report.step("network.tls").unwrap().status,
+        Status::Ok,
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -214,7 +236,11 @@ async fn a_bad_key_fails_at_the_endpoints_credentials_check() {
     assert!(hint.contains("API key"), "{hint}");
     assert_eq!(report.step("auth.credential").unwrap().status, Status::Ok);
     assert_eq!(
-        report.step("request.stream").unwrap().skipped_because.as_deref(),
+        report
+            .step("request.stream")
+            .unwrap()
+            .skipped_because
+            .as_deref(),
         Some("endpoint.credentials")
     );
     no_secret(&report, demo::REJECTED_API_KEY);
@@ -236,9 +262,18 @@ async fn a_model_the_endpoint_does_not_offer_fails_at_the_model_check() {
     let secrets = keyed(KEY);
     let report = doctor::run(&settings, &options(&secrets)).await;
     let hint = first_failure(&report, "models.offered.gpt-nope");
-    assert!(hint.contains("demo-chat") && hint.contains("demo-reasoner"), "{hint}");
-    assert_eq!(report.step("endpoint.credentials").unwrap().status, Status::Ok);
-    assert_eq!(report.step("request.stream").unwrap().status, Status::Skipped);
+    assert!(
+        hint.contains("demo-chat") && hint.contains("demo-reasoner"),
+        "{hint}"
+    );
+    assert_eq!(
+        report.step("endpoint.credentials").unwrap().status,
+        Status::Ok
+    );
+    assert_eq!(
+        report.step("request.stream").unwrap().status,
+        Status::Skipped
+    );
     assert_eq!(server.requests().len(), 1, "only the listing was sent");
 }
 
@@ -255,13 +290,24 @@ async fn an_unwritable_settings_directory_fails_the_persistence_check() {
     o.config_dir = Some(&config);
     let report = doctor::run(&settings, &o).await;
     let hint = first_failure(&report, "settings.writable");
-    assert!(hint.contains("cannot be saved") && hint.contains("not-a-directory"), "{hint}");
+    assert!(
+        hint.contains("cannot be saved") && hint.contains("not-a-directory"),
+        "{hint}"
+    );
     assert_eq!(
-        report.step("settings.saved").unwrap().skipped_because.as_deref(),
+        report
+            .step("settings.saved")
+            .unwrap()
+            .skipped_because
+            .as_deref(),
         Some("settings.writable")
     );
     // The connection checks do not depend on the settings directory.
-    assert_eq!(report.step("request.stream").unwrap().status, Status::Ok, "{report}");
+    assert_eq!(
+        report.step("request.stream").unwrap().status,
+        Status::Ok,
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -280,11 +326,32 @@ async fn a_draft_whose_model_the_endpoint_does_not_offer_fails_that_model() {
     o.doctor = options(&secrets);
     let report = check_policy_draft(&draft.to_string(), &o).await;
     let hint = first_failure(&report, "draft.model.ghost-model");
-    assert!(hint.contains("ghost-model") && hint.contains("demo-chat"), "{hint}");
-    assert_eq!(report.step("draft.model.demo-chat").unwrap().status, Status::Ok);
-    assert_eq!(report.step("verify.models_available").unwrap().status, Status::Failed);
-    for id in ["draft.json", "draft.headers", "draft.schema", "verify.provider", "verify.only_provider", "verify.settings_persist", "network.tls"] {
-        assert_eq!(report.step(id).unwrap().status, Status::Ok, "{id}:\n{report}");
+    assert!(
+        hint.contains("ghost-model") && hint.contains("demo-chat"),
+        "{hint}"
+    );
+    assert_eq!(
+        report.step("draft.model.demo-chat").unwrap().status,
+        Status::Ok
+    );
+    assert_eq!(
+        report.step("verify.models_available").unwrap().status,
+        Status::Failed
+    );
+    for id in [
+        "draft.json",
+        "draft.headers",
+        "draft.schema",
+        "verify.provider",
+        "verify.only_provider",
+        "verify.settings_persist",
+        "network.tls",
+    ] {
+        assert_eq!(
+            report.step(id).unwrap().status,
+            Status::Ok,
+            "{id}:\n{report}"
+        );
     }
     // The endpoint was asked with the administrator's key and the draft's header.
     let listing = &server.requests()[0];
@@ -311,15 +378,24 @@ async fn a_draft_with_a_malformed_header_fails_the_header_check_naming_it() {
         "{evidence}"
     );
     assert_eq!(
-        report.step("draft.schema").unwrap().skipped_because.as_deref(),
+        report
+            .step("draft.schema")
+            .unwrap()
+            .skipped_because
+            .as_deref(),
         Some("draft.headers")
     );
-    assert_eq!(report.steps.len(), 3, "nothing is tried on a draft that does not parse");
+    assert_eq!(
+        report.steps.len(),
+        3,
+        "nothing is tried on a draft that does not parse"
+    );
 }
 
 #[tokio::test]
 async fn a_draft_with_a_type_error_names_the_json_path() {
-    let draft = r#"{"version": "3", "providerSettings": {"OpenAiCompatible": {"azureIdentity": "yes"}}}"#;
+    let draft =
+        r#"{"version": "3", "providerSettings": {"OpenAiCompatible": {"azureIdentity": "yes"}}}"#;
     let secrets = MemorySecretStore::new();
     let report = check_policy_draft(draft, &DraftOptions::new(&secrets)).await;
     first_failure(&report, "draft.schema");
@@ -341,7 +417,11 @@ mod azure_identity {
 
     fn jwt(claims: serde_json::Value) -> String {
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(&claims.to_string()))
+        format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(&claims.to_string())
+        )
     }
 
     #[tokio::test]
@@ -361,7 +441,11 @@ mod azure_identity {
         );
         // The resource: it knows the token, but the identity holds no role.
         let resource = TestServer::start().await.unwrap();
-        resource.route("POST", &azure::chat_path("gpt-4o"), azure::permission_denied());
+        resource.route(
+            "POST",
+            &azure::chat_path("gpt-4o"),
+            azure::permission_denied(),
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let ca = dir.path().join("ca.pem");
@@ -376,7 +460,10 @@ mod azure_identity {
         let mut o = options(&secrets);
         o.connect.http.extra_root_certificates = Some(ca);
         let env = [
-            ("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential".to_owned()),
+            (
+                "AZURE_TOKEN_CREDENTIALS",
+                "EnvironmentCredential".to_owned(),
+            ),
             ("AZURE_TENANT_ID", "tenant-contoso".to_owned()),
             ("AZURE_CLIENT_ID", "app-doctor".to_owned()),
             ("AZURE_CLIENT_SECRET", "client-secret-value".to_owned()),
@@ -389,17 +476,35 @@ mod azure_identity {
 
         let identity = report.step("auth.azure_identity").unwrap();
         assert_eq!(identity.status, Status::Ok, "{report}");
-        for needle in ["EnvironmentCredential", "tenant-contoso", "app-doctor", "https://cognitiveservices.azure.com/.default"] {
-            assert!(identity.evidence.contains(needle), "{needle}: {}", identity.evidence);
+        for needle in [
+            "EnvironmentCredential",
+            "tenant-contoso",
+            "app-doctor",
+            "https://cognitiveservices.azure.com/.default",
+        ] {
+            assert!(
+                identity.evidence.contains(needle),
+                "{needle}: {}",
+                identity.evidence
+            );
         }
         let hint = first_failure(&report, "auth.azure_role");
         assert!(hint.contains("Cognitive Services OpenAI User"), "{hint}");
-        assert_eq!(report.step("endpoint.credentials").unwrap().status, Status::Ok);
-        assert_eq!(report.step("request.stream").unwrap().status, Status::Skipped);
+        assert_eq!(
+            report.step("endpoint.credentials").unwrap().status,
+            Status::Ok
+        );
+        assert_eq!(
+            report.step("request.stream").unwrap().status,
+            Status::Skipped
+        );
         // The resource saw the chain's token, once.
         let sent = resource.requests();
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].header("authorization"), Some(format!("Bearer {token}").as_str()));
+        assert_eq!(
+            sent[0].header("authorization"),
+            Some(format!("Bearer {token}").as_str())
+        );
         no_secret(&report, &token);
         no_secret(&report, "client-secret-value");
     }
@@ -438,8 +543,16 @@ mod codex_sign_in {
         let report = doctor::run(&settings, &o).await;
         let signed_in = report.step("auth.codex_sign_in").unwrap();
         assert_eq!(signed_in.status, Status::Ok, "{report}");
-        assert!(signed_in.evidence.contains("ada@example.com"), "{}", signed_in.evidence);
-        assert!(signed_in.evidence.contains("expired"), "{}", signed_in.evidence);
+        assert!(
+            signed_in.evidence.contains("ada@example.com"),
+            "{}",
+            signed_in.evidence
+        );
+        assert!(
+            signed_in.evidence.contains("expired"),
+            "{}",
+            signed_in.evidence
+        );
         let hint = first_failure(&report, "auth.codex_token");
         assert!(hint.contains("Sign in again"), "{hint}");
         assert!(report

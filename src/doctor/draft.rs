@@ -145,7 +145,11 @@ fn parse(list: &mut Checklist, text: &str) -> Option<RemoteConfig> {
                 format!("the document is {}, not an object", kind_of(&other)),
                 "A policy is one JSON object: {\"version\": …, \"providerSettings\": {…}}.",
             ));
-            skip(list, &[(HEADERS, HEADERS_TITLE), (SCHEMA, SCHEMA_TITLE)], JSON);
+            skip(
+                list,
+                &[(HEADERS, HEADERS_TITLE), (SCHEMA, SCHEMA_TITLE)],
+                JSON,
+            );
             return None;
         }
         Err(e) => {
@@ -160,7 +164,11 @@ fn parse(list: &mut Checklist, text: &str) -> Option<RemoteConfig> {
                     e.column()
                 ),
             ));
-            skip(list, &[(HEADERS, HEADERS_TITLE), (SCHEMA, SCHEMA_TITLE)], JSON);
+            skip(
+                list,
+                &[(HEADERS, HEADERS_TITLE), (SCHEMA, SCHEMA_TITLE)],
+                JSON,
+            );
             return None;
         }
     };
@@ -183,7 +191,9 @@ fn parse(list: &mut Checklist, text: &str) -> Option<RemoteConfig> {
                 SCHEMA,
                 SCHEMA_TITLE,
                 format!("`{path}`: {}", e.message()),
-                format!("Fix `{path}` in the draft; members' SDKs refuse the whole document otherwise."),
+                format!(
+                    "Fix `{path}` in the draft; members' SDKs refuse the whole document otherwise."
+                ),
             ));
             None
         }
@@ -250,12 +260,19 @@ fn headers(doc: &Value) -> Step {
     Step::ok(
         HEADERS,
         HEADERS_TITLE,
-        format!("{} header(s) pass the same validation every request does", map.len()),
+        format!(
+            "{} header(s) pass the same validation every request does",
+            map.len()
+        ),
     )
 }
 
 /// The original guide's verification list, on the draft as a member would get it.
-async fn verification(list: &mut Checklist, settings: &EffectiveSettings, options: &DoctorOptions<'_>) {
+async fn verification(
+    list: &mut Checklist,
+    settings: &EffectiveSettings,
+    options: &DoctorOptions<'_>,
+) {
     let checks = settings::report_checks(settings, options).await;
     for check in &checks {
         let (id, hint) = match check.id {
@@ -276,7 +293,11 @@ async fn verification(list: &mut Checklist, settings: &EffectiveSettings, option
     let allowed = settings.allowed_providers();
     let title = "A member sees only OpenAI Compatible";
     if allowed == [ProviderId::OpenAiCompatible] {
-        list.push(Step::ok(ONLY_PROVIDER, title, "the only provider a member may choose"));
+        list.push(Step::ok(
+            ONLY_PROVIDER,
+            title,
+            "the only provider a member may choose",
+        ));
     } else {
         let names: Vec<&str> = allowed.iter().map(|p| p.label()).collect();
         list.push(Step::failed(
@@ -306,7 +327,10 @@ async fn models(list: &mut Checklist, settings: &EffectiveSettings, options: &Do
     list.push(Step::ok(
         CONNECT_ID,
         CONNECT_TITLE,
-        format!("{} with your own credential", connection.provider().info().kind.label()),
+        format!(
+            "{} with your own credential",
+            connection.provider().info().kind.label()
+        ),
     ));
     let provider = connection.provider();
     let ids: Vec<String> = settings
@@ -396,12 +420,9 @@ async fn azure_deployments(
         let step_id = format!("{MODEL}.{id}");
         let title = format!("The deployment `{id}` answers");
         match result {
-            Err(e) if e.kind() == &ErrorKind::ModelNotFound => list.push(Step::failed(
-                &step_id,
-                &title,
-                e.message(),
-                e.hint(),
-            )),
+            Err(e) if e.kind() == &ErrorKind::ModelNotFound => {
+                list.push(Step::failed(&step_id, &title, e.message(), e.hint()))
+            }
             _ => list.push(e2e_step(&step_id, &title, result)),
         }
     }

@@ -8,7 +8,9 @@ use super::report::{Checklist, Status, Step};
 use super::DoctorOptions;
 use crate::policy::{CheckStatus, EffectiveSettings, EnforcedProvider};
 use crate::telemetry::{fields, SpanRecorder};
-use crate::{ChatRequest, Error, ErrorKind, Message, ModelInfo, Provider, ProviderKind, StreamEvent};
+use crate::{
+    ChatRequest, Error, ErrorKind, Message, ModelInfo, Provider, ProviderKind, StreamEvent,
+};
 
 pub(crate) const CONNECT: &str = "endpoint.connect";
 pub(crate) const CREDENTIALS: &str = "endpoint.credentials";
@@ -113,14 +115,15 @@ pub(crate) async fn check(
         skip_rest(list, settings);
         return;
     }
-    let connection = match crate::connect_with_parts(settings, options.secrets, &options.connect, parts) {
-        Ok(c) => c,
-        Err(e) => {
-            list.push(Step::from_error(CONNECT, CONNECT_TITLE, &e));
-            skip_rest(list, settings);
-            return;
-        }
-    };
+    let connection =
+        match crate::connect_with_parts(settings, options.secrets, &options.connect, parts) {
+            Ok(c) => c,
+            Err(e) => {
+                list.push(Step::from_error(CONNECT, CONNECT_TITLE, &e));
+                skip_rest(list, settings);
+                return;
+            }
+        };
     let provider = connection.provider();
     let info = provider.info();
     list.push(Step::ok(
@@ -129,12 +132,16 @@ pub(crate) async fn check(
         format!(
             "{} at {}",
             info.kind.label(),
-            info.base_url.as_ref().map_or("(default endpoint)", url::Url::as_str)
+            info.base_url
+                .as_ref()
+                .map_or("(default endpoint)", url::Url::as_str)
         ),
     ));
     let model = settings.model_id().value.clone().unwrap_or_default();
     match info.kind {
-        ProviderKind::AzureFoundry => azure(list, settings, provider, &model, &options.prompt).await,
+        ProviderKind::AzureFoundry => {
+            azure(list, settings, provider, &model, &options.prompt).await
+        }
         _ => listed(list, settings, provider, &model, &options.prompt).await,
     }
 }
@@ -158,35 +165,39 @@ async fn listed(
     prompt: &str,
 ) {
     let listing = provider.endpoint().list_models().await;
-    let mut model_ids: Vec<String> = Vec::new();
-    match &listing {
-        Ok(models) => list.push(Step::ok(
+    let credentials = match &listing {
+        Ok(models) => Step::ok(
             CREDENTIALS,
             CREDENTIALS_TITLE,
-            format!("the endpoint answered the model listing ({} models)", models.len()),
-        )),
+            format!(
+                "the endpoint answered the model listing ({} models)",
+                models.len()
+            ),
+        ),
         // No listing at this path: the credentials are proven by the request below.
-        Err(e) if e.kind() == &ErrorKind::InvalidConfig => list.push(Step::warning(
+        Err(e) if e.kind() == &ErrorKind::InvalidConfig => Step::warning(
             CREDENTIALS,
             CREDENTIALS_TITLE,
             format!("not proven by a listing: {}", e.message()),
             "The endpoint has no model list, so the credentials and the model are checked by \
              the request below only.",
-        )),
-        Err(e) => list.push(Step::from_error(CREDENTIALS, CREDENTIALS_TITLE, e)),
-    }
-    if list.status(CREDENTIALS) == Some(Status::Failed) {
+        ),
+        Err(e) => Step::from_error(CREDENTIALS, CREDENTIALS_TITLE, e),
+    };
+    if credentials.status == Status::Failed {
+        list.push(credentials);
         list.skip_unless(MODELS, "The model is offered", &[CREDENTIALS]);
         list.skip_unless(E2E, E2E_TITLE, &[CREDENTIALS]);
         return;
     }
+    let mut model_steps = Vec::new();
     if let Ok(models) = &listing {
         for check in settings.model_checks(models) {
             let id = match check.id {
                 "endpoint_model" => format!("{MODELS}.{}", model_from(&check.name)),
                 _ => MODELS.to_owned(),
             };
-            let step = match check.status {
+            model_steps.push(match check.status {
                 CheckStatus::Fail => Step::failed(
                     &id,
                     &check.name,
@@ -194,24 +205,51 @@ async fn listed(
                     model_hint(settings, &model_from(&check.name), models),
                 ),
                 _ => Step::ok(&id, &check.name, &check.detail),
-            };
-            model_ids.push(id);
-            list.push(step);
+            });
         }
     }
-    let needs: Vec<&str> = model_ids.iter().map(String::as_str).collect();
-    if list.skip_unless(E2E, E2E_TITLE, &needs) {
-        return;
+    let models_ok = model_steps.iter().all(|s| s.status != Status::Failed);
+    let result = if models_ok {
+        Some(tiny_request(provider, model, prompt).await)
+    } else {
+        None
+    };
+    // Some gateways list models for anyone and check the key on chats only: a refusal of the
+    // request is still the credentials' failure.
+    let refused = result.as_ref().and_then(|r| r.as_ref().err()).filter(|e| {
+        matches!(
+            e.kind(),
+            ErrorKind::InvalidApiKey | ErrorKind::AccessDenied | ErrorKind::NotSignedIn
+        )
+    });
+    match refused {
+        Some(e) => list.push(Step::failed(
+            CREDENTIALS,
+            CREDENTIALS_TITLE,
+            format!(
+                "the model listing passed, but the chat request was refused: {}",
+                e.message()
+            ),
+            e.hint(),
+        )),
+        None => list.push(credentials),
     }
-    let result = tiny_request(provider, model, prompt).await;
-    if let Err(e) = &result {
-        if listing.is_err() && e.kind() == &ErrorKind::ModelNotFound {
-            list.push(Step::from_error(MODELS, "The model is offered", e));
+    let model_ids: Vec<String> = model_steps.iter().map(|s| s.id.clone()).collect();
+    for step in model_steps {
+        list.push(step);
+    }
+    match result {
+        Some(Err(e)) if listing.is_err() && e.kind() == &ErrorKind::ModelNotFound => {
+            list.push(Step::from_error(MODELS, "The model is offered", &e));
             list.skip_unless(E2E, E2E_TITLE, &[MODELS]);
-            return;
+        }
+        Some(result) if refused.is_none() => list.push(e2e_step(E2E, E2E_TITLE, &result)),
+        _ => {
+            let mut needs: Vec<&str> = model_ids.iter().map(String::as_str).collect();
+            needs.push(CREDENTIALS);
+            list.skip_unless(E2E, E2E_TITLE, &needs);
         }
     }
-    list.push(e2e_step(E2E, E2E_TITLE, &result));
 }
 
 /// The model id inside "Model `id` is offered by the endpoint".
@@ -278,7 +316,11 @@ async fn azure(
                 &title,
                 "not reached: the resource refused the request before looking it up",
             )),
-            _ => list.push(Step::ok(MODELS, &title, "the resource routed the request to it")),
+            _ => list.push(Step::ok(
+                MODELS,
+                &title,
+                "the resource routed the request to it",
+            )),
         }
     }
     if entra && !list.skip_unless(AZURE_ROLE, ROLE_TITLE, &[CREDENTIALS]) {

@@ -141,7 +141,10 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
         let _ = cause;
         for (id, title) in [
             (network::URL, "The base URL parses"),
-            (endpoint::CONNECT, "A connection can be built from the settings"),
+            (
+                endpoint::CONNECT,
+                "A connection can be built from the settings",
+            ),
         ] {
             list.skip_unless(id, title, &needs_provider);
         }
@@ -171,7 +174,10 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
     } else {
         settings::credential(&mut list, &checks);
         needs.push(settings::CREDENTIAL);
-        if matches!(settings.credential(options.secrets), Ok(Credential::AzureIdentity)) {
+        if matches!(
+            settings.credential(options.secrets),
+            Ok(Credential::AzureIdentity)
+        ) {
             #[cfg(feature = "azure")]
             {
                 parts.entra = auth::azure_identity(&mut list, settings, options).await;
@@ -197,7 +203,10 @@ fn network_target(
             .codex
             .clone()
             .map_or_else(crate::codex::CodexConfig::from_env, Ok);
-        return (config.ok().map(|c| c.issuer_url().clone()), "CLINE_CODEX_ISSUER");
+        return (
+            config.ok().map(|c| c.issuer_url().clone()),
+            "CLINE_CODEX_ISSUER",
+        );
     }
     (settings.base_url().value.clone(), "openAiBaseUrl")
 }

@@ -10,8 +10,8 @@ use url::Url;
 
 use super::report::{Checklist, Step};
 use crate::http::{
-    check_endpoint_url, default_error_mapper, HttpClient, HttpConfig, ProxyConfig,
-    RedirectPolicy, RequestSpec, RetryPolicy,
+    check_endpoint_url, default_error_mapper, HttpClient, HttpConfig, ProxyConfig, RedirectPolicy,
+    RequestSpec, RetryPolicy,
 };
 use crate::{Error, ErrorKind, TimeoutPhase};
 
@@ -71,7 +71,11 @@ pub(crate) async fn check(list: &mut Checklist, url: Option<&Url>, field: &str, 
         }
     };
     match connect(&addrs, http.connect_timeout).await {
-        Ok(addr) => list.push(Step::ok(TCP, TCP_TITLE, format!("connected to {addr}{via}"))),
+        Ok(addr) => list.push(Step::ok(
+            TCP,
+            TCP_TITLE,
+            format!("connected to {addr}{via}"),
+        )),
         Err(err) => {
             list.push(Step::failed(
                 TCP,
@@ -154,11 +158,16 @@ fn env_proxy(scheme: &str, host: &str) -> Option<Url> {
 fn bypassed(host: &str, no_proxy: &str) -> bool {
     no_proxy.split(',').map(str::trim).any(|entry| {
         let entry = entry.trim_start_matches('.');
-        entry == "*" || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
+        entry == "*"
+            || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
     })
 }
 
-async fn resolve(host: &str, port: u16, http: &HttpConfig) -> std::result::Result<Vec<SocketAddr>, String> {
+async fn resolve(
+    host: &str,
+    port: u16,
+    http: &HttpConfig,
+) -> std::result::Result<Vec<SocketAddr>, String> {
     if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
@@ -190,7 +199,10 @@ async fn connect(addrs: &[SocketAddr], limit: Duration) -> std::result::Result<S
         match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
             Ok(Ok(_)) => return Ok(*addr),
             Ok(Err(e)) => {
-                last = Some(Error::new(ErrorKind::Unreachable, format!("could not connect: {e}")))
+                last = Some(Error::new(
+                    ErrorKind::Unreachable,
+                    format!("could not connect: {e}"),
+                ))
             }
             Err(_) => last = Some(Error::timeout(TimeoutPhase::Connect, limit)),
         }
@@ -216,12 +228,18 @@ async fn tls(url: &Url, http: &HttpConfig) -> Step {
         Ok(response) => Step::ok(
             TLS,
             TLS_TITLE,
-            format!("certificate accepted (HTTP {} from the base URL)", response.status().as_u16()),
+            format!(
+                "certificate accepted (HTTP {} from the base URL)",
+                response.status().as_u16()
+            ),
         ),
         Err(e) if e.status().is_some() => Step::ok(
             TLS,
             TLS_TITLE,
-            format!("certificate accepted (HTTP {} from the base URL)", e.status().unwrap_or(0)),
+            format!(
+                "certificate accepted (HTTP {} from the base URL)",
+                e.status().unwrap_or(0)
+            ),
         ),
         Err(e) => Step::from_error(TLS, TLS_TITLE, &e),
     }
@@ -252,6 +270,9 @@ mod tests {
         assert_eq!((host.as_str(), port), ("proxy.corp", 8080));
         assert!(via.contains("llm.example.com"));
         let (host, port, via) = target(&url, &ProxyConfig::Direct);
-        assert_eq!((host.as_str(), port, via.as_str()), ("llm.example.com", 443, ""));
+        assert_eq!(
+            (host.as_str(), port, via.as_str()),
+            ("llm.example.com", 443, "")
+        );
     }
 }

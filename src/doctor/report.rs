@@ -67,13 +67,35 @@ impl Step {
     }
 
     /// A check that works but deserves a look.
-    pub fn warning(id: &str, title: &str, evidence: impl Into<String>, hint: impl Into<String>) -> Step {
-        Step::new(id, title, Status::Warning, evidence.into(), Some(hint.into()))
+    pub fn warning(
+        id: &str,
+        title: &str,
+        evidence: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Step {
+        Step::new(
+            id,
+            title,
+            Status::Warning,
+            evidence.into(),
+            Some(hint.into()),
+        )
     }
 
     /// A check that failed.
-    pub fn failed(id: &str, title: &str, evidence: impl Into<String>, hint: impl Into<String>) -> Step {
-        Step::new(id, title, Status::Failed, evidence.into(), Some(hint.into()))
+    pub fn failed(
+        id: &str,
+        title: &str,
+        evidence: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Step {
+        Step::new(
+            id,
+            title,
+            Status::Failed,
+            evidence.into(),
+            Some(hint.into()),
+        )
     }
 
     /// A check that failed with `err`: its message as the evidence, its hint.
@@ -246,10 +268,6 @@ impl Checklist {
 
     pub(crate) fn steps(&self) -> &[Step] {
         &self.steps
-    }
-
-    pub(crate) fn status(&self, id: &str) -> Option<Status> {
-        self.steps.iter().find(|s| s.id == id).map(|s| s.status)
     }
 
     pub(crate) fn into_report(self, subject: String) -> Report {

@@ -107,7 +107,11 @@ pub(crate) fn policy(list: &mut Checklist, settings: &EffectiveSettings, checks:
              in the organization's policy.",
         )),
         None => match settings.provider_kind() {
-            Ok(kind) => list.push(Step::ok(PROVIDER, "The provider is available", kind.label())),
+            Ok(kind) => list.push(Step::ok(
+                PROVIDER,
+                "The provider is available",
+                kind.label(),
+            )),
             Err(e) => list.push(Step::from_error(PROVIDER, "The provider is available", &e)),
         },
     }
@@ -115,11 +119,7 @@ pub(crate) fn policy(list: &mut Checklist, settings: &EffectiveSettings, checks:
 
 /// The settings resolve, survive a save and reload, the directory takes a save, and the saved
 /// file is what is in effect.
-pub(crate) fn persistence(
-    list: &mut Checklist,
-    checks: &[Check],
-    options: &DoctorOptions<'_>,
-) {
+pub(crate) fn persistence(list: &mut Checklist, checks: &[Check], options: &DoctorOptions<'_>) {
     if let Some(check) = find(checks, "round_trip") {
         list.push(step_of(
             ROUND_TRIP,
@@ -156,12 +156,18 @@ pub(crate) fn persistence(
         Ok(true) => list.push(Step::ok(
             WRITABLE,
             WRITABLE_TITLE,
-            format!("a test save in {} was written and read back", dir.root().display()),
+            format!(
+                "a test save in {} was written and read back",
+                dir.root().display()
+            ),
         )),
         Ok(false) => list.push(Step::failed(
             WRITABLE,
             WRITABLE_TITLE,
-            format!("a test save in {} read back different bytes", dir.root().display()),
+            format!(
+                "a test save in {} read back different bytes",
+                dir.root().display()
+            ),
             "The disk or file system is not keeping what is written; check the disk.",
         )),
         Err(e) => list.push(Step::failed(
@@ -176,7 +182,11 @@ pub(crate) fn persistence(
             ),
         )),
     }
-    if !list.skip_unless(SAVED, "The saved settings are the ones in effect", &[WRITABLE]) {
+    if !list.skip_unless(
+        SAVED,
+        "The saved settings are the ones in effect",
+        &[WRITABLE],
+    ) {
         if let Some(check) = find(checks, "saved") {
             list.push(step_of(
                 SAVED,
