@@ -42,11 +42,11 @@ impl GenAiCall {
             gen_ai.operation.name = "chat",
             gen_ai.provider.name = call.provider,
             gen_ai.request.model = model,
-            gen_ai.request.max_tokens = request.max_output_tokens,
+            gen_ai.request.max_tokens = request.max_output_tokens.map(i64::from),
             gen_ai.request.temperature = request.temperature,
             gen_ai.request.streaming = streaming,
             server.address = call.server.and_then(Url::host_str),
-            server.port = call.server.and_then(Url::port_or_known_default),
+            server.port = call.server.and_then(Url::port_or_known_default).map(i64::from),
             gen_ai.response.id = Empty,
             gen_ai.response.model = Empty,
             gen_ai.response.finish_reasons = Empty,
@@ -132,8 +132,8 @@ impl GenAiCall {
         self.ended = true;
         let span = &self.span;
         if let Some(usage) = self.usage {
-            span.record(fields::INPUT_TOKENS, usage.input_tokens);
-            span.record(fields::OUTPUT_TOKENS, usage.output_tokens);
+            span.record(fields::INPUT_TOKENS, int(usage.input_tokens));
+            span.record(fields::OUTPUT_TOKENS, int(usage.output_tokens));
             if let Some(first) = self.first_output {
                 let generating = Instant::now().duration_since(first).as_secs_f64();
                 if generating > 0.0 && usage.output_tokens > 0 {
@@ -177,7 +177,13 @@ impl GenAiCall {
 /// Records how many times a request was sent again, in the span that is current (the call's,
 /// when the engine traces one; a disabled span records nothing).
 pub(crate) fn record_resend(span: &Span, retries: u32) {
-    span.record(fields::RESEND_COUNT, retries);
+    span.record(fields::RESEND_COUNT, i64::from(retries));
+}
+
+/// Counts as signed integers: OpenTelemetry's attributes have no unsigned type, and
+/// `tracing-opentelemetry` records a `u64` as text.
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A stream that tells its [`GenAiCall`] about the reply.
