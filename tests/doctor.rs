@@ -149,7 +149,10 @@ async fn a_wrong_host_fails_at_dns_and_skips_what_needs_it() {
     assert!(hint.contains("DNS") && hint.contains("VPN"), "{hint}");
     // The application's resolver was asked, as a request would ask it.
     let evidence = &report.step("network.dns").unwrap().evidence;
-    assert!(evidence.contains("no such host: llm.intranet.example"), "{evidence}");
+    assert!(
+        evidence.contains("no such host: llm.intranet.example"),
+        "{evidence}"
+    );
     for id in [
         "network.tcp",
         "network.tls",

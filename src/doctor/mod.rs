@@ -48,7 +48,10 @@
 //! # }
 //! ```
 
-mod auth;
+#[cfg(feature = "azure")]
+mod azure;
+#[cfg(feature = "codex")]
+mod codex;
 mod draft;
 mod endpoint;
 mod network;
@@ -168,8 +171,8 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
     if codex {
         #[cfg(feature = "codex")]
         {
-            let _auth = auth::codex(&mut list, options).await;
-            needs.push(auth::CODEX_TOKEN);
+            let _auth = codex::codex(&mut list, options).await;
+            needs.push(codex::CODEX_TOKEN);
         }
     } else {
         settings::credential(&mut list, &checks);
@@ -180,8 +183,8 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
         ) {
             #[cfg(feature = "azure")]
             {
-                parts.entra = auth::azure_identity(&mut list, settings, options).await;
-                needs.push(auth::AZURE_IDENTITY);
+                parts.entra = azure::azure_identity(&mut list, settings, options).await;
+                needs.push(azure::AZURE_IDENTITY);
             }
         }
     }

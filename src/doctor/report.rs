@@ -274,3 +274,58 @@ impl Checklist {
         Report::new(subject, self.steps)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        let mut list = Checklist::default();
+        list.push(Step::ok("a", "First", "fine"));
+        list.push(Step::warning("b", "Second", "plain HTTP", "use https"));
+        list.push(Step::failed("c", "Third", "refused", "start it"));
+        list.skip_unless("d", "Fourth", &["c"]);
+        list.skip_unless("e", "Fifth", &["d"]);
+        list.into_report("Subject".into())
+    }
+
+    #[test]
+    fn skipped_checks_name_the_failure_they_wait_for() {
+        let r = report();
+        assert_eq!(r.step("d").unwrap().skipped_because.as_deref(), Some("c"));
+        // A check behind a skipped one names the real cause, not the skipped one.
+        assert_eq!(r.step("e").unwrap().skipped_because.as_deref(), Some("c"));
+        assert_eq!(r.first_failure().unwrap().id, "c");
+    }
+
+    #[test]
+    fn the_checklist_has_marks_and_colour_only_when_asked() {
+        let r = report();
+        let plain = r.render(false);
+        for line in [
+            "  ✓ First: fine",
+            "  ! Second: plain HTTP",
+            "  ✗ Third: refused",
+            "      hint: start it",
+            "  ○ Fourth: skipped: `c` failed",
+            "First cause: Third (c)",
+        ] {
+            assert!(plain.contains(line), "{line}\n{plain}");
+        }
+        assert!(!plain.contains('\x1b'));
+        let coloured = r.render(true);
+        assert!(coloured.contains("\x1b[31m✗\x1b[0m"), "{coloured:?}");
+        assert_eq!(r.to_string(), plain);
+    }
+
+    #[test]
+    fn json_has_the_ids_statuses_and_hints() {
+        let v: serde_json::Value = serde_json::from_str(&report().to_json()).unwrap();
+        assert_eq!(v["subject"], "Subject");
+        assert_eq!(v["steps"][2]["status"], "failed");
+        assert_eq!(v["steps"][2]["hint"], "start it");
+        assert_eq!(v["steps"][3]["status"], "skipped");
+        assert_eq!(v["steps"][3]["skipped_because"], "c");
+        assert!(v["steps"][0].get("hint").is_none());
+    }
+}

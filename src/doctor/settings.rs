@@ -231,3 +231,12 @@ pub(crate) fn human(secs: u64) -> String {
         s => format!("{} d", s / 86_400),
     }
 }
+
+/// How long until `at`, or how long ago it passed.
+#[cfg(any(feature = "azure", feature = "codex"))]
+pub(crate) fn until(at: std::time::SystemTime) -> String {
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(left) => format!("valid for {}", human(left.as_secs())),
+        Err(past) => format!("expired {} ago", human(past.duration().as_secs())),
+    }
+}

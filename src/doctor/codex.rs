@@ -1,0 +1,86 @@
+//! The OpenAI Codex sign-in: who, until when, and whether it still renews.
+
+use super::report::{Checklist, Step};
+use super::settings::until;
+use super::DoctorOptions;
+
+pub(crate) const CODEX_SIGN_IN: &str = "auth.codex_sign_in";
+pub(crate) const CODEX_TOKEN: &str = "auth.codex_token";
+
+/// Who is signed in to OpenAI Codex, and whether the sign-in still gives a token (refreshing
+/// it when due, as a request would).
+pub(crate) async fn codex(
+    list: &mut Checklist,
+    options: &DoctorOptions<'_>,
+) -> Option<crate::codex::CodexAuth> {
+    use crate::codex::{CodexAuth, CodexConfig};
+
+    const SIGN_IN: &str = "Signed in with OpenAI";
+    const TOKEN: &str = "The sign-in gives a valid token";
+    let auth = match options.codex.clone().map_or_else(CodexConfig::from_env, Ok) {
+        Ok(config) => CodexAuth::new(config),
+        Err(e) => Err(e),
+    };
+    let auth = match auth {
+        Ok(auth) => auth,
+        Err(e) => {
+            list.push(Step::from_error(CODEX_SIGN_IN, SIGN_IN, &e));
+            list.skip_unless(CODEX_TOKEN, TOKEN, &[CODEX_SIGN_IN]);
+            return None;
+        }
+    };
+    match auth.status() {
+        Ok(status) if status.signed_in => {
+            let mut evidence = format!(
+                "as {}",
+                status.email.as_deref().unwrap_or("(unknown email)")
+            );
+            if let Some(plan) = &status.plan_type {
+                evidence.push_str(&format!(" (plan {plan})"));
+            }
+            if let Some(account) = &status.account_id {
+                evidence.push_str(&format!(", account {account}"));
+            }
+            if let Some(at) = status.access_expires_at {
+                evidence.push_str(&format!("; access token {}", until(at)));
+            }
+            if let Some(location) = &status.location {
+                evidence.push_str(&format!("; stored in {location}"));
+            }
+            list.push(Step::ok(CODEX_SIGN_IN, SIGN_IN, evidence));
+        }
+        Ok(_) => {
+            list.push(Step::failed(
+                CODEX_SIGN_IN,
+                SIGN_IN,
+                "nobody is signed in to OpenAI Codex on this machine",
+                "Sign in with your ChatGPT account: `cargo run --example codex_login -- login` \
+                 (add `--device` on a machine without a browser), or your application's sign-in \
+                 button. If the browser does not open, copy the printed link into one.",
+            ));
+        }
+        Err(e) => list.push(Step::from_error(CODEX_SIGN_IN, SIGN_IN, &e)),
+    }
+    if list.skip_unless(CODEX_TOKEN, TOKEN, &[CODEX_SIGN_IN]) {
+        return None;
+    }
+    match auth.token().await {
+        Ok(token) => {
+            let evidence = match token.expires_at() {
+                Some(at) => format!("access token {}", until(at)),
+                None => "an access token without an expiry".to_owned(),
+            };
+            list.push(Step::ok(CODEX_TOKEN, TOKEN, evidence));
+            Some(auth)
+        }
+        Err(e) => {
+            list.push(Step::failed(
+                CODEX_TOKEN,
+                TOKEN,
+                format!("the sign-in could not be renewed: {}", e.message()),
+                e.hint(),
+            ));
+            None
+        }
+    }
+}
