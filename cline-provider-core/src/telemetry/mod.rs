@@ -25,7 +25,7 @@
 //! | `gen_ai.response.time_to_first_chunk` | seconds from the request to the first output, streams only (the client metric `gen_ai.client.operation.time_to_first_chunk`, as a span field) |
 //! | `cline_provider.output_tokens_per_second` | output tokens over the time from the first output to the end, streams only |
 //! | `http.request.resend_count` | how many times the request was sent again (retries) |
-//! | `error.type`, `otel.status_code`, `otel.status_message` | on failure: the [`ErrorKind`](crate::ErrorKind) in snake case, `ERROR`, the message (credentials already removed) |
+//! | `error.type`, `otel.status_code`, `otel.status_message` | on failure: the [`ErrorKind`] in snake case ([`error_type`]), `ERROR`, the message (credentials already removed) |
 //! | `gen_ai.input.messages`, `gen_ai.output.messages` | the prompt and the reply as JSON, **only** with [`HttpConfig::capture_content`](crate::http::HttpConfig::capture_content) |
 //!
 //! No header, key, token or URL query is ever recorded; the prompt and the reply only when the
