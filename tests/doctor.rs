@@ -583,3 +583,49 @@ mod codex_sign_in {
         assert_eq!(issuer.refresh_requests(), 0);
     }
 }
+
+#[cfg(feature = "azure")]
+#[tokio::test]
+async fn an_azure_draft_checks_each_deployment_and_the_api_version() {
+    let server = TestServer::start().await.unwrap();
+    demo::install_azure(&server, Duration::ZERO);
+    let draft = json!({
+        "version": "draft-azure",
+        "providerSettings": {"OpenAiCompatible": {
+            "openAiBaseUrl": format!("{}/openai", server.url()),
+            "azureApiVersion": "2024-10-21",
+            "models": [{"id": "demo-chat"}, {"id": "gpt-4o-missing"}]
+        }}
+    });
+    let secrets = keyed("azure-admin-key");
+    let mut o = DraftOptions::new(&secrets);
+    o.doctor = options(&secrets);
+    let report = check_policy_draft(&draft.to_string(), &o).await;
+    let hint = first_failure(&report, "draft.model.gpt-4o-missing");
+    assert!(hint.contains("gpt-4o-missing"), "{hint}");
+    assert_eq!(
+        report.step("draft.model.demo-chat").unwrap().status,
+        Status::Ok,
+        "{report}"
+    );
+    assert_eq!(
+        report.step("draft.api_version").unwrap().status,
+        Status::Ok,
+        "{report}"
+    );
+    let chats: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/chat/completions"))
+        .collect();
+    assert_eq!(chats.len(), 2, "one request per deployment");
+    assert!(chats.iter().all(|r| r
+        .query
+        .as_deref()
+        .unwrap_or("")
+        .contains("api-version=2024-10-21")));
+    assert!(chats
+        .iter()
+        .all(|r| r.header("api-key") == Some("azure-admin-key")));
+    no_secret(&report, "azure-admin-key");
+}
