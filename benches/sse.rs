@@ -225,41 +225,6 @@ impl SseDecoder for ChatDecoder {
     }
 }
 
-#[derive(Deserialize)]
-struct ResponsesEvent<'a> {
-    #[serde(borrow, default)]
-    delta: Option<Cow<'a, str>>,
-}
-
-struct ResponsesDecoder;
-
-impl SseDecoder for ResponsesDecoder {
-    fn decode(
-        &mut self,
-        event: &SseEvent,
-        out: &mut Vec<StreamEvent>,
-    ) -> cline_provider::Result<bool> {
-        match event.event_type() {
-            "response.completed" => Ok(true),
-            "response.output_text.delta" => {
-                let ev: ResponsesEvent = serde_json::from_str(&event.data).map_err(|e| {
-                    cline_provider::Error::new(
-                        cline_provider::ErrorKind::Protocol,
-                        format!("bad event: {e}"),
-                    )
-                })?;
-                if let Some(delta) = ev.delta {
-                    out.push(StreamEvent::TextDelta {
-                        text: delta.into_owned(),
-                    });
-                }
-                Ok(false)
-            }
-            _ => Ok(false),
-        }
-    }
-}
-
 /// Tool arguments arrive as one huge string; a typed decode still parses it once.
 #[derive(Deserialize)]
 struct BigChunk<'a> {
@@ -316,7 +281,8 @@ impl SseDecoder for BigDecoder {
 fn decoder_for(kind: Kind) -> Box<dyn SseDecoder> {
     match kind {
         Kind::Chat => Box::new(ChatDecoder),
-        Kind::Responses => Box::new(ResponsesDecoder),
+        // The Codex backend's own decoder, as the provider runs it.
+        Kind::Responses => Box::new(cline_provider_codex::responses::ResponsesDecoder::new()),
         Kind::Big => Box::new(BigDecoder),
     }
 }
@@ -429,7 +395,9 @@ fn engine_stream(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime)
                 Err(_) => clean = false,
             }
         }
-        let terminal_is_silent = !matches!(f.kind, Kind::Big);
+        // `[DONE]` decodes to nothing; the Responses terminal event gives the `Finish`, and
+        // the big fixture has none.
+        let terminal_is_silent = matches!(f.kind, Kind::Chat);
         n + usize::from(clean && terminal_is_silent)
     })
 }

@@ -84,3 +84,22 @@ pub(crate) async fn codex(
         }
     }
 }
+
+/// The plan's models as the Codex endpoint lists them, with the sign-in the checks read: the
+/// smallest request that proves the endpoint accepts it. (The provider's `list_models` falls
+/// back to the catalog, which would prove nothing.)
+pub(crate) async fn plan_models(
+    options: &DoctorOptions<'_>,
+    parts: &crate::Parts,
+) -> crate::Result<Vec<crate::ModelInfo>> {
+    use crate::codex::{CodexAuth, CodexConfig, CodexProvider};
+
+    let auth = match &parts.codex {
+        Some(auth) => auth.clone(),
+        None => CodexAuth::new(options.codex.clone().map_or_else(CodexConfig::from_env, Ok)?)?,
+    };
+    let client = crate::http::HttpClient::new(options.connect.http.clone())?;
+    CodexProvider::with_client(auth, client)?
+        .plan_models()
+        .await
+}

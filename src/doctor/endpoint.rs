@@ -142,7 +142,15 @@ pub(crate) async fn check(
         ProviderKind::AzureFoundry => {
             azure(list, settings, provider, &model, &options.prompt).await
         }
-        _ => listed(list, settings, provider, &model, &options.prompt).await,
+        #[cfg(feature = "codex")]
+        ProviderKind::OpenAiCodex => {
+            let listing = super::codex::plan_models(options, parts).await;
+            listed(list, settings, provider, listing, &model, &options.prompt).await
+        }
+        _ => {
+            let listing = provider.endpoint().list_models().await;
+            listed(list, settings, provider, listing, &model, &options.prompt).await
+        }
     }
 }
 
@@ -155,16 +163,16 @@ fn skip_rest(list: &mut Checklist, settings: &EffectiveSettings) {
     list.skip_unless(E2E, E2E_TITLE, &[CONNECT]);
 }
 
-/// OpenAI Compatible (and Codex): the model listing shows the credentials work and which
-/// models the endpoint offers.
+/// OpenAI Compatible and Codex: the endpoint's own model `listing` shows the credentials work
+/// and which models the endpoint offers.
 async fn listed(
     list: &mut Checklist,
     settings: &EffectiveSettings,
     provider: &EnforcedProvider,
+    listing: Result<Vec<ModelInfo>, Error>,
     model: &str,
     prompt: &str,
 ) {
-    let listing = provider.endpoint().list_models().await;
     let credentials = match &listing {
         Ok(models) => Step::ok(
             CREDENTIALS,
@@ -191,7 +199,29 @@ async fn listed(
         return;
     }
     let mut model_steps = Vec::new();
-    if let Ok(models) = &listing {
+    // No model chosen: the one the provider falls back to (Codex's default) is the one to find.
+    let fallback = match settings.model_id().value {
+        None if settings.offered_models().is_none() => provider.info().default_model,
+        _ => None,
+    };
+    if let (Ok(models), Some(fallback)) = (&listing, &fallback) {
+        let id = format!("{MODELS}.{fallback}");
+        let title = format!("Model `{fallback}` (the default) is offered by the endpoint");
+        model_steps.push(if models.iter().any(|m| &m.id == fallback) {
+            Step::ok(&id, &title, "the endpoint lists it")
+        } else {
+            Step::failed(
+                &id,
+                &title,
+                format!(
+                    "the endpoint's own list ({} models) does not include it; requests for it \
+                     will fail",
+                    models.len()
+                ),
+                model_hint(settings, fallback, models),
+            )
+        });
+    } else if let Ok(models) = &listing {
         for check in settings.model_checks(models) {
             let id = match check.id {
                 "endpoint_model" => format!("{MODELS}.{}", model_from(&check.name)),

@@ -171,7 +171,8 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
     if codex {
         #[cfg(feature = "codex")]
         {
-            let _auth = codex::codex(&mut list, options).await;
+            // The connection uses the sign-in the checks read (and may have refreshed).
+            parts.codex = codex::codex(&mut list, options).await;
             needs.push(codex::CODEX_TOKEN);
         }
     } else {
@@ -201,15 +202,13 @@ fn network_target(
 ) -> (Option<url::Url>, &'static str) {
     #[cfg(feature = "codex")]
     if codex {
-        // The sign-in server: every token comes from it.
+        // The Codex endpoint every request goes to (the sign-in server is asked by the token
+        // check, when the token needs renewing).
         let config = options
             .codex
             .clone()
             .map_or_else(crate::codex::CodexConfig::from_env, Ok);
-        return (
-            config.ok().map(|c| c.issuer_url().clone()),
-            "CLINE_CODEX_ISSUER",
-        );
+        return (config.ok().map(|c| c.base_url), "CLINE_CODEX_BASE_URL");
     }
     (settings.base_url().value.clone(), "openAiBaseUrl")
 }

@@ -148,5 +148,6 @@ pub fn error_type(kind: &ErrorKind) -> &'static str {
         ErrorKind::InvalidToolArguments => "invalid_tool_arguments",
         ErrorKind::Io => "io",
         ErrorKind::ContentFiltered => "content_filtered",
+        ErrorKind::SubscriptionLimit => "subscription_limit",
     }
 }
