@@ -515,14 +515,184 @@ mod azure_identity {
 mod codex_sign_in {
     use super::*;
     use cline_provider::codex::CodexConfig;
-    use cline_provider_testkit::oauth::FakeIssuer;
+    use cline_provider_testkit::oauth::{FakeIssuer, IssuedTokens};
+    use cline_provider_testkit::responses::{FakeCodexBackend, Turn};
+
+    /// The fake issuer, the fake Codex backend, and a sign-in stored in the SDK's own file
+    /// with an access token valid for `lifetime`.
+    struct Codex {
+        issuer: FakeIssuer,
+        backend: FakeCodexBackend,
+        config: CodexConfig,
+        tokens: IssuedTokens,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn signed_in(lifetime: Duration) -> Codex {
+        let issuer = FakeIssuer::start().await.unwrap();
+        let backend = FakeCodexBackend::start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = CodexConfig::new(dir.path().join("home"))
+            .issuer(&issuer.url())
+            .unwrap()
+            .base_url(&backend.base_url())
+            .unwrap()
+            .codex_home(None);
+        let tokens = issuer.issue_tokens(lifetime);
+        let outer = json!({"openai-codex-oauth-credentials": tokens.cli_auth_json().to_string()});
+        let file = config.token_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, outer.to_string()).unwrap();
+        Codex {
+            issuer,
+            backend,
+            config,
+            tokens,
+            _dir: dir,
+        }
+    }
+
+    async fn run_codex(codex: &Codex, settings: serde_json::Value) -> Report {
+        let settings = member(settings);
+        let secrets = MemorySecretStore::new();
+        let mut o = options(&secrets);
+        o.codex = Some(codex.config.clone());
+        doctor::run(&settings, &o).await
+    }
+
+    fn no_token(report: &Report, codex: &Codex) {
+        no_secret(report, &codex.tokens.access_token);
+        no_secret(report, &codex.tokens.refresh_token);
+    }
+
+    #[tokio::test]
+    async fn a_codex_sign_in_passes_every_check_through_the_codex_backend_with_timings_from_the_span(
+    ) {
+        let codex = signed_in(Duration::from_secs(3600)).await;
+        codex
+            .backend
+            .push(Turn::text(&["O", "K"]).usage(11, 0, 2, 0));
+        // No model chosen: the plan's default is the one checked and asked.
+        let report = run_codex(&codex, json!({"apiProvider": "openai-codex"})).await;
+        assert!(!report.has_failures(), "{report}");
+        for id in [
+            "network.url",
+            "network.dns",
+            "network.tcp",
+            "network.tls",
+            "network.encrypted",
+            "auth.codex_sign_in",
+            "auth.codex_token",
+            "endpoint.connect",
+            "endpoint.credentials",
+            "models.offered.gpt-5.5",
+            "request.stream",
+        ] {
+            let step = report
+                .step(id)
+                .unwrap_or_else(|| panic!("{id} ran:\n{report}"));
+            assert_eq!(step.status, Status::Ok, "{id}:\n{report}");
+        }
+        // The network checks went to the Codex endpoint.
+        let port = codex.backend.server().addr().port().to_string();
+        assert!(
+            report.step("network.tcp").unwrap().evidence.contains(&port),
+            "{report}"
+        );
+        let credentials = &report.step("endpoint.credentials").unwrap().evidence;
+        assert!(credentials.contains("(3 models)"), "{credentials}");
+        let e2e = &report.step("request.stream").unwrap().evidence;
+        assert!(e2e.starts_with("gpt-5.5 replied \"OK\""), "{e2e}");
+        assert!(e2e.contains("first token after"), "{e2e}");
+        assert!(e2e.contains("tokens/s (2 output tokens)"), "{e2e}");
+        // One listing and one request reached the backend, both with the sign-in; no refresh.
+        let bearer = format!("Bearer {}", codex.tokens.access_token);
+        let sent = codex.backend.server().requests();
+        let paths: Vec<(&str, &str)> = sent
+            .iter()
+            .map(|r| (r.method.as_str(), r.path.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("GET", "/backend-api/codex/models"),
+                ("POST", "/backend-api/codex/responses")
+            ]
+        );
+        assert!(sent
+            .iter()
+            .all(|r| r.header("authorization") == Some(bearer.as_str())));
+        assert!(
+            codex.backend.refusals().is_empty(),
+            "{:?}",
+            codex.backend.refusals()
+        );
+        assert_eq!(codex.issuer.refresh_requests(), 0);
+        no_token(&report, &codex);
+    }
+
+    #[tokio::test]
+    async fn a_codex_endpoint_that_refuses_the_sign_in_fails_the_credentials_check() {
+        let codex = signed_in(Duration::from_secs(3600)).await;
+        // The account itself is refused: a renewed token is no better.
+        codex.backend.refuse_every_token(true);
+        let report = run_codex(&codex, json!({"apiProvider": "openai-codex"})).await;
+        assert_eq!(
+            report.step("auth.codex_token").unwrap().status,
+            Status::Ok,
+            "{report}"
+        );
+        let hint = first_failure(&report, "endpoint.credentials");
+        assert!(hint.contains("Sign in again"), "{hint}");
+        assert_eq!(
+            report
+                .step("request.stream")
+                .unwrap()
+                .skipped_because
+                .as_deref(),
+            Some("endpoint.credentials"),
+            "{report}"
+        );
+        // The listing was refused, the sign-in renewed once and refused again; no request.
+        assert_eq!(codex.issuer.refresh_requests(), 1);
+        assert!(codex.backend.responses_requests().is_empty());
+        no_token(&report, &codex);
+    }
+
+    #[tokio::test]
+    async fn a_model_outside_the_plan_fails_the_model_check_naming_the_plans_models() {
+        let codex = signed_in(Duration::from_secs(3600)).await;
+        codex
+            .backend
+            .set_plan_models(&["gpt-5.5", "gpt-5.1-codex-mini"]);
+        let report = run_codex(
+            &codex,
+            json!({"apiProvider": "openai-codex", "openAiModelId": "gpt-5.4"}),
+        )
+        .await;
+        let hint = first_failure(&report, "models.offered.gpt-5.4");
+        assert!(hint.contains("gpt-5.5, gpt-5.1-codex-mini"), "{hint}");
+        assert_eq!(
+            report.step("endpoint.credentials").unwrap().status,
+            Status::Ok,
+            "{report}"
+        );
+        assert_eq!(
+            report.step("request.stream").unwrap().status,
+            Status::Skipped
+        );
+        assert!(codex.backend.responses_requests().is_empty());
+    }
 
     #[tokio::test]
     async fn an_expired_sign_in_that_cannot_be_renewed_fails_the_token_check() {
         let issuer = FakeIssuer::start().await.unwrap();
+        let backend = FakeCodexBackend::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = CodexConfig::new(dir.path().join("home"))
             .issuer(&issuer.url())
+            .unwrap()
+            .base_url(&backend.base_url())
             .unwrap()
             .codex_home(None);
         // A sign-in whose access token has expired and whose refresh token the issuer no
@@ -562,15 +732,19 @@ mod codex_sign_in {
             .evidence
             .contains("Refresh token expired"));
         assert_eq!(issuer.refresh_requests(), 1);
+        assert!(backend.server().requests().is_empty(), "nothing was sent");
         no_secret(&report, &tokens.refresh_token);
     }
 
     #[tokio::test]
     async fn nobody_signed_in_fails_the_sign_in_check_with_how_to_sign_in() {
         let issuer = FakeIssuer::start().await.unwrap();
+        let backend = FakeCodexBackend::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let config = CodexConfig::new(dir.path().join("home"))
             .issuer(&issuer.url())
+            .unwrap()
+            .base_url(&backend.base_url())
             .unwrap()
             .codex_home(None);
         let settings = member(json!({"apiProvider": "openai-codex"}));
@@ -581,6 +755,7 @@ mod codex_sign_in {
         let hint = first_failure(&report, "auth.codex_sign_in");
         assert!(hint.contains("codex_login"), "{hint}");
         assert_eq!(issuer.refresh_requests(), 0);
+        assert!(backend.server().requests().is_empty(), "nothing was sent");
     }
 }
 

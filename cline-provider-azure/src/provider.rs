@@ -280,11 +280,13 @@ impl AzureProvider {
         .map_err(|_| Error::timeout(TimeoutPhase::Total, wait))?
     }
 
-    /// One attempt at a chat stream, signed with `token`.
+    /// One attempt at a chat stream, signed with `token`; `resends` is how many times this
+    /// call was sent before (once more after a 401 with a renewed token), for its span.
     async fn stream_once(
         &self,
         req: &Prepared<'_>,
         token: Option<&IssuedToken>,
+        resends: u32,
     ) -> Result<EventStream> {
         let mut headers = self.headers(req.extra_headers, "text/event-stream", token)?;
         if !headers.contains_key(CONTENT_TYPE) {
@@ -309,7 +311,11 @@ impl AzureProvider {
         };
         let spec = RequestSpec::new(&build, &map)
             .with_cancel(req.cancel.clone())
-            .with_gen_ai(GenAiRequest::chat("azure.ai.openai", req.request).server(&req.url));
+            .with_gen_ai(
+                GenAiRequest::chat("azure.ai.openai", req.request)
+                    .server(&req.url)
+                    .resent(resends),
+            );
         let new_decoder = || -> Box<dyn SseDecoder> { Box::new(AzureDecoder::new()) };
         self.client.stream_sse(&spec, &new_decoder).await
     }
@@ -414,9 +420,9 @@ impl Provider for AzureProvider {
             cancel: request.cancel.as_ref().map(|c| c.0.clone()),
         };
         let token = self.token().await?;
-        match self.stream_once(&prepared, token.as_ref()).await {
+        match self.stream_once(&prepared, token.as_ref(), 0).await {
             Err(e) => match self.token_after(&e, token.as_ref()).await? {
-                Some(fresh) => self.stream_once(&prepared, Some(&fresh)).await,
+                Some(fresh) => self.stream_once(&prepared, Some(&fresh), 1).await,
                 None => Err(e),
             },
             ok => ok,

@@ -205,20 +205,20 @@ impl CodexProvider {
         Ok(h)
     }
 
-    /// Runs `send` with the sign-in's token; after a 401, once more with a reloaded or
-    /// refreshed one. A second 401 ends the sign-in.
-    async fn signed_in<T, Fut>(&self, send: impl Fn(CodexToken) -> Fut) -> Result<T>
+    /// Runs `send` with the sign-in's token and how many times it was sent before (0); after
+    /// a 401, once more (1) with a reloaded or refreshed one. A second 401 ends the sign-in.
+    async fn signed_in<T, Fut>(&self, send: impl Fn(CodexToken, u32) -> Fut) -> Result<T>
     where
         Fut: Future<Output = Result<T>>,
     {
         let token = self.auth.token().await?;
-        match send(token.clone()).await {
+        match send(token.clone(), 0).await {
             Err(e) if e.status() == Some(401) => {
                 tracing::debug!(
                     "the Codex endpoint refused the access token (HTTP 401); reloading or refreshing the sign-in and retrying once"
                 );
                 let fresh = self.auth.refresh_after_unauthorized(&token).await?;
-                match send(fresh).await {
+                match send(fresh, 1).await {
                     Err(e) if e.status() == Some(401) => {
                         Err(self.auth.rejected_after_refresh(401).with_source(e))
                     }
@@ -235,6 +235,7 @@ impl CodexProvider {
         body: &Bytes,
         session_id: &str,
         request: &ChatRequest,
+        resends: u32,
     ) -> Result<EventStream> {
         let headers = self.headers(
             &token,
@@ -251,7 +252,11 @@ impl CodexProvider {
         let spec = RequestSpec::new(&build, &map_error)
             .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()))
             .with_total_timeout(request.timeout)
-            .with_gen_ai(GenAiRequest::chat(GEN_AI_PROVIDER, request).server(url));
+            .with_gen_ai(
+                GenAiRequest::chat(GEN_AI_PROVIDER, request)
+                    .server(url)
+                    .resent(resends),
+            );
         let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ResponsesDecoder::new()) };
         self.client.stream_sse(&spec, &new_decoder).await
     }
@@ -275,7 +280,7 @@ impl CodexProvider {
     /// the endpoint's refusal mapped by core's classification otherwise (a 404 from an
     /// endpoint that serves no listing among them).
     pub async fn plan_models(&self) -> Result<Vec<ModelInfo>> {
-        self.signed_in(|token| self.fetch_listing(token)).await
+        self.signed_in(|token, _| self.fetch_listing(token)).await
     }
 
     /// Adds what only this provider knows to an error: a refused model is not on the
@@ -291,11 +296,11 @@ impl CodexProvider {
             .and_then(|s| s.plan_type)
             .map(|p| format!(" ({p})"))
             .unwrap_or_default();
-        let offered = match tokio::time::timeout(LISTING_FOR_REFUSAL_TIMEOUT, self.plan_models()).await
-        {
-            Ok(Ok(models)) if !models.is_empty() => models.into_iter().map(|m| m.id).collect(),
-            _ => Vec::new(),
-        };
+        let offered =
+            match tokio::time::timeout(LISTING_FOR_REFUSAL_TIMEOUT, self.plan_models()).await {
+                Ok(Ok(models)) if !models.is_empty() => models.into_iter().map(|m| m.id).collect(),
+                _ => Vec::new(),
+            };
         let listed = if offered.is_empty() {
             String::new()
         } else {
@@ -385,7 +390,9 @@ impl Provider for CodexProvider {
             "Codex responses request"
         );
         let opened = self
-            .signed_in(|token| self.open_stream(token, &body, &session_id, &request))
+            .signed_in(|token, resends| {
+                self.open_stream(token, &body, &session_id, &request, resends)
+            })
             .await;
         match opened {
             Err(e) => Err(self.explain(e, &request.model).await),

@@ -1,10 +1,11 @@
 //! The OpenAI Codex sign-in: who, until when, and whether it still renews.
 
 use super::report::{Checklist, Step};
-use super::settings::until;
+use super::settings::{until, ENCRYPTED};
 use super::DoctorOptions;
 
 pub(crate) const CODEX_SIGN_IN: &str = "auth.codex_sign_in";
+const ENCRYPTED_TITLE: &str = "Credentials travel encrypted";
 pub(crate) const CODEX_TOKEN: &str = "auth.codex_token";
 
 /// Who is signed in to OpenAI Codex, and whether the sign-in still gives a token (refreshing
@@ -96,10 +97,51 @@ pub(crate) async fn plan_models(
 
     let auth = match &parts.codex {
         Some(auth) => auth.clone(),
-        None => CodexAuth::new(options.codex.clone().map_or_else(CodexConfig::from_env, Ok)?)?,
+        None => CodexAuth::new(
+            options
+                .codex
+                .clone()
+                .map_or_else(CodexConfig::from_env, Ok)?,
+        )?,
     };
     let client = crate::http::HttpClient::new(options.connect.http.clone())?;
     CodexProvider::with_client(auth, client)?
         .plan_models()
         .await
+}
+
+/// The sign-in's token goes to the Codex endpoint `url` encrypted (or to this machine only):
+/// the engine's plain-HTTP rule for a personal identity token, which the connection applies.
+pub(crate) fn encryption(list: &mut Checklist, url: Option<&url::Url>, require_https: bool) {
+    use crate::http::{check_plain_http, CredentialKind};
+
+    let Some(url) = url else {
+        list.skip_unless(ENCRYPTED, ENCRYPTED_TITLE, &[super::network::URL]);
+        return;
+    };
+    match check_plain_http(
+        url,
+        "CLINE_CODEX_BASE_URL",
+        CredentialKind::IdentityToken,
+        require_https,
+    ) {
+        Ok(_) if url.scheme() == "https" => list.push(Step::ok(
+            ENCRYPTED,
+            ENCRYPTED_TITLE,
+            "the Codex endpoint uses HTTPS",
+        )),
+        Ok(_) => list.push(Step::ok(
+            ENCRYPTED,
+            ENCRYPTED_TITLE,
+            "plain HTTP, but only to this machine (loopback)",
+        )),
+        Err(e) => list.push(Step::failed(
+            ENCRYPTED,
+            ENCRYPTED_TITLE,
+            e.message(),
+            "Set CLINE_CODEX_BASE_URL to the endpoint's https:// address (or unset it for \
+             https://chatgpt.com/backend-api/codex): your sign-in never travels over plain HTTP \
+             except to this machine.",
+        )),
+    }
 }

@@ -201,7 +201,7 @@ async fn listed(
     let mut model_steps = Vec::new();
     // No model chosen: the one the provider falls back to (Codex's default) is the one to find.
     let fallback = match settings.model_id().value {
-        None if settings.offered_models().is_none() => provider.info().default_model,
+        None if settings.offered_models().is_none() => provider.endpoint().info().default_model,
         _ => None,
     };
     if let (Ok(models), Some(fallback)) = (&listing, &fallback) {

@@ -156,7 +156,9 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
 
     let (url, field) = network_target(settings, options, codex);
     network::check(&mut list, url.as_ref(), field, &options.connect.http).await;
-    settings::encryption(&mut list, &checks);
+    if !codex {
+        settings::encryption(&mut list, &checks);
+    }
 
     #[allow(unused_mut)]
     let mut parts = crate::Parts::default();
@@ -171,6 +173,7 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
     if codex {
         #[cfg(feature = "codex")]
         {
+            codex::encryption(&mut list, url.as_ref(), options.connect.require_https);
             // The connection uses the sign-in the checks read (and may have refreshed).
             parts.codex = codex::codex(&mut list, options).await;
             needs.push(codex::CODEX_TOKEN);

@@ -233,7 +233,11 @@ impl HttpClient {
                 .map(|sent| sent.response)
                 .map_err(|e| this.judged(e))
         };
-        cancellable(&req.cancel, self.retrying(deadline, &Span::none(), attempt)).await
+        cancellable(
+            &req.cancel,
+            self.retrying(deadline, &Span::none(), 0, attempt),
+        )
+        .await
     }
 
     /// [`send`](HttpClient::send), then reads the whole body, refusing more than `max_bytes`.
@@ -344,9 +348,12 @@ impl HttpClient {
                 }
             }
         };
-        cancellable(&req.cancel, self.retrying(deadline, &span, attempt))
-            .instrument(span.clone())
-            .await
+        cancellable(
+            &req.cancel,
+            self.retrying(deadline, &span, resends(req), attempt),
+        )
+        .instrument(span.clone())
+        .await
     }
 
     /// [`send`](HttpClient::send), then frames the body as server-sent events and decodes
@@ -409,9 +416,12 @@ impl HttpClient {
         };
         let call = self.start_call(req, true);
         let span = call.as_ref().map_or_else(Span::none, |c| c.span().clone());
-        let stream = cancellable(&req.cancel, self.retrying(deadline, &span, attempt))
-            .instrument(span.clone())
-            .await;
+        let stream = cancellable(
+            &req.cancel,
+            self.retrying(deadline, &span, resends(req), attempt),
+        )
+        .instrument(span.clone())
+        .await;
         // The one place a model call's span learns about its reply: the first output is ready
         // here, and the wrapper records the end (no tracing call per event).
         match (stream, call) {
@@ -494,6 +504,7 @@ impl HttpClient {
         &self,
         deadline: Option<Instant>,
         span: &Span,
+        resent: u32,
         mut attempt: F,
     ) -> Result<T>
     where
@@ -542,7 +553,7 @@ impl HttpClient {
             if let Some(cb) = &self.on_retry {
                 cb(&info);
             }
-            record_resend(span, retry);
+            record_resend(span, resent.saturating_add(retry));
             tokio::time::sleep_until(after(Instant::now(), wait)).await;
         }
     }
@@ -730,4 +741,9 @@ fn header_map(config: &HttpConfig) -> Result<HeaderMap> {
         }
     }
     Ok(map)
+}
+
+/// How many times the backend already sent the model call `req` is (0 for other requests).
+fn resends(req: &RequestSpec<'_>) -> u32 {
+    req.gen_ai.as_ref().map_or(0, |call| call.resends)
 }

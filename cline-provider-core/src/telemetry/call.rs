@@ -59,6 +59,9 @@ impl GenAiCall {
             gen_ai.input.messages = Empty,
             gen_ai.output.messages = Empty,
         );
+        if call.resends > 0 {
+            record_resend(&span, call.resends);
+        }
         if capture && !span.is_disabled() {
             let messages = serde_json::to_string(&request.messages).unwrap_or_default();
             span.record(fields::INPUT_MESSAGES, messages.as_str());

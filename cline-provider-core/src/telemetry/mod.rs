@@ -24,7 +24,7 @@
 //! | `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens` | as the server reported |
 //! | `gen_ai.response.time_to_first_chunk` | seconds from the request to the first output, streams only (the client metric `gen_ai.client.operation.time_to_first_chunk`, as a span field) |
 //! | `cline_provider.output_tokens_per_second` | output tokens over the time from the first output to the end, streams only |
-//! | `http.request.resend_count` | how many times the request was sent again (retries) |
+//! | `http.request.resend_count` | how many times the request was sent again (the engine's retries, plus a backend's own resend after renewing a sign-in, [`GenAiRequest::resent`]) |
 //! | `error.type`, `otel.status_code`, `otel.status_message` | on failure: the [`ErrorKind`] in snake case ([`error_type`]), `ERROR`, the message (credentials already removed) |
 //! | `gen_ai.input.messages`, `gen_ai.output.messages` | the prompt and the reply as JSON, **only** with [`HttpConfig::capture_content`](crate::http::HttpConfig::capture_content) |
 //!
@@ -99,6 +99,10 @@ pub struct GenAiRequest<'a> {
     pub request: &'a ChatRequest,
     /// The endpoint, for `server.address` and `server.port`.
     pub server: Option<&'a Url>,
+    /// How many times the backend itself already sent this call (once more after a 401 with
+    /// a renewed sign-in): counted in `http.request.resend_count` with the engine's retries.
+    /// Default 0.
+    pub resends: u32,
 }
 
 impl<'a> GenAiRequest<'a> {
@@ -108,7 +112,15 @@ impl<'a> GenAiRequest<'a> {
             provider,
             request,
             server: None,
+            resends: 0,
         }
+    }
+
+    /// This call was already sent `resends` times by the backend (see
+    /// [`resends`](GenAiRequest::resends)).
+    pub fn resent(mut self, resends: u32) -> Self {
+        self.resends = resends;
+        self
     }
 
     /// The endpoint the call goes to.
