@@ -6,6 +6,7 @@
 //!   cargo run --example doctor
 //! cargo run --example doctor -- --provider azure  # AZURE_OPENAI_ENDPOINT, … (see chat)
 //! cargo run --example doctor -- --provider codex  # the Sign in with OpenAI
+//! cargo run --example doctor -- --provider codex --offline  # a fake sign-in and endpoint
 //! cargo run --example doctor -- --policy draft.json   # an administrator's draft policy
 //! cargo run --example doctor -- --json            # the report as JSON
 //! ```
@@ -14,8 +15,10 @@
 //! `OPENAI_API_KEY`, `CLINE_MODEL`; for Azure `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY`
 //! (unset: Azure Identity), `OPENAI_API_VERSION`). With none of them set, the testkit's offline
 //! demo endpoint answers, and the settings are saved to a temporary directory first so the
-//! persistence checks have something to check. `--settings-dir DIR` checks a real settings
-//! directory instead. The exit status is 1 when a check failed, 2 for a usage error.
+//! persistence checks have something to check. `--offline` uses the demo even when an
+//! endpoint is configured; for Codex it plays a fake OpenAI sign-in (a device-code sign-in the
+//! fake issuer approves at once) and a fake Codex endpoint. `--settings-dir DIR` checks a real
+//! settings directory instead. The exit status is 1 when a check failed, 2 for a usage error.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -24,13 +27,18 @@ use std::time::Duration;
 use cline_provider::doctor::{self, check_policy_draft, DoctorOptions, DraftOptions, Report};
 use cline_provider::policy::{resolve, ConfigDir, MemberSettings};
 use cline_provider::secrets::{MemorySecretStore, SecretStore, OPENAI_API_KEY};
+use cline_provider_codex::{CodexAuth, CodexConfig};
+use cline_provider_testkit::oauth::FakeIssuer;
+use cline_provider_testkit::responses::{demo_answer, FakeCodexBackend};
 use serde_json::{json, Map, Value};
 
 const USAGE: &str = "\
-usage: doctor [--provider openai|azure|codex] [--settings-dir DIR] [--json]
+usage: doctor [--provider openai|azure|codex] [--offline] [--settings-dir DIR] [--json]
        doctor --policy FILE [--json]
 
   --provider <p>        connection mode (default: openai)
+  --offline             check the built-in offline demo even when an endpoint is set (codex:
+                        a fake sign-in and a fake Codex endpoint)
   --settings-dir <dir>  check the settings saved in DIR (default: not checked; offline: a
                         temporary directory)
   --policy <file>       check an administrator's draft policy before saving it
@@ -39,6 +47,8 @@ usage: doctor [--provider openai|azure|codex] [--settings-dir DIR] [--json]
 
 environment: OPENAI_BASE_URL, OPENAI_API_KEY, CLINE_MODEL
   azure: AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (unset: Azure Identity), OPENAI_API_VERSION
+  codex: the sign-in of `cargo run --example codex_login -- login` (or the Codex CLI's),
+         CLINE_CODEX_BASE_URL
 With none of them set, a built-in offline demo endpoint answers.
 Exit status: 0 when no check failed, 1 when one did, 2 for a usage error.";
 
@@ -47,6 +57,7 @@ struct Args {
     provider: Option<String>,
     settings_dir: Option<String>,
     policy: Option<String>,
+    offline: bool,
     json: bool,
     help: bool,
 }
@@ -67,6 +78,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "-h" | "--help" => args.help = true,
             "--json" => args.json = true,
+            "--offline" => args.offline = true,
             "--provider" => args.provider = Some(value("--provider")?),
             "--settings-dir" => args.settings_dir = Some(value("--settings-dir")?),
             "--policy" => args.policy = Some(value("--policy")?),
@@ -132,13 +144,23 @@ async fn run(args: &Args) -> Result<Report, String> {
     }
 
     let provider = args.provider.as_deref().unwrap_or("openai");
+    let configured = |name: &str| env(name).filter(|_| !args.offline);
     let mut member = Map::new();
     let mut demo = None;
+    let mut codex = None;
     match provider {
         "codex" => {
             member.insert("apiProvider".into(), json!("openai-codex"));
+            codex = Some(if args.offline {
+                codex_demo().await?
+            } else {
+                let config = CodexConfig::from_env()
+                    .map_err(|e| e.to_string())?
+                    .login_command("cargo run --example codex_login -- login");
+                (config, None)
+            });
         }
-        "azure" => match env("AZURE_OPENAI_ENDPOINT") {
+        "azure" => match configured("AZURE_OPENAI_ENDPOINT") {
             Some(endpoint) => {
                 member.insert("openAiBaseUrl".into(), json!(endpoint));
                 member.insert(
@@ -172,7 +194,7 @@ async fn run(args: &Args) -> Result<Report, String> {
                 demo = Some(server);
             }
         },
-        _ => match (env("OPENAI_BASE_URL"), env("OPENAI_API_KEY")) {
+        _ => match (configured("OPENAI_BASE_URL"), configured("OPENAI_API_KEY")) {
             (None, None) => {
                 let server =
                     cline_provider_testkit::demo::start_with_pacing(Duration::from_millis(5))
@@ -204,7 +226,7 @@ async fn run(args: &Args) -> Result<Report, String> {
             }
         },
     }
-    let model = env("CLINE_MODEL").or_else(|| demo.as_ref().map(|_| "demo-chat".to_owned()));
+    let model = configured("CLINE_MODEL").or_else(|| demo.as_ref().map(|_| "demo-chat".to_owned()));
     if let Some(model) = model {
         member.insert("openAiModelId".into(), json!(model));
     }
@@ -215,22 +237,73 @@ async fn run(args: &Args) -> Result<Report, String> {
     // Offline, the settings are saved first, as an application would have, so that the
     // persistence checks compare something real.
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let config = match (&args.settings_dir, &demo) {
+    let offline = demo.is_some() || codex.as_ref().is_some_and(|(_, demo)| demo.is_some());
+    let config = match (&args.settings_dir, offline) {
         (Some(dir), _) => Some(ConfigDir::new(dir)),
-        (None, Some(_)) => {
+        (None, true) => {
             let config = ConfigDir::new(temp.path().join("cline-provider"));
             config
                 .save_member_settings(settings.member(), &secrets)
                 .map_err(|e| e.to_string())?;
             Some(config)
         }
-        (None, None) => None,
+        (None, false) => None,
     };
     let mut options = DoctorOptions::new(&secrets);
     options.config_dir = config.as_ref();
+    #[cfg(feature = "codex")]
+    let codex_demo = codex.map(|(config, demo)| {
+        options.codex = Some(config);
+        demo
+    });
+    // The doctor's Codex checks come with the facade's `codex` feature.
+    #[cfg(not(feature = "codex"))]
+    let codex_demo = codex.map(|(_, demo)| {
+        eprintln!("(this build leaves out OpenAI Codex: run it with `--features codex`)");
+        demo
+    });
     let report = doctor::run(&settings, &options).await;
     drop(demo);
+    drop(codex_demo);
     Ok(report)
+}
+
+/// What runs the offline Codex demo: a fake issuer with the fake Codex endpoint on the same
+/// server, and the throw-away directory its sign-in lives in. Held while the checks run.
+struct CodexDemo {
+    _issuer: FakeIssuer,
+    _dir: tempfile::TempDir,
+}
+
+/// A demo sign-in (the device-code flow, which the fake issuer approves at once) to a fake
+/// Codex endpoint.
+async fn codex_demo() -> Result<(CodexConfig, Option<CodexDemo>), String> {
+    let failed = |e: &dyn std::fmt::Display| format!("could not start the offline Codex demo: {e}");
+    let issuer = FakeIssuer::start().await.map_err(|e| failed(&e))?;
+    issuer.set_pending_polls(0);
+    let backend = FakeCodexBackend::on(issuer.server().clone());
+    backend.answer_with(demo_answer);
+    let dir = tempfile::tempdir().map_err(|e| failed(&e))?;
+    let config = CodexConfig::new(dir.path())
+        .issuer(&issuer.url())
+        .and_then(|c| c.base_url(&backend.base_url()))
+        .map_err(|e| failed(&e))?
+        .codex_home(None);
+    let auth = CodexAuth::new(config.clone()).map_err(|e| failed(&e))?;
+    let login = auth.login_device().await.map_err(|e| failed(&e))?;
+    login.wait().await.map_err(|e| failed(&e))?;
+    eprintln!(
+        "(--offline: checking a fake OpenAI sign-in and a fake Codex endpoint at {}; no ChatGPT \
+         account or real model is involved)",
+        backend.base_url()
+    );
+    Ok((
+        config,
+        Some(CodexDemo {
+            _issuer: issuer,
+            _dir: dir,
+        }),
+    ))
 }
 
 #[cfg(test)]
@@ -246,7 +319,13 @@ mod tests {
         let a = parse(&["--provider", "azure", "--json", "--settings-dir=/tmp/x"]).unwrap();
         assert_eq!(a.provider.as_deref(), Some("azure"));
         assert!(a.json);
+        assert!(!a.offline);
         assert_eq!(a.settings_dir.as_deref(), Some("/tmp/x"));
+        assert!(
+            parse(&["--provider", "codex", "--offline"])
+                .unwrap()
+                .offline
+        );
         assert_eq!(
             parse(&["--policy", "d.json"]).unwrap().policy.as_deref(),
             Some("d.json")

@@ -746,14 +746,18 @@ mod codex_sign_in {
             .unwrap()
             .base_url(&backend.base_url())
             .unwrap()
-            .codex_home(None);
+            .codex_home(None)
+            .login_command("cargo run --example codex_login -- login");
         let settings = member(json!({"apiProvider": "openai-codex"}));
         let secrets = MemorySecretStore::new();
         let mut o = options(&secrets);
         o.codex = Some(config);
         let report = doctor::run(&settings, &o).await;
         let hint = first_failure(&report, "auth.codex_sign_in");
-        assert!(hint.contains("codex_login"), "{hint}");
+        assert!(
+            hint.contains("`cargo run --example codex_login -- login --device`"),
+            "{hint}"
+        );
         assert_eq!(issuer.refresh_requests(), 0);
         assert!(backend.server().requests().is_empty(), "nothing was sent");
     }

@@ -55,9 +55,13 @@ pub(crate) async fn codex(
                 CODEX_SIGN_IN,
                 SIGN_IN,
                 "nobody is signed in to OpenAI Codex on this machine",
-                "Sign in with your ChatGPT account: `cargo run --example codex_login -- login` \
-                 (add `--device` on a machine without a browser), or your application's sign-in \
-                 button. If the browser does not open, copy the printed link into one.",
+                format!(
+                    "Sign in with your ChatGPT account: `{cmd}` (or `{cmd} --device` on a \
+                     machine without a browser). If the browser does not open, copy the printed \
+                     link into one, or use the device code. A Codex CLI sign-in (`codex login`) \
+                     is used too.",
+                    cmd = auth.config().login_command
+                ),
             ));
         }
         Err(e) => list.push(Step::from_error(CODEX_SIGN_IN, SIGN_IN, &e)),
