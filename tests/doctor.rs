@@ -808,3 +808,126 @@ async fn an_azure_draft_checks_each_deployment_and_the_api_version() {
         .all(|r| r.header("api-key") == Some("azure-admin-key")));
     no_secret(&report, "azure-admin-key");
 }
+
+#[tokio::test]
+async fn a_policy_from_the_cache_is_a_warning_that_says_how_old_and_what_is_locked() {
+    use cline_provider::policy::{Organization, Policy, PolicySource};
+
+    let server = demo::start_with_pacing(Duration::ZERO).await.unwrap();
+    let doc = json!({
+        "version": "7",
+        "providerSettings": {"OpenAiCompatible": {
+            "openAiBaseUrl": format!("{}/v1", server.url()),
+            "openAiHeaders": {"X-Api-Key": "org-header-secret-123"},
+            "models": [{"id": "demo-chat"}]
+        }}
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cached = dir.path().join("org-acme.json");
+    std::fs::write(&cached, doc.to_string()).unwrap();
+    let three_hours_ago = std::time::SystemTime::now() - Duration::from_secs(3 * 3600 + 60);
+    std::fs::File::options()
+        .write(true)
+        .open(&cached)
+        .unwrap()
+        .set_modified(three_hours_ago)
+        .unwrap();
+    let mut policy = Policy::from_json(
+        &doc.to_string(),
+        Organization::new("org-acme").with_name("Acme"),
+    )
+    .unwrap();
+    policy.source = PolicySource::Cache(cached);
+    let member = MemberSettings::from_json(r#"{"openAiModelId": "demo-chat"}"#).unwrap();
+    let settings = resolve(Some(&policy), &member);
+    let secrets = keyed(KEY);
+    let report = doctor::run(&settings, &options(&secrets)).await;
+
+    let step = report.step("policy").unwrap();
+    assert_eq!(step.status, Status::Warning, "{report}");
+    for needle in ["Acme", "version 7", "3 h old", "Base URL", "Custom headers"] {
+        assert!(
+            step.evidence.contains(needle),
+            "{needle}: {}",
+            step.evidence
+        );
+    }
+    assert!(
+        step.hint.as_deref().unwrap().contains("admin API"),
+        "{step:?}"
+    );
+    // A stale copy still works: nothing failed, and the organization's header was sent.
+    assert!(!report.has_failures(), "{report}");
+    assert!(server
+        .requests()
+        .iter()
+        .all(|r| r.header("x-api-key") == Some("org-header-secret-123")));
+    no_secret(&report, "org-header-secret-123");
+    no_secret(&report, KEY);
+}
+
+#[tokio::test]
+async fn a_policy_without_openai_compatible_fails_the_provider_check_first() {
+    use cline_provider::policy::{Organization, Policy};
+
+    let doc =
+        json!({"version": "1", "providerSettings": {"AwsBedrock": {"awsRegion": "eu-west-1"}}});
+    let policy = Policy::from_json(&doc.to_string(), Organization::new("org-1")).unwrap();
+    let settings = resolve(Some(&policy), &MemberSettings::default());
+    let secrets = keyed(KEY);
+    let report = doctor::run(&settings, &options(&secrets)).await;
+    let hint = first_failure(&report, "policy.provider");
+    assert!(hint.contains("providerSettings.OpenAiCompatible"), "{hint}");
+    assert_eq!(
+        report
+            .step("endpoint.connect")
+            .unwrap()
+            .skipped_because
+            .as_deref(),
+        Some("policy.provider"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_draft_that_leaves_members_another_provider_fails_the_only_provider_check() {
+    let server = demo::start_with_pacing(Duration::ZERO).await.unwrap();
+    let draft = json!({
+        "version": "draft-2",
+        "providerSettings": {
+            "OpenAiCompatible": {"openAiBaseUrl": format!("{}/v1", server.url())},
+            "Anthropic": {}
+        }
+    });
+    let secrets = keyed(KEY);
+    let mut o = DraftOptions::new(&secrets);
+    o.doctor = options(&secrets);
+    let report = check_policy_draft(&draft.to_string(), &o).await;
+    let hint = first_failure(&report, "verify.only_provider");
+    assert!(hint.contains("Remove the other provider blocks"), "{hint}");
+    assert!(
+        report
+            .step("verify.only_provider")
+            .unwrap()
+            .evidence
+            .contains("Anthropic"),
+        "{report}"
+    );
+    assert_eq!(report.step("verify.provider").unwrap().status, Status::Ok);
+}
+
+#[tokio::test]
+async fn a_draft_without_openai_compatible_fails_the_shows_as_openai_compatible_check() {
+    let draft = json!({"version": "draft-3", "providerSettings": {"AwsBedrock": {"awsRegion": "eu-west-1"}}});
+    let secrets = keyed(KEY);
+    let mut o = DraftOptions::new(&secrets);
+    o.doctor = options(&secrets);
+    let report = check_policy_draft(&draft.to_string(), &o).await;
+    let hint = first_failure(&report, "verify.provider");
+    assert!(hint.contains("providerSettings.OpenAiCompatible"), "{hint}");
+    assert_eq!(
+        report.step("verify.only_provider").unwrap().status,
+        Status::Failed,
+        "{report}"
+    );
+}
