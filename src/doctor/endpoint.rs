@@ -134,7 +134,7 @@ pub(crate) async fn check(
             info.kind.label(),
             info.base_url
                 .as_ref()
-                .map_or("(default endpoint)", url::Url::as_str)
+                .map_or_else(|| "(default endpoint)".to_owned(), crate::http::redact_url)
         ),
     ));
     let model = settings.model_id().value.clone().unwrap_or_default();
