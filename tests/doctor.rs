@@ -230,11 +230,14 @@ async fn an_untrusted_certificate_fails_at_tls_and_points_at_the_ca_bundle() {
 
 #[tokio::test]
 async fn a_bad_key_fails_at_the_endpoints_credentials_check() {
-    let (_server, settings) = demo_settings("demo-chat").await;
+    let (server, settings) = demo_settings("demo-chat").await;
     let secrets = keyed(demo::REJECTED_API_KEY);
     let report = doctor::run(&settings, &options(&secrets)).await;
     let hint = first_failure(&report, "endpoint.credentials");
     assert!(hint.contains("API key"), "{hint}");
+    // The refused listing is the answer: no chat request follows it.
+    let sent: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(sent, ["/v1/models"], "{report}");
     assert_eq!(report.step("auth.credential").unwrap().status, Status::Ok);
     assert_eq!(
         report
