@@ -108,22 +108,29 @@ async fn a_codex_call_with_a_retry_is_one_span_with_the_conventions_fields() {
 async fn a_resend_after_a_renewed_sign_in_counts_in_the_answered_calls_span() {
     let codex = Codex::signed_in().await;
     codex.backend.reject_token(codex.access_token());
+    // With the renewed token: one 503, retried by the engine, then the answer.
+    codex.backend.push(Turn::http_error(
+        503,
+        json!({"error": {"type": "server_error", "message": "busy"}}),
+    ));
     codex.backend.push(Turn::text(&["OK"]).usage(3, 0, 1, 0));
-    let provider = codex.provider();
+    let provider = codex.provider_with(retrying());
     let recorder = SpanRecorder::new();
     let text = stream_all(&provider)
         .with_subscriber(recorder.clone())
         .await
         .unwrap();
     assert_eq!(text, "OK");
-    assert_eq!(codex.backend.responses_requests().len(), 2);
+    assert_eq!(codex.backend.responses_requests().len(), 3);
+    assert_eq!(codex.setup.issuer.refresh_requests(), 1);
 
-    // The refused attempt says why; the answered one counts it as a resend.
+    // The refused attempt says why; the answered call counts it and the engine's retry as
+    // resends.
     let spans = recorder.spans();
     assert_eq!(spans.len(), 2, "{spans:?}");
     assert_eq!(spans[0].str("otel.status_code"), Some("ERROR"));
     assert!(spans[0].str(fields::ERROR_TYPE).is_some(), "{:?}", spans[0]);
-    assert_eq!(spans[1].u64(fields::RESEND_COUNT), Some(1));
+    assert_eq!(spans[1].u64(fields::RESEND_COUNT), Some(2));
     assert_eq!(spans[1].str(fields::FINISH_REASONS), Some("stop"));
     assert_eq!(spans[1].str(fields::ERROR_TYPE), None);
     for span in &spans {
