@@ -4,9 +4,9 @@
 //! cargo run --example doctor                      # the offline demo endpoint
 //! OPENAI_BASE_URL=https://llm.example.com/v1 OPENAI_API_KEY=sk-… CLINE_MODEL=gpt-4o \
 //!   cargo run --example doctor
-//! cargo run --example doctor -- --provider azure  # AZURE_OPENAI_ENDPOINT, … (see chat)
-//! cargo run --example doctor -- --provider codex  # the Sign in with OpenAI
-//! cargo run --example doctor -- --provider codex --offline  # a fake sign-in and endpoint
+//! cargo run --features azure --example doctor -- --provider azure  # AZURE_OPENAI_ENDPOINT, …
+//! cargo run --features codex --example doctor -- --provider codex  # the Sign in with OpenAI
+//! cargo run --features codex --example doctor -- --provider codex --offline  # a fake one
 //! cargo run --example doctor -- --policy draft.json   # an administrator's draft policy
 //! cargo run --example doctor -- --json            # the report as JSON
 //! ```
@@ -18,7 +18,10 @@
 //! persistence checks have something to check. `--offline` uses the demo even when an
 //! endpoint is configured; for Codex it plays a fake OpenAI sign-in (a device-code sign-in the
 //! fake issuer approves at once) and a fake Codex endpoint. `--settings-dir DIR` checks a real
-//! settings directory instead. The exit status is 1 when a check failed, 2 for a usage error.
+//! settings directory instead. The Azure and Codex checks come with the facade's `azure` and
+//! `codex` features; without them the report's first failure says so. The checklist is
+//! coloured on a terminal unless `NO_COLOR` is set. The exit status is 1 when a check failed,
+//! 2 for a usage error.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -122,7 +125,9 @@ async fn main() -> ExitCode {
     if args.json {
         println!("{}", report.to_json());
     } else {
-        print!("{}", report.render(std::io::stdout().is_terminal()));
+        // Colour only for a person at a terminal, and never when NO_COLOR is set.
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", report.render(colour));
     }
     if report.has_failures() {
         ExitCode::FAILURE
@@ -256,12 +261,10 @@ async fn run(args: &Args) -> Result<Report, String> {
         options.codex = Some(config);
         demo
     });
-    // The doctor's Codex checks come with the facade's `codex` feature.
+    // The doctor's Codex checks come with the facade's `codex` feature; without it the
+    // report says so (`policy.built`).
     #[cfg(not(feature = "codex"))]
-    let codex_demo = codex.map(|(_, demo)| {
-        eprintln!("(this build leaves out OpenAI Codex: run it with `--features codex`)");
-        demo
-    });
+    let codex_demo = codex.map(|(_, demo)| demo);
     let report = doctor::run(&settings, &options).await;
     drop(demo);
     drop(codex_demo);

@@ -200,30 +200,50 @@ fn backend_with(
     options: &ConnectOptions,
     parts: &Parts,
 ) -> Result<Backend> {
-    match settings.provider_kind()? {
-        ProviderKind::OpenAiCompatible if settings.uses_azure() => azure_backend(
-            settings,
-            secrets,
-            options,
-            parts,
-            "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
-        ),
-        ProviderKind::OpenAiCompatible => openai_backend(settings, secrets, options),
-        ProviderKind::AzureFoundry => {
-            azure_backend(settings, secrets, options, parts, "it was chosen")
-        }
-        ProviderKind::OpenAiCodex => codex_backend(settings, options, parts),
+    match selected_backend(settings)? {
+        (ProviderKind::OpenAiCompatible, _) => openai_backend(settings, secrets, options),
+        (ProviderKind::AzureFoundry, why) => azure_backend(settings, secrets, options, parts, why),
+        (ProviderKind::OpenAiCodex, _) => codex_backend(settings, options, parts),
     }
 }
 
+/// The backend the settings select, and why: the original product's Azure rule sends OpenAI
+/// Compatible settings with an Azure API version or an Azure host to Azure Foundry.
+fn selected_backend(settings: &EffectiveSettings) -> Result<(ProviderKind, &'static str)> {
+    Ok(match settings.provider_kind()? {
+        ProviderKind::OpenAiCompatible if settings.uses_azure() => (
+            ProviderKind::AzureFoundry,
+            "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
+        ),
+        kind => (kind, "it was chosen"),
+    })
+}
+
 fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Backend> {
-    Err(Error::invalid_config(
+    Err(left_out(kind, feature, why))
+}
+
+/// The error for a backend this build leaves out: `kind` is needed because `why`.
+fn left_out(kind: ProviderKind, feature: &str, why: &str) -> Error {
+    Error::invalid_config(
         "provider",
         format!(
-            "{kind} is needed because {why}, but this build of cline-provider does not include it \
-             (the `{feature}` backend is not built yet)"
+            "{kind} is needed because {why}, but this build of cline-provider leaves it out; \
+             build with the `{feature}` feature"
         ),
-    ))
+    )
+}
+
+/// What [`connect`] would refuse because this build leaves out the backend the settings
+/// select (`None` when it is built in, or when the settings select no provider this SDK has).
+pub(crate) fn missing_backend(settings: &EffectiveSettings) -> Option<Error> {
+    let (kind, why) = selected_backend(settings).ok()?;
+    let (feature, built) = match kind {
+        ProviderKind::OpenAiCompatible => ("openai", cfg!(feature = "openai")),
+        ProviderKind::AzureFoundry => ("azure", cfg!(feature = "azure")),
+        ProviderKind::OpenAiCodex => ("codex", cfg!(feature = "codex")),
+    };
+    (!built).then(|| left_out(kind, feature, why))
 }
 
 /// The HTTP client a backend sends with: `http`, and the application's retry callback.
@@ -365,14 +385,7 @@ fn azure_backend(
     _: &Parts,
     why: &str,
 ) -> Result<Backend> {
-    Err(Error::invalid_config(
-        "provider",
-        format!(
-            "{} is needed because {why}, but this build of cline-provider leaves it out; build \
-             with the `azure` feature",
-            ProviderKind::AzureFoundry
-        ),
-    ))
+    not_built(ProviderKind::AzureFoundry, "azure", why)
 }
 
 /// OpenAI Codex on the member's ChatGPT subscription: the sign-in made with
@@ -415,14 +428,7 @@ fn codex_backend(
 
 #[cfg(not(feature = "codex"))]
 fn codex_backend(_: &EffectiveSettings, _: &ConnectOptions, _: &Parts) -> Result<Backend> {
-    Err(Error::invalid_config(
-        "provider",
-        format!(
-            "{} is needed because it was chosen, but this build of cline-provider leaves it out; \
-             build with the `codex` feature",
-            ProviderKind::OpenAiCodex
-        ),
-    ))
+    not_built(ProviderKind::OpenAiCodex, "codex", "it was chosen")
 }
 
 #[cfg(not(feature = "openai"))]

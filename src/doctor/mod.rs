@@ -14,6 +14,7 @@
 //! |---|---|---|
 //! | `policy` | the organization's policy: present, fetched or cached (how old), which fields are locked | |
 //! | `policy.provider` | the provider shows as OpenAI Compatible and this SDK serves it | "OpenAI Compatible not available as a provider option" |
+//! | `policy.built` | this build includes the backend the settings select (its feature) | |
 //! | `settings.round_trip` | the settings come back the same through their file form | "configuration changes don't persist" |
 //! | `settings.writable` | the settings directory takes a save (a test write beside the file) | "configuration changes don't persist" |
 //! | `settings.saved` | the saved file (with the secret store and cached policy) is what is in effect | "configuration changes don't persist" |
@@ -135,13 +136,23 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
     let mut list = Checklist::default();
     let checks = settings::report_checks(settings, options).await;
     settings::policy(&mut list, settings, &checks);
+    if let Some(e) = crate::missing_backend(settings) {
+        list.push(Step::failed(
+            settings::BUILT,
+            "This build includes the provider",
+            e.message(),
+            "The program was built without this backend. Add the feature the message names to \
+             cline-provider in Cargo.toml (`full` includes every backend); for the examples, \
+             run them with `--features full`.",
+        ));
+    }
     settings::persistence(&mut list, &checks, options);
 
     let kind = settings.provider_kind().ok();
     let codex = kind == Some(ProviderKind::OpenAiCodex);
-    let needs_provider = [settings::PROVIDER];
-    if let Some(cause) = list.blocked(&needs_provider) {
-        let _ = cause;
+    let (url, field) = network_target(settings, options, codex);
+    let needs_provider = [settings::PROVIDER, settings::BUILT];
+    if list.blocked(&needs_provider).is_some() {
         for (id, title) in [
             (network::URL, "The base URL parses"),
             (
@@ -151,10 +162,9 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
         ] {
             list.skip_unless(id, title, &needs_provider);
         }
-        return list.into_report(subject(settings));
+        return list.into_report(subject(settings, url.as_ref()));
     }
 
-    let (url, field) = network_target(settings, options, codex);
     network::check(&mut list, url.as_ref(), field, &options.connect.http).await;
     if !codex {
         settings::encryption(&mut list, &checks);
@@ -193,7 +203,7 @@ pub async fn run(settings: &EffectiveSettings, options: &DoctorOptions<'_>) -> R
         }
     }
     endpoint::check(&mut list, settings, options, &parts, &needs).await;
-    list.into_report(subject(settings))
+    list.into_report(subject(settings, url.as_ref()))
 }
 
 /// The URL the requests go to, and the setting it comes from.
@@ -216,7 +226,8 @@ fn network_target(
     (settings.base_url().value.clone(), "openAiBaseUrl")
 }
 
-fn subject(settings: &EffectiveSettings) -> String {
+/// The report's first line: the mode, the endpoint `url` (redacted) and the model.
+fn subject(settings: &EffectiveSettings, url: Option<&url::Url>) -> String {
     let mode = match settings.provider_kind() {
         Ok(ProviderKind::OpenAiCompatible) if settings.uses_azure() => {
             ProviderKind::AzureFoundry.label()
@@ -225,7 +236,7 @@ fn subject(settings: &EffectiveSettings) -> String {
         Err(_) => settings.provider().value.label(),
     };
     let mut s = format!("cline-provider doctor: {mode}");
-    if let Some(url) = &settings.base_url().value {
+    if let Some(url) = url {
         s.push_str(&format!(" at {}", crate::http::redact_url(url)));
     }
     if let Some(model) = &settings.model_id().value {

@@ -10,6 +10,7 @@ use crate::policy::{Check, CheckContext, CheckStatus, EffectiveSettings, Field, 
 
 pub(crate) const POLICY: &str = "policy";
 pub(crate) const PROVIDER: &str = "policy.provider";
+pub(crate) const BUILT: &str = "policy.built";
 pub(crate) const ROUND_TRIP: &str = "settings.round_trip";
 pub(crate) const WRITABLE: &str = "settings.writable";
 pub(crate) const SAVED: &str = "settings.saved";

@@ -15,7 +15,7 @@
 //! | `otel.name` | `{operation} {model}`, the span name the conventions ask for (`chat gpt-4o`) |
 //! | `otel.kind` | `client` |
 //! | `gen_ai.operation.name` | `chat` |
-//! | `gen_ai.provider.name` | `openai`, `azure.ai.openai`, … |
+//! | `gen_ai.provider.name` | `openai` (OpenAI Compatible endpoints and Codex), `azure.ai.openai` (Azure) |
 //! | `gen_ai.request.model`, `gen_ai.request.max_tokens`, `gen_ai.request.temperature` | as asked |
 //! | `gen_ai.request.streaming` | whether the reply was streamed |
 //! | `server.address`, `server.port` | the endpoint |
@@ -92,7 +92,7 @@ pub mod fields {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct GenAiRequest<'a> {
-    /// `gen_ai.provider.name`: `openai` for OpenAI and OpenAI Compatible endpoints,
+    /// `gen_ai.provider.name`: `openai` for OpenAI, OpenAI Compatible endpoints and Codex,
     /// `azure.ai.openai` for Azure OpenAI.
     pub provider: &'static str,
     /// The request as the backend sends it (model filled in).
