@@ -235,9 +235,22 @@ async fn a_bad_key_fails_at_the_endpoints_credentials_check() {
     let report = doctor::run(&settings, &options(&secrets)).await;
     let hint = first_failure(&report, "endpoint.credentials");
     assert!(hint.contains("API key"), "{hint}");
-    // The refused listing is the answer: no chat request follows it.
+    // The demo endpoint, like many gateways, lists models for anyone and checks the key on
+    // the chat: the chat's refusal is the credentials' failure, with the key the member set.
     let sent: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
-    assert_eq!(sent, ["/v1/models"], "{report}");
+    assert_eq!(sent, ["/v1/models", "/v1/chat/completions"], "{report}");
+    assert_eq!(
+        server.requests()[1].header("authorization"),
+        Some(format!("Bearer {}", demo::REJECTED_API_KEY).as_str())
+    );
+    assert!(
+        report
+            .step("endpoint.credentials")
+            .unwrap()
+            .evidence
+            .contains("the chat request was refused"),
+        "{report}"
+    );
     assert_eq!(report.step("auth.credential").unwrap().status, Status::Ok);
     assert_eq!(
         report
@@ -933,4 +946,40 @@ async fn a_draft_without_openai_compatible_fails_the_shows_as_openai_compatible_
         Status::Failed,
         "{report}"
     );
+}
+
+#[tokio::test]
+async fn a_key_the_model_listing_refuses_fails_the_credentials_check_before_any_chat() {
+    let server = TestServer::start().await.unwrap();
+    server.route(
+        "GET",
+        "/v1/models",
+        Reply::json(
+            401,
+            cline_provider_testkit::openai::error_body(
+                "Incorrect API key provided.",
+                "invalid_request_error",
+                Some("invalid_api_key"),
+            ),
+        ),
+    );
+    let settings = member(json!({
+        "openAiBaseUrl": format!("{}/v1", server.url()),
+        "openAiModelId": "gpt-4o",
+    }));
+    let secrets = keyed(KEY);
+    let report = doctor::run(&settings, &options(&secrets)).await;
+    let hint = first_failure(&report, "endpoint.credentials");
+    assert!(hint.contains("API key"), "{hint}");
+    let sent: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(sent, ["/v1/models"], "no chat after the refusal:\n{report}");
+    assert_eq!(
+        report
+            .step("request.stream")
+            .unwrap()
+            .skipped_because
+            .as_deref(),
+        Some("endpoint.credentials")
+    );
+    no_secret(&report, KEY);
 }
