@@ -61,6 +61,22 @@ fn no_secret(report: &Report, secret: &str) {
     assert!(!report.to_string().contains(secret), "{report}");
 }
 
+/// The administrator's checks of `draft`, with `key` as their API key.
+async fn check_draft(draft: &serde_json::Value, key: &str) -> Report {
+    let secrets = keyed(key);
+    let mut o = DraftOptions::new(&secrets);
+    o.doctor = options(&secrets);
+    check_policy_draft(&draft.to_string(), &o).await
+}
+
+/// How the check `id` came out (it must have run or been skipped).
+fn status(report: &Report, id: &str) -> Status {
+    report
+        .step(id)
+        .unwrap_or_else(|| panic!("no check `{id}`:\n{report}"))
+        .status
+}
+
 async fn demo_settings(model: &str) -> (TestServer, EffectiveSettings) {
     let server = demo::start_with_pacing(Duration::ZERO).await.unwrap();
     let settings = member(json!({
@@ -185,7 +201,7 @@ async fn a_refused_port_fails_at_tcp() {
         .unwrap()
         .evidence
         .contains(&addr.port().to_string()));
-    assert_eq!(report.step("network.dns").unwrap().status, Status::Ok);
+    assert_eq!(status(&report, "network.dns"), Status::Ok);
 }
 
 #[tokio::test]
@@ -208,7 +224,7 @@ async fn an_untrusted_certificate_fails_at_tls_and_points_at_the_ca_bundle() {
         hint.contains("corporate proxy") && hint.contains("SSL_CERT_FILE"),
         "{hint}"
     );
-    assert_eq!(report.step("network.tcp").unwrap().status, Status::Ok);
+    assert_eq!(status(&report, "network.tcp"), Status::Ok);
     assert!(
         server.requests().is_empty(),
         "nothing was sent over the refused handshake"
@@ -221,11 +237,7 @@ async fn an_untrusted_certificate_fails_at_tls_and_points_at_the_ca_bundle() {
     let mut o = options(&secrets);
     o.connect.http.extra_root_certificates = Some(ca);
     let report = doctor::run(&settings, &o).await;
-    assert_eq!(
-        report.step("network.tls").unwrap().status,
-        Status::Ok,
-        "{report}"
-    );
+    assert_eq!(status(&report, "network.tls"), Status::Ok, "{report}");
 }
 
 #[tokio::test]
@@ -251,7 +263,7 @@ async fn a_bad_key_fails_at_the_endpoints_credentials_check() {
             .contains("the chat request was refused"),
         "{report}"
     );
-    assert_eq!(report.step("auth.credential").unwrap().status, Status::Ok);
+    assert_eq!(status(&report, "auth.credential"), Status::Ok);
     assert_eq!(
         report
             .step("request.stream")
@@ -283,14 +295,8 @@ async fn a_model_the_endpoint_does_not_offer_fails_at_the_model_check() {
         hint.contains("demo-chat") && hint.contains("demo-reasoner"),
         "{hint}"
     );
-    assert_eq!(
-        report.step("endpoint.credentials").unwrap().status,
-        Status::Ok
-    );
-    assert_eq!(
-        report.step("request.stream").unwrap().status,
-        Status::Skipped
-    );
+    assert_eq!(status(&report, "endpoint.credentials"), Status::Ok);
+    assert_eq!(status(&report, "request.stream"), Status::Skipped);
     assert_eq!(server.requests().len(), 1, "only the listing was sent");
 }
 
@@ -320,11 +326,7 @@ async fn an_unwritable_settings_directory_fails_the_persistence_check() {
         Some("settings.writable")
     );
     // The connection checks do not depend on the settings directory.
-    assert_eq!(
-        report.step("request.stream").unwrap().status,
-        Status::Ok,
-        "{report}"
-    );
+    assert_eq!(status(&report, "request.stream"), Status::Ok, "{report}");
 }
 
 #[tokio::test]
@@ -338,23 +340,14 @@ async fn a_draft_whose_model_the_endpoint_does_not_offer_fails_that_model() {
             "models": [{"id": "demo-chat"}, {"id": "ghost-model"}]
         }}
     });
-    let secrets = keyed(KEY);
-    let mut o = DraftOptions::new(&secrets);
-    o.doctor = options(&secrets);
-    let report = check_policy_draft(&draft.to_string(), &o).await;
+    let report = check_draft(&draft, KEY).await;
     let hint = first_failure(&report, "draft.model.ghost-model");
     assert!(
         hint.contains("ghost-model") && hint.contains("demo-chat"),
         "{hint}"
     );
-    assert_eq!(
-        report.step("draft.model.demo-chat").unwrap().status,
-        Status::Ok
-    );
-    assert_eq!(
-        report.step("verify.models_available").unwrap().status,
-        Status::Failed
-    );
+    assert_eq!(status(&report, "draft.model.demo-chat"), Status::Ok);
+    assert_eq!(status(&report, "verify.models_available"), Status::Failed);
     for id in [
         "draft.json",
         "draft.headers",
@@ -364,11 +357,7 @@ async fn a_draft_whose_model_the_endpoint_does_not_offer_fails_that_model() {
         "verify.settings_persist",
         "network.tls",
     ] {
-        assert_eq!(
-            report.step(id).unwrap().status,
-            Status::Ok,
-            "{id}:\n{report}"
-        );
+        assert_eq!(status(&report, id), Status::Ok, "{id}:\n{report}");
     }
     // The endpoint was asked with the administrator's key and the draft's header.
     let listing = &server.requests()[0];
@@ -507,14 +496,8 @@ mod azure_identity {
         }
         let hint = first_failure(&report, "auth.azure_role");
         assert!(hint.contains("Cognitive Services OpenAI User"), "{hint}");
-        assert_eq!(
-            report.step("endpoint.credentials").unwrap().status,
-            Status::Ok
-        );
-        assert_eq!(
-            report.step("request.stream").unwrap().status,
-            Status::Skipped
-        );
+        assert_eq!(status(&report, "endpoint.credentials"), Status::Ok);
+        assert_eq!(status(&report, "request.stream"), Status::Skipped);
         // The resource saw the chain's token, once.
         let sent = resource.requests();
         assert_eq!(sent.len(), 1);
@@ -653,11 +636,7 @@ mod codex_sign_in {
         // The account itself is refused: a renewed token is no better.
         codex.backend.refuse_every_token(true);
         let report = run_codex(&codex, json!({"apiProvider": "openai-codex"})).await;
-        assert_eq!(
-            report.step("auth.codex_token").unwrap().status,
-            Status::Ok,
-            "{report}"
-        );
+        assert_eq!(status(&report, "auth.codex_token"), Status::Ok, "{report}");
         let hint = first_failure(&report, "endpoint.credentials");
         assert!(hint.contains("Sign in again"), "{hint}");
         assert_eq!(
@@ -689,14 +668,11 @@ mod codex_sign_in {
         let hint = first_failure(&report, "models.offered.gpt-5.4");
         assert!(hint.contains("gpt-5.5, gpt-5.1-codex-mini"), "{hint}");
         assert_eq!(
-            report.step("endpoint.credentials").unwrap().status,
+            status(&report, "endpoint.credentials"),
             Status::Ok,
             "{report}"
         );
-        assert_eq!(
-            report.step("request.stream").unwrap().status,
-            Status::Skipped
-        );
+        assert_eq!(status(&report, "request.stream"), Status::Skipped);
         assert!(codex.backend.responses_requests().is_empty());
     }
 
@@ -792,22 +768,15 @@ async fn an_azure_draft_checks_each_deployment_and_the_api_version() {
             "models": [{"id": "demo-chat"}, {"id": "gpt-4o-missing"}]
         }}
     });
-    let secrets = keyed("azure-admin-key");
-    let mut o = DraftOptions::new(&secrets);
-    o.doctor = options(&secrets);
-    let report = check_policy_draft(&draft.to_string(), &o).await;
+    let report = check_draft(&draft, "azure-admin-key").await;
     let hint = first_failure(&report, "draft.model.gpt-4o-missing");
     assert!(hint.contains("gpt-4o-missing"), "{hint}");
     assert_eq!(
-        report.step("draft.model.demo-chat").unwrap().status,
+        status(&report, "draft.model.demo-chat"),
         Status::Ok,
         "{report}"
     );
-    assert_eq!(
-        report.step("draft.api_version").unwrap().status,
-        Status::Ok,
-        "{report}"
-    );
+    assert_eq!(status(&report, "draft.api_version"), Status::Ok, "{report}");
     let chats: Vec<_> = server
         .requests()
         .into_iter()
@@ -915,10 +884,7 @@ async fn a_draft_that_leaves_members_another_provider_fails_the_only_provider_ch
             "Anthropic": {}
         }
     });
-    let secrets = keyed(KEY);
-    let mut o = DraftOptions::new(&secrets);
-    o.doctor = options(&secrets);
-    let report = check_policy_draft(&draft.to_string(), &o).await;
+    let report = check_draft(&draft, KEY).await;
     let hint = first_failure(&report, "verify.only_provider");
     assert!(hint.contains("Remove the other provider blocks"), "{hint}");
     assert!(
@@ -929,20 +895,17 @@ async fn a_draft_that_leaves_members_another_provider_fails_the_only_provider_ch
             .contains("Anthropic"),
         "{report}"
     );
-    assert_eq!(report.step("verify.provider").unwrap().status, Status::Ok);
+    assert_eq!(status(&report, "verify.provider"), Status::Ok);
 }
 
 #[tokio::test]
 async fn a_draft_without_openai_compatible_fails_the_shows_as_openai_compatible_check() {
     let draft = json!({"version": "draft-3", "providerSettings": {"AwsBedrock": {"awsRegion": "eu-west-1"}}});
-    let secrets = keyed(KEY);
-    let mut o = DraftOptions::new(&secrets);
-    o.doctor = options(&secrets);
-    let report = check_policy_draft(&draft.to_string(), &o).await;
+    let report = check_draft(&draft, KEY).await;
     let hint = first_failure(&report, "verify.provider");
     assert!(hint.contains("providerSettings.OpenAiCompatible"), "{hint}");
     assert_eq!(
-        report.step("verify.only_provider").unwrap().status,
+        status(&report, "verify.only_provider"),
         Status::Failed,
         "{report}"
     );
