@@ -517,17 +517,16 @@ mod codex_sign_in {
     use cline_provider_testkit::oauth::{FakeIssuer, IssuedTokens};
     use cline_provider_testkit::responses::{FakeCodexBackend, Turn};
 
-    /// The fake issuer, the fake Codex backend, and a sign-in stored in the SDK's own file
-    /// with an access token valid for `lifetime`.
+    /// The fake issuer, the fake Codex backend, and the SDK's own sign-in store (empty, or
+    /// with a sign-in).
     struct Codex {
         issuer: FakeIssuer,
         backend: FakeCodexBackend,
         config: CodexConfig,
-        tokens: IssuedTokens,
         _dir: tempfile::TempDir,
     }
 
-    async fn signed_in(lifetime: Duration) -> Codex {
+    async fn signed_out() -> Codex {
         let issuer = FakeIssuer::start().await.unwrap();
         let backend = FakeCodexBackend::start().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -536,19 +535,25 @@ mod codex_sign_in {
             .unwrap()
             .base_url(&backend.base_url())
             .unwrap()
-            .codex_home(None);
-        let tokens = issuer.issue_tokens(lifetime);
-        let outer = json!({"openai-codex-oauth-credentials": tokens.cli_auth_json().to_string()});
-        let file = config.token_file();
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, outer.to_string()).unwrap();
+            .codex_home(None)
+            .login_command("cargo run --example codex_login -- login");
         Codex {
             issuer,
             backend,
             config,
-            tokens,
             _dir: dir,
         }
+    }
+
+    /// Signed in, with an access token valid for `lifetime`, stored as a sign-in stores it.
+    async fn signed_in(lifetime: Duration) -> (Codex, IssuedTokens) {
+        let codex = signed_out().await;
+        let tokens = codex.issuer.issue_tokens(lifetime);
+        let outer = json!({"openai-codex-oauth-credentials": tokens.cli_auth_json().to_string()});
+        let file = codex.config.token_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, outer.to_string()).unwrap();
+        (codex, tokens)
     }
 
     async fn run_codex(codex: &Codex, settings: serde_json::Value) -> Report {
@@ -559,15 +564,15 @@ mod codex_sign_in {
         doctor::run(&settings, &o).await
     }
 
-    fn no_token(report: &Report, codex: &Codex) {
-        no_secret(report, &codex.tokens.access_token);
-        no_secret(report, &codex.tokens.refresh_token);
+    fn no_token(report: &Report, tokens: &IssuedTokens) {
+        no_secret(report, &tokens.access_token);
+        no_secret(report, &tokens.refresh_token);
     }
 
     #[tokio::test]
     async fn a_codex_sign_in_passes_every_check_through_the_codex_backend_with_timings_from_the_span(
     ) {
-        let codex = signed_in(Duration::from_secs(3600)).await;
+        let (codex, tokens) = signed_in(Duration::from_secs(3600)).await;
         codex
             .backend
             .push(Turn::text(&["O", "K"]).usage(11, 0, 2, 0));
@@ -605,7 +610,7 @@ mod codex_sign_in {
         assert!(e2e.contains("first token after"), "{e2e}");
         assert!(e2e.contains("tokens/s (2 output tokens)"), "{e2e}");
         // One listing and one request reached the backend, both with the sign-in; no refresh.
-        let bearer = format!("Bearer {}", codex.tokens.access_token);
+        let bearer = format!("Bearer {}", tokens.access_token);
         let sent = codex.backend.server().requests();
         let paths: Vec<(&str, &str)> = sent
             .iter()
@@ -627,12 +632,12 @@ mod codex_sign_in {
             codex.backend.refusals()
         );
         assert_eq!(codex.issuer.refresh_requests(), 0);
-        no_token(&report, &codex);
+        no_token(&report, &tokens);
     }
 
     #[tokio::test]
     async fn a_codex_endpoint_that_refuses_the_sign_in_fails_the_credentials_check() {
-        let codex = signed_in(Duration::from_secs(3600)).await;
+        let (codex, tokens) = signed_in(Duration::from_secs(3600)).await;
         // The account itself is refused: a renewed token is no better.
         codex.backend.refuse_every_token(true);
         let report = run_codex(&codex, json!({"apiProvider": "openai-codex"})).await;
@@ -651,12 +656,12 @@ mod codex_sign_in {
         // The listing was refused, the sign-in renewed once and refused again; no request.
         assert_eq!(codex.issuer.refresh_requests(), 1);
         assert!(codex.backend.responses_requests().is_empty());
-        no_token(&report, &codex);
+        no_token(&report, &tokens);
     }
 
     #[tokio::test]
     async fn a_model_outside_the_plan_fails_the_model_check_naming_the_plans_models() {
-        let codex = signed_in(Duration::from_secs(3600)).await;
+        let (codex, tokens) = signed_in(Duration::from_secs(3600)).await;
         codex
             .backend
             .set_plan_models(&["gpt-5.5", "gpt-5.1-codex-mini"]);
@@ -674,48 +679,29 @@ mod codex_sign_in {
         );
         assert_eq!(status(&report, "request.stream"), Status::Skipped);
         assert!(codex.backend.responses_requests().is_empty());
+        no_token(&report, &tokens);
     }
 
     #[tokio::test]
     async fn an_expired_sign_in_that_cannot_be_renewed_fails_the_token_check() {
-        let issuer = FakeIssuer::start().await.unwrap();
-        let backend = FakeCodexBackend::start().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config = CodexConfig::new(dir.path().join("home"))
-            .issuer(&issuer.url())
-            .unwrap()
-            .base_url(&backend.base_url())
-            .unwrap()
-            .codex_home(None);
         // A sign-in whose access token has expired and whose refresh token the issuer no
         // longer takes.
-        let tokens = issuer.issue_tokens(Duration::ZERO);
-        let outer = json!({"openai-codex-oauth-credentials": tokens.cli_auth_json().to_string()});
-        let file = config.token_file();
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, outer.to_string()).unwrap();
+        let (codex, tokens) = signed_in(Duration::ZERO).await;
+        let (issuer, backend) = (&codex.issuer, &codex.backend);
         issuer.fail_next_refresh(Reply::json(
             400,
             json!({"error": "invalid_grant", "error_description": "Refresh token expired"}),
         ));
 
-        let settings = member(json!({"apiProvider": "openai-codex"}));
-        let secrets = MemorySecretStore::new();
-        let mut o = options(&secrets);
-        o.codex = Some(config);
-        let report = doctor::run(&settings, &o).await;
-        let signed_in = report.step("auth.codex_sign_in").unwrap();
-        assert_eq!(signed_in.status, Status::Ok, "{report}");
+        let report = run_codex(&codex, json!({"apiProvider": "openai-codex"})).await;
+        let step = report.step("auth.codex_sign_in").unwrap();
+        assert_eq!(step.status, Status::Ok, "{report}");
         assert!(
-            signed_in.evidence.contains("ada@example.com"),
+            step.evidence.contains("ada@example.com"),
             "{}",
-            signed_in.evidence
+            step.evidence
         );
-        assert!(
-            signed_in.evidence.contains("expired"),
-            "{}",
-            signed_in.evidence
-        );
+        assert!(step.evidence.contains("expired"), "{}", step.evidence);
         let hint = first_failure(&report, "auth.codex_token");
         assert!(hint.contains("Sign in again"), "{hint}");
         assert!(report
@@ -725,33 +711,23 @@ mod codex_sign_in {
             .contains("Refresh token expired"));
         assert_eq!(issuer.refresh_requests(), 1);
         assert!(backend.server().requests().is_empty(), "nothing was sent");
-        no_secret(&report, &tokens.refresh_token);
+        no_token(&report, &tokens);
     }
 
     #[tokio::test]
     async fn nobody_signed_in_fails_the_sign_in_check_with_how_to_sign_in() {
-        let issuer = FakeIssuer::start().await.unwrap();
-        let backend = FakeCodexBackend::start().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let config = CodexConfig::new(dir.path().join("home"))
-            .issuer(&issuer.url())
-            .unwrap()
-            .base_url(&backend.base_url())
-            .unwrap()
-            .codex_home(None)
-            .login_command("cargo run --example codex_login -- login");
-        let settings = member(json!({"apiProvider": "openai-codex"}));
-        let secrets = MemorySecretStore::new();
-        let mut o = options(&secrets);
-        o.codex = Some(config);
-        let report = doctor::run(&settings, &o).await;
+        let codex = signed_out().await;
+        let report = run_codex(&codex, json!({"apiProvider": "openai-codex"})).await;
         let hint = first_failure(&report, "auth.codex_sign_in");
         assert!(
             hint.contains("`cargo run --example codex_login -- login --device`"),
             "{hint}"
         );
-        assert_eq!(issuer.refresh_requests(), 0);
-        assert!(backend.server().requests().is_empty(), "nothing was sent");
+        assert_eq!(codex.issuer.refresh_requests(), 0);
+        assert!(
+            codex.backend.server().requests().is_empty(),
+            "nothing was sent"
+        );
     }
 }
 
