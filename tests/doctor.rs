@@ -660,6 +660,28 @@ mod codex_sign_in {
     }
 
     #[tokio::test]
+    async fn a_codex_endpoint_without_a_listing_is_proven_by_the_request() {
+        let (codex, tokens) = signed_in(Duration::from_secs(3600)).await;
+        codex.backend.set_listing(false);
+        codex.backend.push(Turn::text(&["OK"]).usage(5, 0, 1, 0));
+        let report = run_codex(&codex, json!({"apiProvider": "openai-codex"})).await;
+        assert!(!report.has_failures(), "{report}");
+        let credentials = report.step("endpoint.credentials").unwrap();
+        assert_eq!(credentials.status, Status::Warning, "{report}");
+        assert!(
+            credentials
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("request below"),
+            "{report}"
+        );
+        assert_eq!(status(&report, "request.stream"), Status::Ok, "{report}");
+        assert_eq!(codex.backend.responses_requests().len(), 1);
+        no_token(&report, &tokens);
+    }
+
+    #[tokio::test]
     async fn a_model_outside_the_plan_fails_the_model_check_naming_the_plans_models() {
         let (codex, tokens) = signed_in(Duration::from_secs(3600)).await;
         codex

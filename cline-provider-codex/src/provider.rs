@@ -265,7 +265,19 @@ impl CodexProvider {
         let headers = self.headers(&token, &self.session_id, "application/json", &[])?;
         let url = &self.models_url;
         let build = |c: &reqwest::Client| Ok(c.get(url.clone()).headers(headers.clone()));
-        let spec = RequestSpec::new(&build, &map_error);
+        // No listing at this path (older endpoints): not a model the endpoint lacks.
+        let map = |status: u16, h: &HeaderMap, body: &[u8]| {
+            if status == 404 {
+                Error::invalid_config(
+                    "base_url",
+                    "this Codex endpoint serves no model listing (GET …/models answered 404)",
+                )
+                .with_status(404)
+            } else {
+                map_error(status, h, body)
+            }
+        };
+        let spec = RequestSpec::new(&build, &map);
         let fetched = self.client.fetch(&spec, MAX_LISTING_BYTES).await?;
         parse_listing(&fetched.body)
     }
@@ -277,8 +289,8 @@ impl CodexProvider {
     /// # Errors
     ///
     /// [`ErrorKind::NotSignedIn`] without a sign-in (nothing is sent) or after a second 401;
-    /// the endpoint's refusal mapped by core's classification otherwise (a 404 from an
-    /// endpoint that serves no listing among them).
+    /// [`ErrorKind::InvalidConfig`] naming `base_url` (status 404) for an endpoint that serves
+    /// no listing; the endpoint's other refusals mapped by core's classification.
     pub async fn plan_models(&self) -> Result<Vec<ModelInfo>> {
         self.signed_in(|token, _| self.fetch_listing(token)).await
     }
