@@ -18,17 +18,17 @@
 //! | `settings.round_trip` | the settings come back the same through their file form | "configuration changes don't persist" |
 //! | `settings.writable` | the settings directory takes a save (a test write beside the file) | "configuration changes don't persist" |
 //! | `settings.saved` | the saved file (with the secret store and cached policy) is what is in effect | "configuration changes don't persist" |
-//! | `network.url` | the base URL parses | |
+//! | `network.url` | the base URL parses (for Codex: the Codex endpoint, `CLINE_CODEX_BASE_URL`) | |
 //! | `network.dns` | its host resolves (the configured resolver; the proxy's host behind a proxy) | connection errors (VPN) |
 //! | `network.tcp` | TCP connects | connection errors or timeouts (firewall) |
 //! | `network.tls` | TLS handshakes and the certificate is trusted (a corporate proxy or CA bundle otherwise) | connection errors |
-//! | `network.encrypted` | credentials do not cross the network over plain HTTP | |
+//! | `network.encrypted` | credentials do not cross the network over plain HTTP (an API key: a warning; an identity token: a failure) | |
 //! | `auth.credential` | an API key is stored, or Azure Identity replaces it | "Invalid API Key" |
 //! | `auth.azure_identity` | which credential of the chain answered, for which tenant and scope | Azure authentication failures |
 //! | `auth.codex_sign_in`, `auth.codex_token` | signed in with OpenAI, as whom, and the token's expiry; the sign-in still renews | "Authentication failed" for Codex; connections that keep expiring |
 //! | `endpoint.connect` | a connection can be built from the settings | |
-//! | `endpoint.credentials` | the endpoint accepts the credentials (model listing, or on Azure the request itself) | "Access Denied" or "Invalid API Key" |
-//! | `models.offered[.<id>]` | the chosen model (and each model the organization offers) is offered by the endpoint; on Azure the deployment answers | models not available |
+//! | `endpoint.credentials` | the endpoint accepts the credentials (its model listing, for Codex the plan's; on Azure, or without a listing, the request itself) | "Access Denied" or "Invalid API Key" |
+//! | `models.offered[.<id>]` | the chosen model (each model the organization offers; with none chosen, the provider's default) is offered by the endpoint; on Azure the deployment answers | models not available |
 //! | `auth.azure_role` | with Azure Identity: a 403 names the missing role ("Cognitive Services OpenAI User") | Azure role assignments |
 //! | `request.stream` | one tiny streamed request succeeds; time to first token and tokens per second, read from its GenAI span | |
 //!
@@ -88,7 +88,9 @@ pub struct DoctorOptions<'a> {
     /// Where Azure Identity's credential chain reads its variables (`AZURE_TENANT_ID`,
     /// `AZURE_TOKEN_CREDENTIALS`, …). Default: the process environment.
     pub env: Option<EnvFn>,
-    /// Where the OpenAI Codex sign-in is kept. Default: `CodexConfig::from_env`.
+    /// The OpenAI Codex sign-in's store and issuer, and the Codex endpoint the checks go to.
+    /// Default: `CodexConfig::from_env` (`CLINE_PROVIDER_HOME`, `CODEX_HOME`,
+    /// `CLINE_CODEX_ISSUER`, `CLINE_CODEX_BASE_URL`).
     #[cfg(feature = "codex")]
     pub codex: Option<crate::codex::CodexConfig>,
     /// The end-to-end request's prompt. Default: "Reply with the single word: OK".
@@ -124,9 +126,10 @@ impl fmt::Debug for DoctorOptions<'_> {
 /// Runs every check for the effective settings, in order, and returns the report (the
 /// [module docs](self) list the checks).
 ///
-/// It never fails: a problem is a failed check with its hint. It sends, at most, one model
-/// listing and one tiny streamed request to the endpoint, plus what Azure Identity or the
-/// Codex sign-in need for a token.
+/// It never fails: a problem is a failed check with its hint. It sends, at most, a `GET` of
+/// the base URL (the TLS check, for `https://` only), one model listing and one tiny streamed
+/// request to the endpoint (each once more after a 401 answered by a renewed sign-in), plus
+/// what Azure Identity or the Codex sign-in need for a token.
 ///
 /// # Cancellation
 ///
