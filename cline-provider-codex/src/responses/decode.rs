@@ -30,7 +30,7 @@ use super::PROVIDER_ID;
 /// | `response.completed` (or `response.done`) | [`StreamEvent::Usage`] (input, cached input, output and reasoning tokens; [`Billing::Subscription`](cline_provider_core::Billing::Subscription)), [`StreamEvent::Finish`] (`tool_calls` when the reply called tools, else `stop`); the end |
 /// | `response.incomplete` | usage, then [`StreamEvent::Finish`] with its reason (`max_output_tokens` is [`FinishReason::Length`]); the end |
 /// | `response.failed`, `error` | an `Err` typed by its code (see [`super::failure`]) |
-/// | `response.created` | [`StreamEvent::Metadata`]: the response's id and the model that answers |
+/// | `response.created` (the first) | [`StreamEvent::Metadata`]: the response's id and the model that answers |
 /// | anything else (`response.in_progress`, `…done` of parts, new types) | nothing |
 ///
 /// The plan-limit headers of the response become a [`StreamEvent::RateLimits`] before the
@@ -58,6 +58,9 @@ pub struct ResponsesDecoder {
     last_summary: Option<(String, u64)>,
     /// Limits read from the headers, emitted with the first event.
     rate_limits: Option<RateLimits>,
+    /// [`StreamEvent::Metadata`] was sent: it goes out once per stream, from the first
+    /// `response.created` (a repeated one says nothing new).
+    metadata_sent: bool,
 }
 
 #[derive(Debug)]
@@ -113,11 +116,12 @@ impl ResponsesDecoder {
             (None, None) => return Ok(false),
         };
         match kind {
-            "response.created" => {
+            "response.created" if !self.metadata_sent => {
                 if let Some(response) = event
                     .response
                     .filter(|r| r.id.is_some() || r.model.is_some())
                 {
+                    self.metadata_sent = true;
                     out.push(StreamEvent::Metadata {
                         id: response.id.map(JsonStr::into_string),
                         model: response.model.map(JsonStr::into_string),

@@ -115,3 +115,18 @@ fn a_reasoning_item_without_anything_to_carry_is_not_kept() {
     ]);
     assert!(out.is_empty(), "{out:?}");
 }
+
+#[test]
+fn a_repeated_response_created_sends_its_metadata_once() {
+    let created = |id: &str| {
+        format!(r#"{{"type":"response.created","response":{{"id":"{id}","model":"gpt-5.5"}}}}"#)
+    };
+    let (events, _, _) = run(&[&created("resp_1"), &created("resp_2")]);
+    assert_eq!(
+        events,
+        vec![StreamEvent::Metadata {
+            id: Some("resp_1".into()),
+            model: Some("gpt-5.5".into()),
+        }]
+    );
+}
