@@ -4,10 +4,13 @@
 //! One [`ChatCompletionsDecoder`] per response. It parses each payload once, into the
 //! borrowing types of [`crate::wire`], and keeps only what tool calls need across chunks.
 
+use std::borrow::Cow;
+
 use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
+use crate::fast_chunk::{read_chunk, FastChunk};
 use crate::wire::{
     ChatCompletionChunk, ChunkDelta, ChunkWithMetadata, DeltaContent, DeltaPart, ToolCallDelta,
 };
@@ -81,21 +84,64 @@ impl ChatCompletionsDecoder {
             self.flush_calls(out);
             return Ok(true);
         }
+        if let Ok(chunk) = read_chunk(data, !self.metadata_sent) {
+            self.on_fast_chunk(chunk, out);
+            return Ok(false);
+        }
+        self.decode_with_serde(data, out)
+    }
+
+    /// The serde path: every shape the fast reader leaves to it, and the error messages.
+    fn decode_with_serde(&mut self, data: &str, out: &mut Vec<StreamEvent>) -> Result<bool> {
         if self.metadata_sent {
             let chunk: ChatCompletionChunk<'_> = parse_chunk(data)?;
             return self.on_chunk(chunk, out);
         }
         let mut chunk: ChunkWithMetadata<'_> = parse_chunk(data)?;
         if chunk.error.is_none() && (chunk.id.0.is_some() || chunk.model.0.is_some()) {
-            self.metadata_sent = true;
-            let id = chunk.id.0.take().map(|s| s.into_owned());
-            let model = chunk.model.0.take().map(|s| s.into_owned());
-            out.push(StreamEvent::Metadata {
-                id: id.filter(|s| !s.is_empty()),
-                model: model.filter(|s| !s.is_empty()),
-            });
+            self.send_metadata(chunk.id.0.take(), chunk.model.0.take(), out);
         }
         self.on_chunk(chunk, out)
+    }
+
+    fn send_metadata(
+        &mut self,
+        id: Option<Cow<'_, str>>,
+        model: Option<Cow<'_, str>>,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        self.metadata_sent = true;
+        let owned = |s: Option<Cow<'_, str>>| s.filter(|s| !s.is_empty()).map(Cow::into_owned);
+        out.push(StreamEvent::Metadata {
+            id: owned(id),
+            model: owned(model),
+        });
+    }
+
+    /// A chunk read by [`read_chunk`]: the same events as [`on_chunk`](Self::on_chunk) gives
+    /// for the serde types.
+    fn on_fast_chunk(&mut self, chunk: FastChunk<'_>, out: &mut Vec<StreamEvent>) {
+        if !self.metadata_sent && (chunk.id.is_some() || chunk.model.is_some()) {
+            self.send_metadata(chunk.id, chunk.model, out);
+        }
+        if let Some(choice) = chunk.choice {
+            if let Some(delta) = choice.delta {
+                self.on_delta(delta, choice.fragments.into_iter(), out);
+            }
+            self.on_finish(choice.finish_reason.as_deref(), out);
+        }
+        if let Some(usage) = chunk.usage {
+            out.push(StreamEvent::Usage(usage.to_usage()));
+        }
+    }
+
+    fn on_finish(&mut self, reason: Option<&str>, out: &mut Vec<StreamEvent>) {
+        if let Some(reason) = reason.filter(|r| !r.is_empty()) {
+            self.flush_calls(out);
+            out.push(StreamEvent::Finish {
+                reason: finish_reason(reason),
+            });
+        }
     }
 
     /// Everything a chunk says besides its id and model.
@@ -112,15 +158,11 @@ impl ChatCompletionsDecoder {
             if choice.index.unwrap_or(0) != 0 {
                 continue;
             }
-            if let Some(delta) = choice.delta {
-                self.on_delta(delta, out);
+            if let Some(mut delta) = choice.delta {
+                let calls = delta.tool_calls.take().into_iter().flatten();
+                self.on_delta(delta, calls, out);
             }
-            if let Some(reason) = choice.finish_reason.0.as_deref().filter(|r| !r.is_empty()) {
-                self.flush_calls(out);
-                out.push(StreamEvent::Finish {
-                    reason: finish_reason(reason),
-                });
-            }
+            self.on_finish(choice.finish_reason.0.as_deref(), out);
         }
         if let Some(usage) = chunk.usage {
             out.push(StreamEvent::Usage(usage.to_usage()));
@@ -128,7 +170,13 @@ impl ChatCompletionsDecoder {
         Ok(false)
     }
 
-    fn on_delta(&mut self, delta: ChunkDelta<'_>, out: &mut Vec<StreamEvent>) {
+    /// One delta; its tool-call fragments come separately (`delta.tool_calls` is not read).
+    fn on_delta<'a>(
+        &mut self,
+        delta: ChunkDelta<'a>,
+        calls: impl Iterator<Item = ToolCallDelta<'a>>,
+        out: &mut Vec<StreamEvent>,
+    ) {
         // A server that sends both names carries the same text in each.
         if let Some(r) = delta.reasoning_content.or(delta.reasoning) {
             if !r.as_str().is_empty() {
@@ -163,7 +211,7 @@ impl ChatCompletionsDecoder {
                 text: r.into_string(),
             });
         }
-        for (position, call) in delta.tool_calls.into_iter().flatten().enumerate() {
+        for (position, call) in calls.enumerate() {
             self.on_tool_call(position, call, out);
         }
     }
@@ -323,6 +371,10 @@ fn quote(data: &str) -> String {
         data.to_owned()
     }
 }
+
+#[cfg(test)]
+#[path = "decode_fast_tests.rs"]
+mod fast_tests;
 
 #[cfg(test)]
 mod tests {

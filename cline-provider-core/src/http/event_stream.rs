@@ -1,6 +1,5 @@
 //! The poll-driven event stream: body bytes → SSE frames → decoded [`StreamEvent`]s.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -46,8 +45,10 @@ pub(crate) struct SseStream {
     body: Option<Body>,
     parser: SseParser,
     decoder: Box<dyn SseDecoder>,
-    pending: VecDeque<StreamEvent>,
-    scratch: Vec<StreamEvent>,
+    /// Decoded events not handed out yet, **last first**: the decoder appends an event's
+    /// output here (nearly always one event), and taking the next one is a `pop`. No queue,
+    /// no second copy.
+    pending: Vec<StreamEvent>,
     state: State,
     /// The body ended; the parser may still hold the last event.
     eof: bool,
@@ -57,7 +58,10 @@ pub(crate) struct SseStream {
     progress: u64,
     idle_timeout: Duration,
     idle_deadline: Instant,
-    /// Timers are created on first use, inside the runtime that polls the stream.
+    /// Timers are created on first use, inside the runtime that polls the stream. The idle
+    /// timer is not moved every time data arrives (that costs a timer-wheel update per body
+    /// piece): it stays armed at an earlier deadline, and when it fires early it is re-armed
+    /// at the current one.
     idle: Option<Pin<Box<Sleep>>>,
     total: Option<TotalDeadline>,
     cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
@@ -80,8 +84,7 @@ impl SseStream {
             body: Some(Box::pin(response.bytes_stream())),
             parser: SseParser::with_max_event_bytes(config.max_event_bytes),
             decoder,
-            pending: VecDeque::new(),
-            scratch: Vec::new(),
+            pending: Vec::new(),
             state: State::Streaming,
             eof: false,
             events_seen: 0,
@@ -115,7 +118,7 @@ impl SseStream {
             match std::future::poll_fn(|cx| self.poll_event(cx)).await {
                 Some(Ok(event @ StreamEvent::Metadata { .. })) => held.push(event),
                 Some(Ok(event)) => {
-                    self.pending.push_front(event);
+                    self.pending.push(event);
                     break;
                 }
                 Some(Err(err)) => return Some(err),
@@ -130,8 +133,9 @@ impl SseStream {
                 }
             }
         }
+        // `pending` is last first: the held metadata goes after (so before) the first event.
         for event in held.into_iter().rev() {
-            self.pending.push_front(event);
+            self.pending.push(event);
         }
         None
     }
@@ -157,16 +161,16 @@ impl SseStream {
                 Err(e) => return Some(e),
             };
             self.events_seen += 1;
-            let decoded = self.decoder.decode(&event, &mut self.scratch);
+            let decoded = self.decoder.decode(&event, &mut self.pending);
             self.parser.recycle(event);
             let terminal = match decoded {
                 Ok(terminal) => terminal,
                 Err(e) => {
-                    self.scratch.clear();
+                    self.pending.clear();
                     return Some(e);
                 }
             };
-            self.pending.extend(self.scratch.drain(..));
+            self.pending.reverse();
             if terminal {
                 self.state = State::Terminal;
             }
@@ -216,14 +220,8 @@ impl SseStream {
                 "the request was cancelled",
             ));
         }
-        if let Some(total) = &this.total {
-            if Instant::now() >= total.at {
-                let limit = total.limit;
-                return this.fail(Error::timeout(TimeoutPhase::Total, limit));
-            }
-        }
         loop {
-            if let Some(event) = this.pending.pop_front() {
+            if let Some(event) = this.pending.pop() {
                 return Poll::Ready(Some(Ok(event)));
             }
             if this.state == State::Terminal {
@@ -244,6 +242,13 @@ impl SseStream {
             }
             if this.eof {
                 return this.fail(this.truncated("the server closed the body"));
+            }
+            // The total deadline is read once per body piece, not once per event.
+            if let Some(total) = &this.total {
+                if Instant::now() >= total.at {
+                    let limit = total.limit;
+                    return this.fail(Error::timeout(TimeoutPhase::Total, limit));
+                }
             }
             let Some(body) = this.body.as_mut() else {
                 return this.fail(this.truncated("the body was closed"));
@@ -295,12 +300,13 @@ impl SseStream {
                     let idle = this
                         .idle
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                    if idle.deadline() != deadline {
+                    // Armed at an earlier deadline: fired early, so move it and poll again.
+                    while idle.as_mut().poll(cx).is_ready() {
+                        if idle.deadline() >= deadline {
+                            let idle = this.idle_timeout;
+                            return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
+                        }
                         idle.as_mut().reset(deadline);
-                    }
-                    if idle.as_mut().poll(cx).is_ready() {
-                        let idle = this.idle_timeout;
-                        return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
                     }
                     return Poll::Pending;
                 }

@@ -1,0 +1,365 @@
+//! The fast chunk reader against the serde path: the same events (or the same error kind) on
+//! generated chunks of every shape servers send, odd ones included, and on every dialect
+//! fixture; and the common chunks really take the fast path.
+
+use std::path::Path;
+
+use cline_provider_core::http::sse::SseParser;
+use cline_provider_core::{ErrorKind, StreamEvent};
+use proptest::prelude::*;
+
+use super::ChatCompletionsDecoder;
+use crate::fast_chunk::read_chunk;
+
+/// Decodes `chunks` in order with the fast path first (as the decoder does) or with serde
+/// only; the events, or the kind of the error that stopped the stream.
+fn run(chunks: &[String], serde_only: bool) -> (Vec<StreamEvent>, Option<ErrorKind>) {
+    let mut d = ChatCompletionsDecoder::new();
+    let mut out = Vec::new();
+    for chunk in chunks {
+        let result = if serde_only {
+            d.decode_with_serde(chunk.trim(), &mut out)
+        } else {
+            d.decode_data(chunk, &mut out)
+        };
+        if let Err(e) = result {
+            return (out, Some(e.kind().clone()));
+        }
+    }
+    d.flush_calls(&mut out);
+    (out, None)
+}
+
+/// A JSON text built from raw pieces, so that tests control escapes, spacing and duplicates.
+#[derive(Debug, Clone)]
+enum J {
+    Raw(&'static str),
+    Arr(Vec<J>),
+    Obj(Vec<(&'static str, J)>),
+}
+
+fn space(spaces: &[u8], at: &mut usize, out: &mut String) {
+    let pick = spaces.get(*at % spaces.len().max(1)).copied().unwrap_or(0);
+    *at += 1;
+    out.push_str(match pick % 6 {
+        0 => " ",
+        1 => "\n",
+        2 => "\t ",
+        _ => "",
+    });
+}
+
+fn render(j: &J, spaces: &[u8], at: &mut usize, out: &mut String) {
+    match j {
+        J::Raw(s) => out.push_str(s),
+        J::Arr(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                space(spaces, at, out);
+                render(item, spaces, at, out);
+            }
+            space(spaces, at, out);
+            out.push(']');
+        }
+        J::Obj(fields) => {
+            out.push('{');
+            for (i, (key, value)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                space(spaces, at, out);
+                out.push_str(key);
+                space(spaces, at, out);
+                out.push(':');
+                space(spaces, at, out);
+                render(value, spaces, at, out);
+            }
+            space(spaces, at, out);
+            out.push('}');
+        }
+    }
+}
+
+fn raw(options: &'static [&'static str]) -> BoxedStrategy<J> {
+    prop::sample::select(options).prop_map(J::Raw).boxed()
+}
+
+const STRINGS: &[&str] = &[
+    r#""""#,
+    r#"" the""#,
+    r#""Hel""#,
+    r#"".\n""#,
+    r#""q\"uote\\""#,
+    r#""\u00e9t\u00e9 \ud83e\udd80""#,
+    r#""é→🦀""#,
+    r#""\/x\b\f\r\t""#,
+    r#""\ud800""#,
+    "\"raw\ttab\"",
+    r#""{\"x\":1}""#,
+    r#""call_1""#,
+    r#""f""#,
+    r#""unterminated"#,
+];
+const SCALARS: &[&str] = &[
+    "null", "true", "false", "0", "7", "-3", "1.5", "1e3", "-0", "01", "1e400",
+];
+const INDEXES: &[&str] = &["null", "0", "0", "0", "1", "-1", "1.5", r#""0""#, "4294967296"];
+const COUNTS: &[&str] = &[
+    "null",
+    "5",
+    "0",
+    "-2",
+    "1.5",
+    "1e3",
+    "1e400",
+    r#""12""#,
+    r#"" 7 ""#,
+    r#""x""#,
+    "true",
+    "{}",
+    "[]",
+    "18446744073709551616",
+    "-99999999999999999999",
+];
+const REASONS: &[&str] = &[
+    "null",
+    r#""stop""#,
+    r#""""#,
+    r#""length""#,
+    r#""tool_calls""#,
+    r#""eos_token""#,
+    "7",
+    "{}",
+    r#""we\u0069rd""#,
+];
+
+fn string_or_other() -> BoxedStrategy<J> {
+    prop_oneof![
+        6 => raw(STRINGS),
+        2 => raw(&["null"]),
+        1 => raw(SCALARS),
+    ]
+    .boxed()
+}
+
+/// Some of `fields` (each present or not), in any order, sometimes one twice.
+fn object(fields: Vec<(&'static str, BoxedStrategy<J>)>) -> BoxedStrategy<J> {
+    let present = fields
+        .into_iter()
+        .map(|(key, value)| proptest::option::weighted(0.6, value.prop_map(move |v| (key, v))))
+        .collect::<Vec<_>>();
+    (present, any::<prop::sample::Index>(), 0..8u8)
+        .prop_map(move |(present, dup, dup_odds)| {
+            let mut fields: Vec<(&'static str, J)> = present.into_iter().flatten().collect();
+            if dup_odds == 0 && !fields.is_empty() {
+                let again = fields[dup.index(fields.len())].clone();
+                fields.push(again);
+            }
+            fields
+        })
+        .prop_shuffle()
+        .prop_map(J::Obj)
+        .boxed()
+}
+
+fn function() -> BoxedStrategy<J> {
+    prop_oneof![
+        4 => object(vec![
+            (r#""name""#, string_or_other()),
+            (r#""arguments""#, string_or_other()),
+            (r#""extra""#, raw(SCALARS)),
+        ]),
+        1 => raw(&["null", "5"]),
+    ]
+    .boxed()
+}
+
+fn fragment() -> BoxedStrategy<J> {
+    prop_oneof![
+        8 => object(vec![
+            (r#""index""#, raw(INDEXES)),
+            (r#""id""#, string_or_other()),
+            (r#""type""#, raw(&[r#""function""#])),
+            (r#""function""#, function()),
+        ]),
+        1 => raw(&["null", "3"]),
+    ]
+    .boxed()
+}
+
+fn content() -> BoxedStrategy<J> {
+    let part = object(vec![
+        (r#""type""#, raw(&[r#""text""#, r#""thinking""#, r#""image_url""#])),
+        (r#""text""#, raw(STRINGS)),
+    ]);
+    prop_oneof![
+        8 => raw(STRINGS),
+        2 => raw(&["null"]),
+        1 => prop::collection::vec(part, 0..3).prop_map(J::Arr),
+        1 => raw(SCALARS),
+    ]
+    .boxed()
+}
+
+fn delta() -> BoxedStrategy<J> {
+    prop_oneof![
+        8 => object(vec![
+            (r#""role""#, raw(&[r#""assistant""#])),
+            (r#""content""#, content()),
+            (r#""reasoning_content""#, string_or_other()),
+            (r#""reasoning""#, string_or_other()),
+            (r#""refusal""#, string_or_other()),
+            (r#""tool_calls""#, prop_oneof![
+                4 => prop::collection::vec(fragment(), 0..6).prop_map(J::Arr),
+                1 => raw(&["null", "{}"]),
+            ].boxed()),
+        ]),
+        1 => raw(&["null", "5", "[]"]),
+    ]
+    .boxed()
+}
+
+fn choice() -> BoxedStrategy<J> {
+    object(vec![
+        (r#""index""#, raw(INDEXES)),
+        (r#""delta""#, delta()),
+        (r#""finish_reason""#, raw(REASONS)),
+        (r#""logprobs""#, raw(&["null", r#"{"content":[{"token":"a","logprob":-0.1}]}"#])),
+    ])
+}
+
+fn details() -> BoxedStrategy<J> {
+    prop_oneof![
+        3 => object(vec![
+            (r#""cached_tokens""#, raw(COUNTS)),
+            (r#""cache_write_tokens""#, raw(COUNTS)),
+            (r#""reasoning_tokens""#, raw(COUNTS)),
+        ]),
+        1 => raw(&["null", "3"]),
+    ]
+    .boxed()
+}
+
+fn usage() -> BoxedStrategy<J> {
+    prop_oneof![
+        4 => object(vec![
+            (r#""prompt_tokens""#, raw(COUNTS)),
+            (r#""completion_tokens""#, raw(COUNTS)),
+            (r#""total_tokens""#, raw(COUNTS)),
+            (r#""prompt_tokens_details""#, details()),
+            (r#""completion_tokens_details""#, details()),
+            (r#""prompt_cache_hit_tokens""#, raw(COUNTS)),
+            (r#""prompt_cache_miss_tokens""#, raw(COUNTS)),
+            (r#""cache_creation_input_tokens""#, raw(COUNTS)),
+        ]),
+        2 => raw(&["null"]),
+        1 => raw(&["7", r#""x""#]),
+    ]
+    .boxed()
+}
+
+fn chunk() -> BoxedStrategy<J> {
+    object(vec![
+        (r#""id""#, prop_oneof![4 => raw(STRINGS), 1 => raw(SCALARS), 1 => raw(&["{}"])].boxed()),
+        (r#""object""#, raw(&[r#""chat.completion.chunk""#])),
+        (r#""created""#, raw(&["1747000000", "-1", "1.5"])),
+        (r#""model""#, prop_oneof![4 => raw(STRINGS), 1 => raw(SCALARS)].boxed()),
+        (r#""system_fingerprint""#, raw(&[r#""fp_0392822090""#, "null"])),
+        (r#""choices""#, prop_oneof![
+            6 => prop::collection::vec(choice(), 0..3).prop_map(J::Arr),
+            1 => raw(&["null", "{}", "[1]"]),
+        ].boxed()),
+        (r#""usage""#, usage()),
+        (r#""error""#, raw(&["null", "null", "null", r#"{"message":"upstream failed","code":502}"#])),
+        (r#""cho\u0069ces""#, raw(&["[]"])),
+        (r#""nested""#, raw(&[r#"{"a":[1,{"b":null}],"c":"\u00e9"}"#, "[[[]]]", "0.5e-3"])),
+    ])
+}
+
+fn text(j: &J, spaces: &[u8]) -> String {
+    let mut out = String::new();
+    render(j, spaces, &mut 0, &mut out);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn fast_path_and_serde_agree_on_any_chunk_sequence(
+        chunks in prop::collection::vec(chunk(), 1..4),
+        spaces in prop::collection::vec(any::<u8>(), 0..16),
+        trailing in prop::sample::select(&["", "", " ", "\n", "x", "}"][..]),
+    ) {
+        let texts: Vec<String> = chunks
+            .iter()
+            .map(|c| format!("{}{trailing}", text(c, &spaces)))
+            .collect();
+        prop_assert_eq!(run(&texts, false), run(&texts, true), "chunks: {:#?}", texts);
+    }
+}
+
+#[test]
+fn common_chunks_take_the_fast_path() {
+    for chunk in [
+        r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":" the"},"logprobs":null,"finish_reason":null}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"content":".\n"},"finish_reason":null}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"reasoning_content":"hm"}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}}]}"#,
+        r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        r#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":0}}}"#,
+    ] {
+        assert!(read_chunk(chunk, true).is_ok(), "{chunk}");
+        assert!(read_chunk(chunk, false).is_ok(), "{chunk}");
+    }
+    // Left to serde: an in-band error, typed parts, two choices 0.
+    for chunk in [
+        r#"{"error":{"message":"x"},"choices":[]}"#,
+        r#"{"choices":[{"delta":{"content":[{"type":"text","text":"a"}]}}]}"#,
+        r#"{"choices":[{"delta":{"content":"a"}},{"delta":{"content":"b"}}]}"#,
+    ] {
+        assert!(read_chunk(chunk, false).is_err(), "{chunk}");
+    }
+}
+
+#[test]
+fn every_dialect_fixture_decodes_the_same_on_both_paths() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut fixtures = 0;
+    let mut fast = 0;
+    let mut slow = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("the fixtures") {
+        let path = entry.expect("an entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("sse") {
+            continue;
+        }
+        fixtures += 1;
+        let mut parser = SseParser::new();
+        parser.feed(&std::fs::read(&path).expect("a fixture"));
+        parser.finish();
+        let mut chunks = Vec::new();
+        while let Some(event) = parser.next_event() {
+            let data = event.expect("framed").data;
+            if data.trim() == "[DONE]" {
+                break;
+            }
+            if read_chunk(data.trim(), true).is_ok() {
+                fast += 1;
+            } else {
+                slow.push(data.clone());
+            }
+            chunks.push(data);
+        }
+        assert_eq!(run(&chunks, false), run(&chunks, true), "{}", path.display());
+    }
+    assert!(fixtures >= 10, "found {fixtures} fixtures in {}", dir.display());
+    // Only in-band errors are left to serde.
+    assert!(fast >= 40, "only {fast} fixture chunks took the fast path");
+    assert!(
+        slow.iter().all(|data| data.contains("\"error\"")),
+        "left to serde: {slow:#?}"
+    );
+}

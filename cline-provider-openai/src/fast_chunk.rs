@@ -1,0 +1,366 @@
+//! The common chunk read in place, without serde.
+//!
+//! [`read_chunk`] reads the shapes nearly every chunk has (text, reasoning, tool-call
+//! fragments, a finish reason, usage) with the core's [`JsonReader`] into the same wire types
+//! the serde path fills, so [`ChatCompletionsDecoder`](crate::ChatCompletionsDecoder) turns
+//! both into events with one piece of code. Everything else returns [`Bail`] and goes
+//! through serde: an in-band `error`, Mistral's typed content parts, more than one choice 0,
+//! more than [`MAX_FRAGMENTS`] tool-call fragments, a duplicated field, an escaped key, and
+//! anything serde would refuse (which serde then explains). The reading mirrors the serde
+//! types field by field (`null` is absent, unknown fields are skipped, `finish_reason`,
+//! `id` and `model` tolerate any type, token counts are [`Count`]s); the decoder's tests
+//! check that both paths give the same events on every fixture and on generated chunks.
+
+use std::borrow::Cow;
+
+use cline_provider_core::json::{Bail, JsonReader, Scan};
+
+use crate::wire::{
+    ChunkDelta, CompletionTokensDetails, Count, DeltaContent, FunctionDelta, JsonStr,
+    PromptTokensDetails, ToolCallDelta, WireUsage,
+};
+
+/// The most tool-call fragments one chunk may carry on this path (servers send one).
+pub(crate) const MAX_FRAGMENTS: usize = 4;
+
+/// A chunk as far as the decoder reads it.
+#[derive(Debug, Default)]
+pub(crate) struct FastChunk<'a> {
+    /// `id` and `model`, read only when asked for (until the stream has told them).
+    pub id: Option<Cow<'a, str>>,
+    pub model: Option<Cow<'a, str>>,
+    /// The choice with index 0 (or none), the only one the SDK reads.
+    pub choice: Option<FastChoice<'a>>,
+    pub usage: Option<WireUsage>,
+}
+
+/// Choice 0 of a chunk.
+#[derive(Debug, Default)]
+pub(crate) struct FastChoice<'a> {
+    /// The delta, its `tool_calls` left empty: they are in `fragments`.
+    pub delta: Option<ChunkDelta<'a>>,
+    pub fragments: Fragments<'a>,
+    pub finish_reason: Option<Cow<'a, str>>,
+}
+
+/// Tool-call fragments without a `Vec`.
+#[derive(Debug, Default)]
+pub(crate) struct Fragments<'a> {
+    len: usize,
+    items: [Option<ToolCallDelta<'a>>; MAX_FRAGMENTS],
+}
+
+impl<'a> Fragments<'a> {
+    fn push(&mut self, fragment: ToolCallDelta<'a>) -> Scan<()> {
+        let slot = self.items.get_mut(self.len).ok_or(Bail)?;
+        *slot = Some(fragment);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The fragments, in order.
+    pub fn into_iter(self) -> impl Iterator<Item = ToolCallDelta<'a>> {
+        self.items.into_iter().flatten()
+    }
+}
+
+/// Bits of the fields seen in one object: serde refuses a field given twice.
+struct Seen(u16);
+
+impl Seen {
+    fn first(&mut self, bit: u16) -> Scan<()> {
+        if self.0 & bit != 0 {
+            return Err(Bail);
+        }
+        self.0 |= bit;
+        Ok(())
+    }
+}
+
+/// Reads one chunk's JSON; `with_metadata` reads `id` and `model` too.
+pub(crate) fn read_chunk(data: &str, with_metadata: bool) -> Scan<FastChunk<'_>> {
+    let mut r = JsonReader::new(data);
+    let mut chunk = FastChunk::default();
+    let mut seen = Seen(0);
+    let mut obj = r.object()?;
+    while let Some(key) = obj.next_key(&mut r)? {
+        match key {
+            b"choices" => {
+                seen.first(1)?;
+                if r.null()? {
+                    continue;
+                }
+                let mut choices = r.array()?;
+                while choices.next(&mut r)? {
+                    let (index, choice) = read_choice(&mut r)?;
+                    if index.unwrap_or(0) != 0 {
+                        continue;
+                    }
+                    if chunk.choice.is_some() {
+                        return Err(Bail);
+                    }
+                    chunk.choice = Some(choice);
+                }
+            }
+            b"usage" => {
+                seen.first(2)?;
+                if !r.null()? {
+                    chunk.usage = Some(read_usage(&mut r)?);
+                }
+            }
+            b"error" => {
+                seen.first(4)?;
+                if !r.null()? {
+                    return Err(Bail);
+                }
+            }
+            b"id" => {
+                seen.first(8)?;
+                chunk.id = read_metadata(&mut r, with_metadata)?;
+            }
+            b"model" => {
+                seen.first(16)?;
+                chunk.model = read_metadata(&mut r, with_metadata)?;
+            }
+            _ => r.skip()?,
+        }
+    }
+    r.end()?;
+    Ok(chunk)
+}
+
+/// `id` or `model`: any type, a string kept when asked for.
+fn read_metadata<'a>(r: &mut JsonReader<'a>, keep: bool) -> Scan<Option<Cow<'a, str>>> {
+    if keep {
+        lenient_str(r)
+    } else {
+        r.skip().map(|()| None)
+    }
+}
+
+/// A string, or any other value read as absent ([`LenientStr`](crate::wire::LenientStr)).
+fn lenient_str<'a>(r: &mut JsonReader<'a>) -> Scan<Option<Cow<'a, str>>> {
+    if r.peek()? == b'"' {
+        r.string().map(Some)
+    } else {
+        r.skip().map(|()| None)
+    }
+}
+
+fn json_str<'a>(r: &mut JsonReader<'a>) -> Scan<Option<JsonStr<'a>>> {
+    Ok(r.string_or_null()?.map(JsonStr))
+}
+
+fn read_choice<'a>(r: &mut JsonReader<'a>) -> Scan<(Option<u32>, FastChoice<'a>)> {
+    let mut index = None;
+    let mut choice = FastChoice::default();
+    let mut seen = Seen(0);
+    let mut obj = r.object()?;
+    while let Some(key) = obj.next_key(r)? {
+        match key {
+            b"index" => {
+                seen.first(1)?;
+                index = r.u32_or_null()?;
+            }
+            b"delta" => {
+                seen.first(2)?;
+                if !r.null()? {
+                    choice.delta = Some(read_delta(r, &mut choice.fragments)?);
+                }
+            }
+            b"finish_reason" => {
+                seen.first(4)?;
+                choice.finish_reason = lenient_str(r)?;
+            }
+            _ => r.skip()?,
+        }
+    }
+    Ok((index, choice))
+}
+
+fn read_delta<'a>(r: &mut JsonReader<'a>, fragments: &mut Fragments<'a>) -> Scan<ChunkDelta<'a>> {
+    let mut delta = ChunkDelta::default();
+    let mut seen = Seen(0);
+    let mut obj = r.object()?;
+    while let Some(key) = obj.next_key(r)? {
+        match key {
+            b"content" => {
+                seen.first(1)?;
+                // Typed parts (Mistral) are the serde path's.
+                delta.content = json_str(r)?.map(DeltaContent::Text);
+            }
+            b"reasoning_content" => {
+                seen.first(2)?;
+                delta.reasoning_content = json_str(r)?;
+            }
+            b"reasoning" => {
+                seen.first(4)?;
+                delta.reasoning = json_str(r)?;
+            }
+            b"refusal" => {
+                seen.first(8)?;
+                delta.refusal = json_str(r)?;
+            }
+            b"tool_calls" => {
+                seen.first(16)?;
+                if r.null()? {
+                    continue;
+                }
+                let mut calls = r.array()?;
+                while calls.next(r)? {
+                    fragments.push(read_fragment(r)?)?;
+                }
+            }
+            _ => r.skip()?,
+        }
+    }
+    Ok(delta)
+}
+
+fn read_fragment<'a>(r: &mut JsonReader<'a>) -> Scan<ToolCallDelta<'a>> {
+    let mut fragment = ToolCallDelta {
+        index: None,
+        id: None,
+        function: None,
+    };
+    let mut seen = Seen(0);
+    let mut obj = r.object()?;
+    while let Some(key) = obj.next_key(r)? {
+        match key {
+            b"index" => {
+                seen.first(1)?;
+                fragment.index = r.u32_or_null()?;
+            }
+            b"id" => {
+                seen.first(2)?;
+                fragment.id = json_str(r)?;
+            }
+            b"function" => {
+                seen.first(4)?;
+                if r.null()? {
+                    continue;
+                }
+                let mut function = FunctionDelta::default();
+                let mut seen = Seen(0);
+                let mut obj = r.object()?;
+                while let Some(key) = obj.next_key(r)? {
+                    match key {
+                        b"name" => {
+                            seen.first(1)?;
+                            function.name = json_str(r)?;
+                        }
+                        b"arguments" => {
+                            seen.first(2)?;
+                            function.arguments = json_str(r)?;
+                        }
+                        _ => r.skip()?,
+                    }
+                }
+                fragment.function = Some(function);
+            }
+            _ => r.skip()?,
+        }
+    }
+    Ok(fragment)
+}
+
+fn read_usage(r: &mut JsonReader<'_>) -> Scan<WireUsage> {
+    let mut usage = WireUsage::default();
+    let mut seen = Seen(0);
+    let mut obj = r.object()?;
+    while let Some(key) = obj.next_key(r)? {
+        match key {
+            b"prompt_tokens" => {
+                seen.first(1)?;
+                usage.prompt_tokens = count(r)?;
+            }
+            b"completion_tokens" => {
+                seen.first(2)?;
+                usage.completion_tokens = count(r)?;
+            }
+            b"prompt_cache_hit_tokens" => {
+                seen.first(4)?;
+                usage.prompt_cache_hit_tokens = count(r)?;
+            }
+            b"prompt_cache_miss_tokens" => {
+                seen.first(8)?;
+                usage.prompt_cache_miss_tokens = count(r)?;
+            }
+            b"cache_creation_input_tokens" => {
+                seen.first(16)?;
+                usage.cache_creation_input_tokens = count(r)?;
+            }
+            b"prompt_tokens_details" => {
+                seen.first(32)?;
+                if r.null()? {
+                    continue;
+                }
+                let mut details = PromptTokensDetails::default();
+                let mut seen = Seen(0);
+                let mut obj = r.object()?;
+                while let Some(key) = obj.next_key(r)? {
+                    match key {
+                        b"cached_tokens" => {
+                            seen.first(1)?;
+                            details.cached_tokens = count(r)?;
+                        }
+                        b"cache_write_tokens" => {
+                            seen.first(2)?;
+                            details.cache_write_tokens = count(r)?;
+                        }
+                        _ => r.skip()?,
+                    }
+                }
+                usage.prompt_tokens_details = Some(details);
+            }
+            b"completion_tokens_details" => {
+                seen.first(64)?;
+                if r.null()? {
+                    continue;
+                }
+                let mut details = CompletionTokensDetails::default();
+                let mut seen = Seen(0);
+                let mut obj = r.object()?;
+                while let Some(key) = obj.next_key(r)? {
+                    match key {
+                        b"reasoning_tokens" => {
+                            seen.first(1)?;
+                            details.reasoning_tokens = count(r)?;
+                        }
+                        _ => r.skip()?,
+                    }
+                }
+                usage.completion_tokens_details = Some(details);
+            }
+            _ => r.skip()?,
+        }
+    }
+    Ok(usage)
+}
+
+/// A token count as [`Count`] reads it: integers, floats (truncated, negative as 0), strings
+/// of digits, booleans as 0; `null` is absent.
+fn count(r: &mut JsonReader<'_>) -> Scan<Option<Count>> {
+    match r.peek()? {
+        b'n' => r.null().map(|_| None),
+        b't' | b'f' => r.skip().map(|()| Some(Count(0))),
+        b'"' => Ok(Some(Count(r.string()?.trim().parse().unwrap_or(0)))),
+        b'{' | b'[' => Err(Bail),
+        _ => {
+            let text = r.number()?;
+            if !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+                if text.starts_with('-') {
+                    return Ok(Some(Count(0)));
+                }
+                if let Ok(n) = text.parse::<u64>() {
+                    return Ok(Some(Count(n)));
+                }
+            }
+            let f: f64 = text.parse().map_err(|_| Bail)?;
+            if !f.is_finite() {
+                return Err(Bail);
+            }
+            Ok(Some(Count(if f > 0.0 { f as u64 } else { 0 })))
+        }
+    }
+}
