@@ -174,9 +174,14 @@ impl<'a> JsonReader<'a> {
     /// # Errors
     ///
     /// [`Bail`] at the end of the input.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&mut self) -> Scan<u8> {
         let bytes = self.src.as_bytes();
+        match bytes.get(self.pos) {
+            Some(&c) if c > b' ' => return Ok(c),
+            None => return Err(Bail),
+            _ => {}
+        }
         while let Some(&c) = bytes.get(self.pos) {
             if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
                 return Ok(c);
@@ -272,11 +277,16 @@ impl<'a> JsonReader<'a> {
     /// # Errors
     ///
     /// [`Bail`] for anything else (negative, fractional, too large, not a number).
+    #[inline]
     pub fn u32_or_null(&mut self) -> Scan<Option<u32>> {
         if self.null()? {
             return Ok(None);
         }
         let n = self.number()?;
+        // One digit, the common case, needs no parse.
+        if let [d @ b'0'..=b'9'] = n.as_bytes() {
+            return Ok(Some(u32::from(d - b'0')));
+        }
         if n.bytes().any(|b| !b.is_ascii_digit()) {
             return Err(Bail);
         }
@@ -287,52 +297,49 @@ impl<'a> JsonReader<'a> {
     ///
     /// # Errors
     ///
-    /// [`Bail`] when the value is not a number.
+    /// [`Bail`] when the value is not a number, or beyond the range of `f64` (serde_json
+    /// refuses `1e400` even where it ignores the value).
+    #[inline]
     pub fn number(&mut self) -> Scan<&'a str> {
         self.peek()?;
         let bytes = self.src.as_bytes();
         let start = self.pos;
         let mut i = start;
-        let digits = |i: &mut usize| {
-            let from = *i;
-            while bytes.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            *i - from
-        };
         if bytes.get(i) == Some(&b'-') {
             i += 1;
         }
         match bytes.get(i) {
             Some(b'0') => i += 1,
-            Some(b'1'..=b'9') => {
-                digits(&mut i);
-            }
+            Some(b'1'..=b'9') => i = digits(bytes, i + 1),
             _ => return Err(Bail),
         }
+        let mut plain = true;
         if bytes.get(i) == Some(&b'.') {
-            i += 1;
-            if digits(&mut i) == 0 {
+            plain = false;
+            let end = digits(bytes, i + 1);
+            if end == i + 1 {
                 return Err(Bail);
             }
+            i = end;
         }
         if matches!(bytes.get(i), Some(b'e' | b'E')) {
+            plain = false;
             i += 1;
             if matches!(bytes.get(i), Some(b'+' | b'-')) {
                 i += 1;
             }
-            if digits(&mut i) == 0 {
+            let end = digits(bytes, i);
+            if end == i {
                 return Err(Bail);
             }
+            i = end;
         }
         // A digit right after a leading zero (`01`) is not a number.
         if bytes.get(i).is_some_and(u8::is_ascii_digit) {
             return Err(Bail);
         }
-        let text = &self.src[start..i];
-        // serde_json refuses a number beyond f64's range (`1e400`), even one it ignores.
-        let plain = i - start <= 18 && !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
-        if !plain && !text.parse::<f64>().is_ok_and(f64::is_finite) {
+        let text = self.src.get(start..i).ok_or(Bail)?;
+        if (!plain || i - start > 18) && !text.parse::<f64>().is_ok_and(f64::is_finite) {
             return Err(Bail);
         }
         self.pos = i;
@@ -344,6 +351,7 @@ impl<'a> JsonReader<'a> {
     /// # Errors
     ///
     /// [`Bail`] when the value is not valid JSON.
+    #[inline]
     pub fn skip(&mut self) -> Scan<()> {
         match self.peek()? {
             b'"' => match self.raw_string()? {
@@ -351,20 +359,7 @@ impl<'a> JsonReader<'a> {
                 (raw, true) => unescape(raw).map(drop),
                 _ => Ok(()),
             },
-            b'{' => {
-                let mut obj = self.object()?;
-                while obj.next_key(self)?.is_some() {
-                    self.skip()?;
-                }
-                Ok(())
-            }
-            b'[' => {
-                let mut arr = self.array()?;
-                while arr.next(self)? {
-                    self.skip()?;
-                }
-                Ok(())
-            }
+            b'{' | b'[' => self.skip_container(),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
@@ -372,6 +367,23 @@ impl<'a> JsonReader<'a> {
         }
     }
 
+    #[inline(never)]
+    fn skip_container(&mut self) -> Scan<()> {
+        if self.peek()? == b'{' {
+            let mut obj = self.object()?;
+            while obj.next_key(self)?.is_some() {
+                self.skip()?;
+            }
+        } else {
+            let mut arr = self.array()?;
+            while arr.next(self)? {
+                self.skip()?;
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
     fn open(&mut self, bracket: u8) -> Scan<()> {
         if self.peek()? != bracket || self.depth >= MAX_DEPTH {
             return Err(Bail);
@@ -381,6 +393,7 @@ impl<'a> JsonReader<'a> {
         Ok(())
     }
 
+    #[inline]
     fn literal(&mut self, word: &[u8]) -> Scan<()> {
         if !self.src.as_bytes()[self.pos..].starts_with(word) {
             return Err(Bail);
@@ -391,11 +404,36 @@ impl<'a> JsonReader<'a> {
 
     /// The string starting at the cursor (on its opening quote): its raw text between the
     /// quotes, and whether it holds escapes (each checked for form here).
-    #[inline]
+    ///
+    /// The common case, a short string without escapes, is a few word-at-a-time steps inlined
+    /// into the caller; the rest is [`raw_string_slow`](Self::raw_string_slow).
+    #[inline(always)]
     fn raw_string(&mut self) -> Scan<(&'a str, bool)> {
         let bytes = self.src.as_bytes();
         let start = self.pos + 1;
         let mut i = start;
+        while let Some(word) = bytes.get(i..i + 8) {
+            let found = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+            if found != 0 {
+                let at = i + (found.trailing_zeros() / 8) as usize;
+                if bytes[at] == b'"' {
+                    self.pos = at + 1;
+                    return Ok((self.src.get(start..at).ok_or(Bail)?, false));
+                }
+                return self.raw_string_slow(start, at);
+            }
+            i += 8;
+            if i - start >= SHORT_STRING {
+                break;
+            }
+        }
+        self.raw_string_slow(start, i)
+    }
+
+    /// [`raw_string`](Self::raw_string) from `i` on: escapes, long strings, the end of input.
+    #[inline(never)]
+    fn raw_string_slow(&mut self, start: usize, mut i: usize) -> Scan<(&'a str, bool)> {
+        let bytes = self.src.as_bytes();
         let mut escaped = false;
         loop {
             i = find_special(bytes, i);
@@ -421,33 +459,38 @@ impl<'a> JsonReader<'a> {
             }
         }
         self.pos = i + 1;
-        Ok((&self.src[start..i], escaped))
+        Ok((self.src.get(start..i).ok_or(Bail)?, escaped))
     }
 }
 
-/// The index of the first `"`, `\` or control character at or after `i`, or `bytes.len()`.
-#[inline]
-fn find_special(bytes: &[u8], mut i: usize) -> usize {
+/// The high bit of each byte of `word` that is `"` or `\`, or below 0x20. The lowest flagged
+/// byte is always a true match (a false positive only ever sits above a true one), so the
+/// first match is exact.
+#[inline(always)]
+fn special_bytes(word: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    ((quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (word.wrapping_sub(ONES * 0x20) & !word))
+        & HIGH
+}
+
+/// The index of the first `"`, `\` or control character at or after `i`, or `bytes.len()`.
+fn find_special(bytes: &[u8], mut i: usize) -> usize {
     let short_end = bytes.len().min(i.saturating_add(SHORT_STRING));
-    // A word at a time: a byte is flagged when it equals `"` or `\`, or is below 0x20. The
-    // lowest flagged byte of a word is always a true match (false positives only ever sit
-    // above a true one), so the first match is exact.
     while i + 8 <= short_end {
-        let word = u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        let found = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGH;
+        let found = special_bytes(u64::from_le_bytes(
+            bytes[i..i + 8].try_into().unwrap_or([0; 8]),
+        ));
         if found != 0 {
             return i + (found.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    if i + 8 > short_end && short_end < bytes.len() {
+    if short_end < bytes.len() {
         // A long string (tool arguments can be megabytes): memchr finds the next quote or
         // backslash with SIMD, then the span before it is checked for control characters in a
         // loop the compiler vectorizes.
@@ -462,6 +505,15 @@ fn find_special(bytes: &[u8], mut i: usize) -> usize {
         if b == b'"' || b == b'\\' || b < 0x20 {
             return i;
         }
+        i += 1;
+    }
+    i
+}
+
+/// The end of the run of ASCII digits starting at `i`.
+#[inline(always)]
+fn digits(bytes: &[u8], mut i: usize) -> usize {
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
         i += 1;
     }
     i

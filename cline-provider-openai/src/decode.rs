@@ -84,7 +84,8 @@ impl ChatCompletionsDecoder {
             self.flush_calls(out);
             return Ok(true);
         }
-        if let Ok(chunk) = read_chunk(data, !self.metadata_sent) {
+        let mut chunk = FastChunk::default();
+        if read_chunk(data, !self.metadata_sent, &mut chunk).is_ok() {
             self.on_fast_chunk(chunk, out);
             return Ok(false);
         }
@@ -125,8 +126,9 @@ impl ChatCompletionsDecoder {
             self.send_metadata(chunk.id, chunk.model, out);
         }
         if let Some(choice) = chunk.choice {
-            if let Some(delta) = choice.delta {
-                self.on_delta(delta, choice.fragments.into_iter(), out);
+            if let Some(mut delta) = choice.delta {
+                let calls = delta.tool_calls.take().into_iter().flatten();
+                self.on_delta(delta, calls, out);
             }
             self.on_finish(choice.finish_reason.as_deref(), out);
         }

@@ -5,8 +5,8 @@
 //! the serde path fills, so [`ChatCompletionsDecoder`](crate::ChatCompletionsDecoder) turns
 //! both into events with one piece of code. Everything else returns [`Bail`] and goes
 //! through serde: an in-band `error`, Mistral's typed content parts, more than one choice 0,
-//! more than [`MAX_FRAGMENTS`] tool-call fragments, a duplicated field, an escaped key, and
-//! anything serde would refuse (which serde then explains). The reading mirrors the serde
+//! a duplicated field, an escaped key, and anything serde would refuse (which serde then
+//! explains). The reading mirrors the serde
 //! types field by field (`null` is absent, unknown fields are skipped, `finish_reason`,
 //! `id` and `model` tolerate any type, token counts are [`Count`]s); the decoder's tests
 //! check that both paths give the same events on every fixture and on generated chunks.
@@ -19,9 +19,6 @@ use crate::wire::{
     ChunkDelta, CompletionTokensDetails, Count, DeltaContent, FunctionDelta, JsonStr,
     PromptTokensDetails, ToolCallDelta, WireUsage,
 };
-
-/// The most tool-call fragments one chunk may carry on this path (servers send one).
-pub(crate) const MAX_FRAGMENTS: usize = 4;
 
 /// A chunk as far as the decoder reads it.
 #[derive(Debug, Default)]
@@ -37,31 +34,10 @@ pub(crate) struct FastChunk<'a> {
 /// Choice 0 of a chunk.
 #[derive(Debug, Default)]
 pub(crate) struct FastChoice<'a> {
-    /// The delta, its `tool_calls` left empty: they are in `fragments`.
+    /// The delta; its tool-call fragments are in `delta.tool_calls` (a `Vec` only allocated
+    /// when a chunk has some).
     pub delta: Option<ChunkDelta<'a>>,
-    pub fragments: Fragments<'a>,
     pub finish_reason: Option<Cow<'a, str>>,
-}
-
-/// Tool-call fragments without a `Vec`.
-#[derive(Debug, Default)]
-pub(crate) struct Fragments<'a> {
-    len: usize,
-    items: [Option<ToolCallDelta<'a>>; MAX_FRAGMENTS],
-}
-
-impl<'a> Fragments<'a> {
-    fn push(&mut self, fragment: ToolCallDelta<'a>) -> Scan<()> {
-        let slot = self.items.get_mut(self.len).ok_or(Bail)?;
-        *slot = Some(fragment);
-        self.len += 1;
-        Ok(())
-    }
-
-    /// The fragments, in order.
-    pub fn into_iter(self) -> impl Iterator<Item = ToolCallDelta<'a>> {
-        self.items.into_iter().flatten()
-    }
 }
 
 /// Bits of the fields seen in one object: serde refuses a field given twice.
@@ -77,10 +53,15 @@ impl Seen {
     }
 }
 
-/// Reads one chunk's JSON; `with_metadata` reads `id` and `model` too.
-pub(crate) fn read_chunk(data: &str, with_metadata: bool) -> Scan<FastChunk<'_>> {
+/// Reads one chunk's JSON into `chunk` (built in place: a chunk is a few hundred bytes, and
+/// moving it costs more than reading it); `with_metadata` reads `id` and `model` too.
+#[inline]
+pub(crate) fn read_chunk<'a>(
+    data: &'a str,
+    with_metadata: bool,
+    chunk: &mut FastChunk<'a>,
+) -> Scan<()> {
     let mut r = JsonReader::new(data);
-    let mut chunk = FastChunk::default();
     let mut seen = Seen(0);
     let mut obj = r.object()?;
     while let Some(key) = obj.next_key(&mut r)? {
@@ -92,14 +73,18 @@ pub(crate) fn read_chunk(data: &str, with_metadata: bool) -> Scan<FastChunk<'_>>
                 }
                 let mut choices = r.array()?;
                 while choices.next(&mut r)? {
-                    let (index, choice) = read_choice(&mut r)?;
-                    if index.unwrap_or(0) != 0 {
-                        continue;
+                    if chunk.choice.is_none() {
+                        let slot = chunk.choice.insert(FastChoice::default());
+                        if read_choice(&mut r, slot)?.unwrap_or(0) != 0 {
+                            chunk.choice = None;
+                        }
+                    } else {
+                        // Another choice: only read (a second choice 0 is serde's to merge).
+                        let mut other = FastChoice::default();
+                        if read_choice(&mut r, &mut other)?.unwrap_or(0) == 0 {
+                            return Err(Bail);
+                        }
                     }
-                    if chunk.choice.is_some() {
-                        return Err(Bail);
-                    }
-                    chunk.choice = Some(choice);
                 }
             }
             b"usage" => {
@@ -125,8 +110,7 @@ pub(crate) fn read_chunk(data: &str, with_metadata: bool) -> Scan<FastChunk<'_>>
             _ => r.skip()?,
         }
     }
-    r.end()?;
-    Ok(chunk)
+    r.end()
 }
 
 /// `id` or `model`: any type, a string kept when asked for.
@@ -139,6 +123,7 @@ fn read_metadata<'a>(r: &mut JsonReader<'a>, keep: bool) -> Scan<Option<Cow<'a, 
 }
 
 /// A string, or any other value read as absent ([`LenientStr`](crate::wire::LenientStr)).
+#[inline]
 fn lenient_str<'a>(r: &mut JsonReader<'a>) -> Scan<Option<Cow<'a, str>>> {
     if r.peek()? == b'"' {
         r.string().map(Some)
@@ -147,13 +132,15 @@ fn lenient_str<'a>(r: &mut JsonReader<'a>) -> Scan<Option<Cow<'a, str>>> {
     }
 }
 
+#[inline]
 fn json_str<'a>(r: &mut JsonReader<'a>) -> Scan<Option<JsonStr<'a>>> {
     Ok(r.string_or_null()?.map(JsonStr))
 }
 
-fn read_choice<'a>(r: &mut JsonReader<'a>) -> Scan<(Option<u32>, FastChoice<'a>)> {
+/// Reads one choice into `choice`; returns its index.
+#[inline]
+fn read_choice<'a>(r: &mut JsonReader<'a>, choice: &mut FastChoice<'a>) -> Scan<Option<u32>> {
     let mut index = None;
-    let mut choice = FastChoice::default();
     let mut seen = Seen(0);
     let mut obj = r.object()?;
     while let Some(key) = obj.next_key(r)? {
@@ -165,7 +152,7 @@ fn read_choice<'a>(r: &mut JsonReader<'a>) -> Scan<(Option<u32>, FastChoice<'a>)
             b"delta" => {
                 seen.first(2)?;
                 if !r.null()? {
-                    choice.delta = Some(read_delta(r, &mut choice.fragments)?);
+                    read_delta(r, choice.delta.insert(ChunkDelta::default()))?;
                 }
             }
             b"finish_reason" => {
@@ -175,11 +162,11 @@ fn read_choice<'a>(r: &mut JsonReader<'a>) -> Scan<(Option<u32>, FastChoice<'a>)
             _ => r.skip()?,
         }
     }
-    Ok((index, choice))
+    Ok(index)
 }
 
-fn read_delta<'a>(r: &mut JsonReader<'a>, fragments: &mut Fragments<'a>) -> Scan<ChunkDelta<'a>> {
-    let mut delta = ChunkDelta::default();
+#[inline]
+fn read_delta<'a>(r: &mut JsonReader<'a>, delta: &mut ChunkDelta<'a>) -> Scan<()> {
     let mut seen = Seen(0);
     let mut obj = r.object()?;
     while let Some(key) = obj.next_key(r)? {
@@ -206,15 +193,16 @@ fn read_delta<'a>(r: &mut JsonReader<'a>, fragments: &mut Fragments<'a>) -> Scan
                 if r.null()? {
                     continue;
                 }
+                let fragments = delta.tool_calls.insert(Vec::new());
                 let mut calls = r.array()?;
                 while calls.next(r)? {
-                    fragments.push(read_fragment(r)?)?;
+                    fragments.push(read_fragment(r)?);
                 }
             }
             _ => r.skip()?,
         }
     }
-    Ok(delta)
+    Ok(())
 }
 
 fn read_fragment<'a>(r: &mut JsonReader<'a>) -> Scan<ToolCallDelta<'a>> {
