@@ -61,7 +61,7 @@ pub type Scan<T> = std::result::Result<T, Bail>;
 const MAX_DEPTH: u32 = 128;
 
 /// Strings up to this long are searched a word at a time; longer ones switch to `memchr`.
-const SHORT_STRING: usize = 32;
+const SHORT_STRING: usize = 64;
 
 /// A cursor over one JSON text. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ impl Object {
     /// # Errors
     ///
     /// [`Bail`] on a missing comma or colon, a trailing comma, or an escaped key.
-    #[inline]
+    #[inline(always)]
     pub fn next_key<'a>(&mut self, r: &mut JsonReader<'a>) -> Scan<Option<&'a [u8]>> {
         let mut c = r.peek()?;
         if c == b'}' {
@@ -113,15 +113,12 @@ impl Object {
         if c != b'"' {
             return Err(Bail);
         }
-        let key = r.raw_string()?;
-        if key.1 {
-            return Err(Bail);
-        }
-        if r.peek()? != b':' {
+        let (start, end, escaped) = r.string_span()?;
+        if escaped || r.peek()? != b':' {
             return Err(Bail);
         }
         r.pos += 1;
-        Ok(Some(key.0.as_bytes()))
+        Ok(Some(&r.src.as_bytes()[start..end]))
     }
 }
 
@@ -354,9 +351,9 @@ impl<'a> JsonReader<'a> {
     #[inline]
     pub fn skip(&mut self) -> Scan<()> {
         match self.peek()? {
-            b'"' => match self.raw_string()? {
+            b'"' => match self.string_span()? {
                 // Escapes are checked in full (lone surrogates), as serde does.
-                (raw, true) => unescape(raw).map(drop),
+                (start, end, true) => unescape(self.src.get(start..end).ok_or(Bail)?).map(drop),
                 _ => Ok(()),
             },
             b'{' | b'[' => self.skip_container(),
@@ -404,11 +401,18 @@ impl<'a> JsonReader<'a> {
 
     /// The string starting at the cursor (on its opening quote): its raw text between the
     /// quotes, and whether it holds escapes (each checked for form here).
+    #[inline(always)]
+    fn raw_string(&mut self) -> Scan<(&'a str, bool)> {
+        let (start, end, escaped) = self.string_span()?;
+        Ok((self.src.get(start..end).ok_or(Bail)?, escaped))
+    }
+
+    /// [`raw_string`](Self::raw_string) as byte offsets (keys need no `str`).
     ///
     /// The common case, a short string without escapes, is a few word-at-a-time steps inlined
     /// into the caller; the rest is [`raw_string_slow`](Self::raw_string_slow).
     #[inline(always)]
-    fn raw_string(&mut self) -> Scan<(&'a str, bool)> {
+    fn string_span(&mut self) -> Scan<(usize, usize, bool)> {
         let bytes = self.src.as_bytes();
         let start = self.pos + 1;
         let mut i = start;
@@ -416,9 +420,9 @@ impl<'a> JsonReader<'a> {
             let found = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
             if found != 0 {
                 let at = i + (found.trailing_zeros() / 8) as usize;
-                if bytes[at] == b'"' {
+                if bytes.get(at) == Some(&b'"') {
                     self.pos = at + 1;
-                    return Ok((self.src.get(start..at).ok_or(Bail)?, false));
+                    return Ok((start, at, false));
                 }
                 return self.raw_string_slow(start, at);
             }
@@ -430,9 +434,10 @@ impl<'a> JsonReader<'a> {
         self.raw_string_slow(start, i)
     }
 
-    /// [`raw_string`](Self::raw_string) from `i` on: escapes, long strings, the end of input.
+    /// [`string_span`](Self::string_span) from `i` on: escapes, long strings, the end of
+    /// input.
     #[inline(never)]
-    fn raw_string_slow(&mut self, start: usize, mut i: usize) -> Scan<(&'a str, bool)> {
+    fn raw_string_slow(&mut self, start: usize, mut i: usize) -> Scan<(usize, usize, bool)> {
         let bytes = self.src.as_bytes();
         let mut escaped = false;
         loop {
@@ -459,7 +464,7 @@ impl<'a> JsonReader<'a> {
             }
         }
         self.pos = i + 1;
-        Ok((self.src.get(start..i).ok_or(Bail)?, escaped))
+        Ok((start, i, escaped))
     }
 }
 
