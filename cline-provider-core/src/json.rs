@@ -79,6 +79,83 @@ pub struct Object {
     first: bool,
 }
 
+/// Where a reader stands inside an object, between two members: see [`Prefix`].
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint {
+    pos: usize,
+    depth: u32,
+    first: bool,
+}
+
+/// The start of a text already read, for later texts that begin with the same bytes.
+///
+/// Every chunk of a stream repeats the same `id`, `object`, `created`, `model` and
+/// `system_fingerprint` before the part that changes. [`record`](Prefix::record) keeps the
+/// bytes read up to a [`Checkpoint`] in the top-level object; [`resume`](Prefix::resume)
+/// starts a reader there on a text that begins with the same bytes, since reading them again
+/// would give the same result. Checking the bytes is one comparison instead of a parse.
+///
+/// ```
+/// use cline_provider_core::json::{JsonReader, Prefix};
+///
+/// let first = r#"{"id":"c1","model":"m","n":1}"#;
+/// let mut r = JsonReader::new(first);
+/// let mut obj = r.object().unwrap();
+/// let mut prefix = Prefix::default();
+/// loop {
+///     let before = r.checkpoint(&obj);
+///     let Some(key) = obj.next_key(&mut r).unwrap() else { break };
+///     if key == b"n" {
+///         prefix.record(first, before);
+///     }
+///     r.skip().unwrap();
+/// }
+/// let (mut r, mut obj) = prefix.resume(r#"{"id":"c1","model":"m","n":2}"#).unwrap();
+/// assert_eq!(obj.next_key(&mut r).unwrap(), Some(&b"n"[..]));
+/// assert_eq!(r.number().unwrap(), "2");
+/// assert!(prefix.resume(r#"{"id":"c2","model":"m","n":2}"#).is_none());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Prefix {
+    bytes: Vec<u8>,
+    /// Whether no member preceded the checkpoint.
+    first: bool,
+}
+
+impl Prefix {
+    /// Keeps the bytes of `src` up to `at`, a checkpoint taken in `src`'s top-level object
+    /// (one taken deeper records nothing). Reuses its buffer.
+    pub fn record(&mut self, src: &str, at: Checkpoint) {
+        self.bytes.clear();
+        if at.depth == 1 {
+            if let Some(read) = src.as_bytes().get(..at.pos) {
+                self.bytes.extend_from_slice(read);
+                self.first = at.first;
+            }
+        }
+    }
+
+    /// A reader on `src` past the recorded bytes, and the top-level object it stands in;
+    /// `None` when nothing is recorded or `src` starts differently.
+    #[inline]
+    pub fn resume<'a>(&self, src: &'a str) -> Option<(JsonReader<'a>, Object)> {
+        if self.bytes.is_empty() || !src.as_bytes().starts_with(&self.bytes) {
+            return None;
+        }
+        let reader = JsonReader {
+            src,
+            pos: self.bytes.len(),
+            depth: 1,
+        };
+        Some((reader, Object { first: self.first }))
+    }
+
+    /// Forgets the recorded bytes.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+    }
+}
+
 /// An array being read: call [`next`](Array::next) until it returns `false`, and read or
 /// skip each element in between.
 #[derive(Debug)]
@@ -158,6 +235,17 @@ impl<'a> JsonReader<'a> {
             src,
             pos: 0,
             depth: 0,
+        }
+    }
+
+    /// Where the reader stands in `obj`, the object it is reading (call it between members:
+    /// before [`Object::next_key`]).
+    #[inline]
+    pub fn checkpoint(&self, obj: &Object) -> Checkpoint {
+        Checkpoint {
+            pos: self.pos,
+            depth: self.depth,
+            first: obj.first,
         }
     }
 

@@ -10,7 +10,7 @@ use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
-use crate::fast_chunk::{read_chunk, FastChunk};
+use crate::fast_chunk::{read_chunk, ChunkPrefix, FastChunk};
 use crate::wire::{
     ChatCompletionChunk, ChunkDelta, ChunkWithMetadata, DeltaContent, DeltaPart, ToolCallDelta,
 };
@@ -53,6 +53,8 @@ pub struct ChatCompletionsDecoder {
     /// [`StreamEvent::Metadata`] was sent (once per stream, from the first chunk with an id
     /// or model).
     metadata_sent: bool,
+    /// What every chunk repeats before its changing part, read once.
+    repeated: ChunkPrefix,
 }
 
 #[derive(Debug)]
@@ -85,7 +87,7 @@ impl ChatCompletionsDecoder {
             return Ok(true);
         }
         let mut chunk = FastChunk::default();
-        if read_chunk(data, !self.metadata_sent, &mut chunk).is_ok() {
+        if read_chunk(data, !self.metadata_sent, &mut chunk, &mut self.repeated).is_ok() {
             self.on_fast_chunk(chunk, out);
             return Ok(false);
         }

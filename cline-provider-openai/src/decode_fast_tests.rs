@@ -9,10 +9,16 @@ use cline_provider_core::{ErrorKind, StreamEvent};
 use proptest::prelude::*;
 
 use super::ChatCompletionsDecoder;
-use crate::fast_chunk::{self, FastChunk};
+use crate::fast_chunk::{self, ChunkPrefix, FastChunk};
 
 fn read_chunk(data: &str, with_metadata: bool) -> bool {
-    fast_chunk::read_chunk(data, with_metadata, &mut FastChunk::default()).is_ok()
+    fast_chunk::read_chunk(
+        data,
+        with_metadata,
+        &mut FastChunk::default(),
+        &mut ChunkPrefix::default(),
+    )
+    .is_ok()
 }
 
 /// Decodes `chunks` in order with the fast path first (as the decoder does) or with serde
@@ -304,6 +310,74 @@ proptest! {
             .collect();
         prop_assert_eq!(run(&texts, false), run(&texts, true), "chunks: {:#?}", texts);
     }
+}
+
+/// The members a stream repeats at the start of every chunk, then each chunk's own.
+fn head_and_tails() -> BoxedStrategy<(Vec<(&'static str, J)>, Vec<Vec<(&'static str, J)>>)> {
+    let head = object(vec![
+        (r#""id""#, raw(&[r#""chatcmpl-1""#, r#""c\u0031""#, "7"])),
+        (r#""object""#, raw(&[r#""chat.completion.chunk""#])),
+        (r#""created""#, raw(&["1747000000", "1e400"])),
+        (r#""model""#, raw(&[r#""m""#, "null"])),
+        (r#""choices""#, raw(&["[]"])),
+    ]);
+    let tail = object(vec![
+        (r#""choices""#, prop::collection::vec(choice(), 0..2).prop_map(J::Arr).boxed()),
+        (r#""usage""#, usage()),
+        (r#""error""#, raw(&["null", r#"{"message":"x"}"#])),
+        (r#""id""#, raw(&[r#""other""#])),
+        (r#""system_fingerprint""#, raw(&[r#""fp""#])),
+    ]);
+    let fields = |j: J| match j {
+        J::Obj(fields) => fields,
+        _ => Vec::new(),
+    };
+    (head, prop::collection::vec(tail, 1..5))
+        .prop_map(move |(head, tails)| (fields(head), tails.into_iter().map(fields).collect()))
+        .boxed()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn chunks_that_repeat_their_start_decode_the_same_on_both_paths(
+        (head, tails) in head_and_tails(),
+        spaces in prop::collection::vec(any::<u8>(), 0..8),
+        trailing in prop::sample::select(&["", "", "", ",", "x", "}"][..]),
+    ) {
+        let texts: Vec<String> = tails
+            .into_iter()
+            .enumerate()
+            .map(|(i, tail)| {
+                let mut fields = head.clone();
+                fields.extend(tail);
+                let text = text(&J::Obj(fields), &spaces);
+                // Now and then a chunk ends badly right where the repeated part stops.
+                if i == 2 { format!("{text}{trailing}") } else { text }
+            })
+            .collect();
+        prop_assert_eq!(run(&texts, false), run(&texts, true), "chunks: {:#?}", texts);
+    }
+}
+
+#[test]
+fn a_repeated_start_is_compared_not_trusted() {
+    let chunks: Vec<String> = [
+        r#"{"id":"c","model":"m","choices":[{"delta":{"content":"a"}}]}"#,
+        r#"{"id":"c","model":"m","choices":[{"delta":{"content":"b"}}]}"#,
+        // The same start, then no comma before the next member: not JSON.
+        r#"{"id":"c","model":"m""choices":[{"delta":{"content":"c"}}]}"#,
+    ]
+    .map(String::from)
+    .to_vec();
+    let (events, error) = run(&chunks, false);
+    assert_eq!(error, Some(ErrorKind::Protocol));
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(run(&chunks, false), run(&chunks, true));
+    let mut trailing_comma = chunks.clone();
+    trailing_comma[2] = r#"{"id":"c","model":"m",}"#.into();
+    assert_eq!(run(&trailing_comma, false).1, Some(ErrorKind::Protocol));
 }
 
 #[test]

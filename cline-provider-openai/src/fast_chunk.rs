@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use cline_provider_core::json::{Bail, JsonReader, Scan};
+use cline_provider_core::json::{Bail, JsonReader, Prefix, Scan};
 
 use crate::wire::{
     ChunkDelta, CompletionTokensDetails, Count, DeltaContent, FunctionDelta, JsonStr,
@@ -53,18 +53,50 @@ impl Seen {
     }
 }
 
+/// What the chunks of one stream repeat before the part that changes (see [`Prefix`]), and
+/// the fields seen in it.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkPrefix {
+    prefix: Prefix,
+    seen: u16,
+}
+
 /// Reads one chunk's JSON into `chunk` (built in place: a chunk is a few hundred bytes, and
 /// moving it costs more than reading it); `with_metadata` reads `id` and `model` too.
+///
+/// Once `id` and `model` are known, the members before the first one the decoder acts on
+/// (`choices`, `usage`, `error`) are the same bytes in every chunk of a stream: they are read
+/// once, recorded in `repeated`, and only compared in later chunks.
 #[inline]
 pub(crate) fn read_chunk<'a>(
     data: &'a str,
     with_metadata: bool,
     chunk: &mut FastChunk<'a>,
+    repeated: &mut ChunkPrefix,
 ) -> Scan<()> {
-    let mut r = JsonReader::new(data);
-    let mut seen = Seen(0);
-    let mut obj = r.object()?;
-    while let Some(key) = obj.next_key(&mut r)? {
+    let resumed = if with_metadata {
+        None
+    } else {
+        repeated.prefix.resume(data)
+    };
+    let (mut r, mut obj, mut seen, mut record) = match resumed {
+        Some((r, obj)) => (r, obj, Seen(repeated.seen), false),
+        None => {
+            let mut r = JsonReader::new(data);
+            let obj = r.object()?;
+            (r, obj, Seen(0), !with_metadata)
+        }
+    };
+    loop {
+        let before = r.checkpoint(&obj);
+        let Some(key) = obj.next_key(&mut r)? else {
+            break;
+        };
+        if record && matches!(key, b"choices" | b"usage" | b"error") {
+            record = false;
+            repeated.prefix.record(data, before);
+            repeated.seen = seen.0;
+        }
         match key {
             b"choices" => {
                 seen.first(1)?;
