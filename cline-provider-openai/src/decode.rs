@@ -282,7 +282,12 @@ impl ChatCompletionsDecoder {
             return;
         }
         if let Some(a) = args {
-            call.pending.push_str(a.as_str());
+            if call.pending.is_empty() {
+                // Moved, not copied: a whole file's contents can arrive in one fragment.
+                call.pending = a.into_string();
+            } else {
+                call.pending.push_str(a.as_str());
+            }
         }
         if !call.id.is_empty() && !call.name.is_empty() {
             start_call(call, out);

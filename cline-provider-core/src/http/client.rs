@@ -477,12 +477,16 @@ impl HttpClient {
             )
             .with_source(e.without_url())
         })?;
-        let target = display_target(request.url());
         let secrets = self.secrets_of(&request);
         let header_timeout = self.config.header_timeout;
         let response = match bounded(self.client.execute(request), header_timeout, deadline).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
+                // Only an error names the target (reqwest's error carries the URL), so nothing
+                // is formatted for a request that succeeds.
+                let target = e
+                    .url()
+                    .map_or_else(|| "the endpoint".to_owned(), display_target);
                 let err = map_send_error(e, &target, self.config.connect_timeout);
                 return Err(scrub(err, &secrets));
             }
