@@ -39,7 +39,7 @@ use crate::wire::{
 /// ```
 pub fn is_reasoning_model(model: &str) -> bool {
     let id = lowercase(model);
-    if id.contains("chat") {
+    if contains(&id, "chat") {
         return false;
     }
     ["o1", "o3", "o4", "gpt-5"]
@@ -48,20 +48,26 @@ pub fn is_reasoning_model(model: &str) -> bool {
 }
 
 /// Whether `needle` occurs in `haystack` with no letter or digit right before or after it.
+///
+/// A plain scan: model ids are a few dozen bytes, where building a substring searcher per
+/// call costs more than the search.
 fn has_segment(haystack: &str, needle: &str) -> bool {
     let bytes = haystack.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = haystack[from..].find(needle) {
-        let start = from + pos;
+    let needle = needle.as_bytes();
+    bytes.windows(needle.len()).enumerate().any(|(start, w)| {
         let end = start + needle.len();
-        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if before_ok && after_ok {
-            return true;
-        }
-        from = start + 1;
-    }
-    false
+        w == needle
+            && (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
+            && (end == bytes.len() || !bytes[end].is_ascii_alphanumeric())
+    })
+}
+
+/// Whether `needle` occurs in `haystack` (both short).
+fn contains(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 /// Whether messages go out in DeepSeek-R1 format: for `deepseek-reasoner`, or when the model
@@ -78,7 +84,7 @@ fn has_segment(haystack: &str, needle: &str) -> bool {
 pub fn uses_r1_format(model: &str, info: Option<&ModelInfo>) -> bool {
     match info.and_then(|i| i.r1_format) {
         Some(explicit) => explicit,
-        None => lowercase(model).contains("deepseek-reasoner"),
+        None => contains(&lowercase(model), "deepseek-reasoner"),
     }
 }
 
@@ -208,7 +214,10 @@ pub fn build_body_bytes(
 ) -> Result<Vec<u8>> {
     if request.extra_body.is_empty() && options.model {
         let body = request_body(request, model_info, options)?;
-        return serde_json::to_vec(&body).map_err(encoding_error);
+        // Sized for a short conversation, so the buffer rarely grows while written.
+        let mut out = Vec::with_capacity(512);
+        serde_json::to_writer(&mut out, &body).map_err(encoding_error)?;
+        return Ok(out);
     }
     let value = build_body_with(request, model_info, options)?;
     serde_json::to_vec(&value).map_err(encoding_error)

@@ -20,7 +20,7 @@ use super::event_stream::SseStream;
 use super::headers::is_credential_header;
 use super::proxy::{check_env_proxies, explicit_proxy};
 use super::redirect::{redirect_error, redirect_policy};
-use super::request_spec::{content_type, Fetched, NewDecoder, RequestSpec};
+use super::request_spec::{content_type, content_type_is, Fetched, NewDecoder, RequestSpec};
 use super::scrub::{push_secret, scrub, Secrets};
 use super::send_error::{display_target, error_chain, map_send_error};
 use super::sse::SseDecoder;
@@ -565,8 +565,7 @@ impl HttpClient {
         deadline: Option<Instant>,
         secrets: &Secrets,
     ) -> Result<reqwest::Response> {
-        let ct = content_type(response.headers());
-        if ct == "application/json" {
+        if content_type_is(response.headers(), "application/json") {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let body = self.error_body(response, deadline).await;
@@ -575,7 +574,7 @@ impl HttpClient {
                 secrets,
             ));
         }
-        if ct == "text/html" {
+        if content_type_is(response.headers(), "text/html") {
             return Err(Error::new(
                 ErrorKind::Protocol,
                 "expected an event stream (text/event-stream) but the server answered with an \

@@ -113,10 +113,15 @@ impl SseStream {
     /// [`StreamEvent::Metadata`] is not output: the wait goes on past it to the first event
     /// that is, so that an error right after the metadata is still retried.
     pub(crate) async fn prefetch(&mut self) -> Option<Error> {
+        // Metadata held back: the one a stream sends without an allocation, more in a list.
+        let mut first_held = None;
         let mut held = Vec::new();
         loop {
             match std::future::poll_fn(|cx| self.poll_event(cx)).await {
-                Some(Ok(event @ StreamEvent::Metadata { .. })) => held.push(event),
+                Some(Ok(event @ StreamEvent::Metadata { .. })) => match first_held {
+                    None => first_held = Some(event),
+                    Some(_) => held.push(event),
+                },
                 Some(Ok(event)) => {
                     self.pending.push(event);
                     break;
@@ -124,7 +129,7 @@ impl SseStream {
                 Some(Err(err)) => return Some(err),
                 None => {
                     // Ended cleanly after metadata only: hand that out before the end.
-                    self.state = if held.is_empty() {
+                    self.state = if first_held.is_none() {
                         State::Done
                     } else {
                         State::Terminal
@@ -134,7 +139,7 @@ impl SseStream {
             }
         }
         // `pending` is last first: the held metadata goes after (so before) the first event.
-        for event in held.into_iter().rev() {
+        for event in held.into_iter().rev().chain(first_held) {
             self.pending.push(event);
         }
         None
