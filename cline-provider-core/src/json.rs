@@ -249,6 +249,12 @@ impl<'a> JsonReader<'a> {
         }
     }
 
+    /// The byte offset of the cursor in the text.
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// The whole text being read.
     pub fn source(&self) -> &'a str {
         self.src

@@ -10,7 +10,7 @@ use cline_provider_core::http::sse::{SseDecoder, SseEvent};
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
-use crate::fast_chunk::{read_chunk, ChunkPrefix, FastChunk};
+use crate::fast_chunk::{read_chunk, ChunkPrefix, FastChunk, TextShape};
 use crate::wire::{
     ChatCompletionChunk, ChunkDelta, ChunkWithMetadata, DeltaContent, DeltaPart, ToolCallDelta,
 };
@@ -55,6 +55,8 @@ pub struct ChatCompletionsDecoder {
     metadata_sent: bool,
     /// What every chunk repeats before its changing part, read once.
     repeated: ChunkPrefix,
+    /// The last text-only chunk around its text, for the chunks that differ only there.
+    text_shape: TextShape,
 }
 
 #[derive(Debug)]
@@ -86,8 +88,24 @@ impl ChatCompletionsDecoder {
             self.flush_calls(out);
             return Ok(true);
         }
+        if self.metadata_sent {
+            if let Some(text) = self.text_shape.text(data) {
+                if !text.is_empty() {
+                    out.push(StreamEvent::TextDelta {
+                        text: text.into_owned(),
+                    });
+                }
+                return Ok(false);
+            }
+        }
         let mut chunk = FastChunk::default();
-        if read_chunk(data, !self.metadata_sent, &mut chunk, &mut self.repeated).is_ok() {
+        let with_metadata = !self.metadata_sent;
+        if read_chunk(data, with_metadata, &mut chunk, &mut self.repeated).is_ok() {
+            if !with_metadata {
+                if let Some(span) = chunk.text_only_span() {
+                    self.text_shape.record(data, span);
+                }
+            }
             self.on_fast_chunk(chunk, out);
             return Ok(false);
         }

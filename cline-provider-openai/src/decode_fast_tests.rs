@@ -361,6 +361,93 @@ proptest! {
     }
 }
 
+/// What may stand where a text chunk's text was: strings of every kind, and things that are
+/// not one string.
+const IN_PLACE_OF_TEXT: &[&str] = &[
+    r#"" the""#,
+    r#""""#,
+    r#"".\n""#,
+    r#""\u00e9\ud83e\udd80""#,
+    r#""é→🦀""#,
+    r#""\ud800""#,
+    "\"raw\ttab\"",
+    r#""unterminated"#,
+    r#"" a" "#,
+    r#" " a""#,
+    r#""a" "b""#,
+    r#""a","reasoning":"b""#,
+    r#""a"x"#,
+    "null",
+    "5",
+    "[]",
+    "",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn chunks_that_differ_only_in_their_text_decode_the_same_on_both_paths(
+        head in prop::collection::vec(prop_oneof![
+            raw(&[r#""id":"c1""#, r#""object":"chat.completion.chunk""#, r#""created":1"#]),
+            raw(&[r#""model":"m""#, r#""system_fingerprint":null"#, r#""x":[1,{"y":"\u00e9"}]"#]),
+        ], 0..4),
+        choice_tail in raw(&[
+            "",
+            r#","logprobs":null,"finish_reason":null"#,
+            r#","finish_reason":"stop""#,
+            r#","finish_reason":7"#,
+            r#","index":1"#,
+        ]),
+        delta_tail in raw(&["", r#","role":"assistant""#, r#","refusal":null"#, r#","reasoning":"r""#]),
+        after in raw(&["", r#","usage":null"#, r#","usage":{"completion_tokens":3}"#]),
+        texts in prop::collection::vec(prop::sample::select(IN_PLACE_OF_TEXT), 1..6),
+    ) {
+        let strip = |j: &J| match j { J::Raw(s) => *s, _ => "" };
+        let mut fields: Vec<&str> = head.iter().map(strip).collect();
+        let first = fields.is_empty();
+        fields.push("");
+        let head = fields.join(",");
+        let comma = if first { "" } else { "," };
+        let head = head.trim_end_matches(',');
+        let chunks: Vec<String> = std::iter::once(r#"{"id":"c1","model":"m","choices":[]}"#.to_owned())
+            .chain(texts.iter().map(|text| {
+                format!(
+                    r#"{{{head}{comma}"choices":[{{"index":0,"delta":{{"content":{text}{}}}{}}}]{}}}"#,
+                    strip(&delta_tail),
+                    strip(&choice_tail),
+                    strip(&after)
+                )
+            }))
+            .collect();
+        prop_assert_eq!(run(&chunks, false), run(&chunks, true), "chunks: {:#?}", chunks);
+    }
+}
+
+#[test]
+fn a_text_chunk_in_place_of_another_is_read_by_its_shape() {
+    let chunk = |text: &str| {
+        format!(r#"{{"id":"c","model":"m","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]}}"#)
+    };
+    let chunks = vec![chunk(r#""a""#), chunk(r#""b\n""#), chunk(r#""é""#), chunk(r#""c""#)];
+    let (events, error) = run(&chunks, false);
+    assert_eq!(error, None);
+    let texts: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::TextDelta { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["a", "b\n", "é", "c"]);
+    // Another string that is not one: the shape does not apply.
+    let mut bad = chunks.clone();
+    bad[3] = chunk(r#""c" "d""#);
+    assert_eq!(run(&bad, false).1, Some(ErrorKind::Protocol));
+    bad[3] = chunk(r#""c\ud800""#);
+    assert_eq!(run(&bad, false).1, Some(ErrorKind::Protocol));
+}
+
 #[test]
 fn a_repeated_start_is_compared_not_trusted() {
     let chunks: Vec<String> = [

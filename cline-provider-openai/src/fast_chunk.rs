@@ -38,6 +38,67 @@ pub(crate) struct FastChoice<'a> {
     /// when a chunk has some).
     pub delta: Option<ChunkDelta<'a>>,
     pub finish_reason: Option<Cow<'a, str>>,
+    /// Where the value of `delta.content` lies in the chunk when it is a string: from just
+    /// after the colon to just after the closing quote.
+    pub content_span: Option<(usize, usize)>,
+}
+
+impl FastChunk<'_> {
+    /// Where the text lies when the chunk says nothing but text (see [`TextShape`]).
+    pub fn text_only_span(&self) -> Option<(usize, usize)> {
+        let choice = self.choice.as_ref()?;
+        let delta = choice.delta.as_ref()?;
+        let text_only = self.usage.is_none()
+            && choice.finish_reason.is_none()
+            && delta.reasoning_content.is_none()
+            && delta.reasoning.is_none()
+            && delta.refusal.is_none()
+            && delta.tool_calls.is_none();
+        text_only.then_some(choice.content_span?)
+    }
+}
+
+/// A text chunk with its text cut out: the bytes before it and after it.
+///
+/// The text chunks of a stream differ only in their text: `{"id":…,"choices":[{"index":0,
+/// "delta":{"content":` + the text + `},"logprobs":null,"finish_reason":null}]}`. A chunk
+/// that is a recorded text chunk with another JSON string in the text's place reads the same
+/// in every other respect (a JSON string is a token of its own, so exchanging one for another
+/// changes nothing around it), so the whole chunk costs two comparisons and one string.
+#[derive(Debug, Default)]
+pub(crate) struct TextShape {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl TextShape {
+    /// Records `data`, a text-only chunk whose text value lies at `span`.
+    pub fn record(&mut self, data: &str, span: (usize, usize)) {
+        let bytes = data.as_bytes();
+        self.head.clear();
+        self.tail.clear();
+        if let (Some(head), Some(tail)) = (bytes.get(..span.0), bytes.get(span.1..)) {
+            self.head.extend_from_slice(head);
+            self.tail.extend_from_slice(tail);
+        }
+    }
+
+    /// The text of `data` when it is the recorded chunk with another string as its text.
+    #[inline]
+    pub fn text<'a>(&self, data: &'a str) -> Option<Cow<'a, str>> {
+        let bytes = data.as_bytes();
+        if self.head.is_empty()
+            || bytes.len() < self.head.len() + self.tail.len()
+            || !bytes.starts_with(&self.head)
+            || !bytes.ends_with(&self.tail)
+        {
+            return None;
+        }
+        let mut r = JsonReader::new(data.get(self.head.len()..bytes.len() - self.tail.len())?);
+        let text = r.string().ok()?;
+        r.end().ok()?;
+        Some(text)
+    }
 }
 
 /// Bits of the fields seen in one object: serde refuses a field given twice.
@@ -184,7 +245,8 @@ fn read_choice<'a>(r: &mut JsonReader<'a>, choice: &mut FastChoice<'a>) -> Scan<
             b"delta" => {
                 seen.first(2)?;
                 if !r.null()? {
-                    read_delta(r, choice.delta.insert(ChunkDelta::default()))?;
+                    let delta = choice.delta.insert(ChunkDelta::default());
+                    read_delta(r, delta, &mut choice.content_span)?;
                 }
             }
             b"finish_reason" => {
@@ -198,7 +260,11 @@ fn read_choice<'a>(r: &mut JsonReader<'a>, choice: &mut FastChoice<'a>) -> Scan<
 }
 
 #[inline]
-fn read_delta<'a>(r: &mut JsonReader<'a>, delta: &mut ChunkDelta<'a>) -> Scan<()> {
+fn read_delta<'a>(
+    r: &mut JsonReader<'a>,
+    delta: &mut ChunkDelta<'a>,
+    content_span: &mut Option<(usize, usize)>,
+) -> Scan<()> {
     let mut seen = Seen(0);
     let mut obj = r.object()?;
     while let Some(key) = obj.next_key(r)? {
@@ -206,7 +272,9 @@ fn read_delta<'a>(r: &mut JsonReader<'a>, delta: &mut ChunkDelta<'a>) -> Scan<()
             b"content" => {
                 seen.first(1)?;
                 // Typed parts (Mistral) are the serde path's.
+                let start = r.position();
                 delta.content = json_str(r)?.map(DeltaContent::Text);
+                *content_span = delta.content.is_some().then(|| (start, r.position()));
             }
             b"reasoning_content" => {
                 seen.first(2)?;
