@@ -9,6 +9,12 @@
 //! Criterion measures each contender; a summary table then gives ns/event, MiB/s,
 //! allocations/event (from the counting allocator below) and the speed-up over
 //! eventsource-stream. Run with `cargo bench --bench sse`.
+//!
+//! On the chat and 1 MiB fixtures the OpenAI backend's own `ChatCompletionsDecoder` runs too,
+//! twice in the same run: as it is (the in-place reader of `core::json`, the text-shape and
+//! repeated-prefix shortcuts) and with every chunk through its serde types
+//! (`ChatCompletionsDecoder::serde_only`, the decoder as it was before), framing included, so
+//! the table shows before and after and the allocations of one text event.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
@@ -24,6 +30,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cline_provider::http::sse::{SseDecoder, SseEvent, SseParser};
 use cline_provider::http::{HttpClient, HttpConfig};
+use cline_provider::openai::ChatCompletionsDecoder;
 use cline_provider::StreamEvent;
 use criterion::{criterion_group, Criterion, Throughput};
 use futures_util::{Stream, StreamExt};
@@ -131,7 +138,8 @@ fn big_fixture() -> Fixture {
     let args = "x".repeat(1 << 20);
     let s = format!(
         "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\
-         \"function\":{{\"arguments\":\"{args}\"}}}}]}}}}]}}\n\n"
+         \"id\":\"call_1\",\"type\":\"function\",\
+         \"function\":{{\"name\":\"write_file\",\"arguments\":\"{args}\"}}}}]}}}}]}}\n\n"
     );
     Fixture {
         name: "one_mib",
@@ -372,6 +380,59 @@ fn ours_decoded(f: &Fixture) -> usize {
     n
 }
 
+/// Framing plus the OpenAI backend's `ChatCompletionsDecoder`, as the engine runs them (events
+/// recycled); `serde_only` reads every chunk with serde, as the decoder did before.
+fn openai_decoded(f: &Fixture, serde_only: bool) -> usize {
+    let mut parser = SseParser::new();
+    let mut decoder = if serde_only {
+        ChatCompletionsDecoder::serde_only()
+    } else {
+        ChatCompletionsDecoder::new()
+    };
+    let mut out = Vec::with_capacity(4);
+    let mut n = 0;
+    let mut step = |parser: &mut SseParser, event: SseEvent, out: &mut Vec<StreamEvent>| {
+        if decoder.decode(&event, out).is_ok() {
+            n += 1;
+        }
+        parser.recycle(event);
+        black_box(&*out);
+        out.clear();
+    };
+    for piece in &f.pieces {
+        parser.feed(piece);
+        while let Some(Ok(event)) = parser.next_event() {
+            step(&mut parser, event, &mut out);
+        }
+    }
+    parser.finish();
+    while let Some(Ok(event)) = parser.next_event() {
+        step(&mut parser, event, &mut out);
+    }
+    n
+}
+
+fn openai_fast(f: &Fixture) -> usize {
+    openai_decoded(f, false)
+}
+
+fn openai_serde_only(f: &Fixture) -> usize {
+    openai_decoded(f, true)
+}
+
+/// The OpenAI decoder's contenders, for the fixtures in its protocol.
+const OPENAI_CONTENDERS: &[Contender] = &[
+    ("openai decoder: framing + decode", openai_fast),
+    (
+        "openai decoder, serde only (before): framing + decode",
+        openai_serde_only,
+    ),
+];
+
+fn openai_protocol(f: &Fixture) -> bool {
+    matches!(f.kind, Kind::Chat | Kind::Big)
+}
+
 /// Polls a stream that never waits (its input is in memory) to the end.
 fn drain<S: Stream + Unpin>(mut stream: S, mut each: impl FnMut(S::Item)) {
     let mut cx = Context::from_waker(Waker::noop());
@@ -414,17 +475,39 @@ fn sse_stream(f: &Fixture) -> usize {
 /// Returns the number of SSE events consumed, like the other contenders: the decoded events
 /// plus the terminal one (which decodes to nothing) when the stream ended cleanly.
 fn engine_stream(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime) -> usize {
+    engine_stream_with(f, client, rt, decoder_for(f.kind))
+}
+
+/// [`engine_stream`] with the OpenAI backend's decoder; counts its text and argument deltas
+/// (it also says when a call starts, and the stream's metadata).
+fn engine_stream_openai(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime) -> usize {
+    engine_stream_with(f, client, rt, Box::new(ChatCompletionsDecoder::new()))
+}
+
+fn engine_stream_with(
+    f: &Fixture,
+    client: &HttpClient,
+    rt: &tokio::runtime::Runtime,
+    decoder: Box<dyn SseDecoder>,
+) -> usize {
     let pieces = futures_util::stream::iter(f.pieces.clone().into_iter().map(Ok::<_, Infallible>));
     let response = reqwest::Response::from(http::Response::new(reqwest::Body::wrap_stream(pieces)));
-    let mut stream = client.events_from_response(response, decoder_for(f.kind), None);
+    let mut stream = client.events_from_response(response, decoder, None);
     rt.block_on(async {
         let mut n = 0;
         let mut clean = true;
         while let Some(item) = stream.next().await {
             match item {
-                Ok(ev) => {
+                Ok(
+                    ev @ (StreamEvent::TextDelta { .. }
+                    | StreamEvent::ToolCallArgumentsDelta { .. }),
+                ) => {
                     black_box(&ev);
                     n += 1;
+                }
+                Ok(ev) => {
+                    black_box(&ev);
+                    // The bench decoders say nothing else; the OpenAI one adds markers.
                 }
                 Err(_) => clean = false,
             }
@@ -467,6 +550,15 @@ fn bench(c: &mut Criterion) {
         group.bench_function("ours: EventStream (reqwest body → events)", |b| {
             b.iter(|| engine_stream(black_box(&f), &client, &rt))
         });
+        if openai_protocol(&f) {
+            for (name, run) in OPENAI_CONTENDERS {
+                group.bench_function(*name, |b| b.iter(|| run(black_box(&f))));
+            }
+            group.bench_function(
+                "openai decoder: EventStream (reqwest body → events)",
+                |b| b.iter(|| engine_stream_openai(black_box(&f), &client, &rt)),
+            );
+        }
         group.finish();
     }
 }
@@ -539,6 +631,15 @@ fn summary() {
         measure("ours: EventStream (reqwest body → events)", &|| {
             engine_stream(&f, &client, &rt)
         });
+        if openai_protocol(&f) {
+            for (name, run) in OPENAI_CONTENDERS {
+                measure(name, &|| run(&f));
+            }
+            measure(
+                "openai decoder: EventStream (reqwest body → events)",
+                &|| engine_stream_openai(&f, &client, &rt),
+            );
+        }
         // For reference: the typed JSON decode alone, on events framed beforehand.
         let framed: Vec<SseEvent> = {
             let mut parser = SseParser::new();

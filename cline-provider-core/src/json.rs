@@ -699,7 +699,10 @@ mod tests {
             "\t\r\n{ }\n",
         ] {
             assert_eq!(skip_all(ok), Ok(()), "{ok}");
-            assert!(serde_json::from_str::<serde_json::Value>(ok).is_ok(), "{ok}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(ok).is_ok(),
+                "{ok}"
+            );
         }
     }
 

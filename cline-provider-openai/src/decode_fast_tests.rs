@@ -24,14 +24,14 @@ fn read_chunk(data: &str, with_metadata: bool) -> bool {
 /// Decodes `chunks` in order with the fast path first (as the decoder does) or with serde
 /// only; the events, or the kind of the error that stopped the stream.
 fn run(chunks: &[String], serde_only: bool) -> (Vec<StreamEvent>, Option<ErrorKind>) {
-    let mut d = ChatCompletionsDecoder::new();
+    let mut d = if serde_only {
+        ChatCompletionsDecoder::serde_only()
+    } else {
+        ChatCompletionsDecoder::new()
+    };
     let mut out = Vec::new();
     for chunk in chunks {
-        let result = if serde_only {
-            d.decode_with_serde(chunk.trim(), &mut out)
-        } else {
-            d.decode_data(chunk, &mut out)
-        };
+        let result = d.decode_data(chunk, &mut out);
         if let Err(e) = result {
             return (out, Some(e.kind().clone()));
         }
@@ -116,7 +116,17 @@ const STRINGS: &[&str] = &[
 const SCALARS: &[&str] = &[
     "null", "true", "false", "0", "7", "-3", "1.5", "1e3", "-0", "01", "1e400",
 ];
-const INDEXES: &[&str] = &["null", "0", "0", "0", "1", "-1", "1.5", r#""0""#, "4294967296"];
+const INDEXES: &[&str] = &[
+    "null",
+    "0",
+    "0",
+    "0",
+    "1",
+    "-1",
+    "1.5",
+    r#""0""#,
+    "4294967296",
+];
 const COUNTS: &[&str] = &[
     "null",
     "5",
@@ -202,7 +212,10 @@ fn fragment() -> BoxedStrategy<J> {
 
 fn content() -> BoxedStrategy<J> {
     let part = object(vec![
-        (r#""type""#, raw(&[r#""text""#, r#""thinking""#, r#""image_url""#])),
+        (
+            r#""type""#,
+            raw(&[r#""text""#, r#""thinking""#, r#""image_url""#]),
+        ),
         (r#""text""#, raw(STRINGS)),
     ]);
     prop_oneof![
@@ -237,7 +250,10 @@ fn choice() -> BoxedStrategy<J> {
         (r#""index""#, raw(INDEXES)),
         (r#""delta""#, delta()),
         (r#""finish_reason""#, raw(REASONS)),
-        (r#""logprobs""#, raw(&["null", r#"{"content":[{"token":"a","logprob":-0.1}]}"#])),
+        (
+            r#""logprobs""#,
+            raw(&["null", r#"{"content":[{"token":"a","logprob":-0.1}]}"#]),
+        ),
     ])
 }
 
@@ -273,19 +289,43 @@ fn usage() -> BoxedStrategy<J> {
 
 fn chunk() -> BoxedStrategy<J> {
     object(vec![
-        (r#""id""#, prop_oneof![4 => raw(STRINGS), 1 => raw(SCALARS), 1 => raw(&["{}"])].boxed()),
+        (
+            r#""id""#,
+            prop_oneof![4 => raw(STRINGS), 1 => raw(SCALARS), 1 => raw(&["{}"])].boxed(),
+        ),
         (r#""object""#, raw(&[r#""chat.completion.chunk""#])),
         (r#""created""#, raw(&["1747000000", "-1", "1.5"])),
-        (r#""model""#, prop_oneof![4 => raw(STRINGS), 1 => raw(SCALARS)].boxed()),
-        (r#""system_fingerprint""#, raw(&[r#""fp_0392822090""#, "null"])),
-        (r#""choices""#, prop_oneof![
-            6 => prop::collection::vec(choice(), 0..3).prop_map(J::Arr),
-            1 => raw(&["null", "{}", "[1]"]),
-        ].boxed()),
+        (
+            r#""model""#,
+            prop_oneof![4 => raw(STRINGS), 1 => raw(SCALARS)].boxed(),
+        ),
+        (
+            r#""system_fingerprint""#,
+            raw(&[r#""fp_0392822090""#, "null"]),
+        ),
+        (
+            r#""choices""#,
+            prop_oneof![
+                6 => prop::collection::vec(choice(), 0..3).prop_map(J::Arr),
+                1 => raw(&["null", "{}", "[1]"]),
+            ]
+            .boxed(),
+        ),
         (r#""usage""#, usage()),
-        (r#""error""#, raw(&["null", "null", "null", r#"{"message":"upstream failed","code":502}"#])),
+        (
+            r#""error""#,
+            raw(&[
+                "null",
+                "null",
+                "null",
+                r#"{"message":"upstream failed","code":502}"#,
+            ]),
+        ),
         (r#""cho\u0069ces""#, raw(&["[]"])),
-        (r#""nested""#, raw(&[r#"{"a":[1,{"b":null}],"c":"\u00e9"}"#, "[[[]]]", "0.5e-3"])),
+        (
+            r#""nested""#,
+            raw(&[r#"{"a":[1,{"b":null}],"c":"\u00e9"}"#, "[[[]]]", "0.5e-3"]),
+        ),
     ])
 }
 
@@ -322,7 +362,12 @@ fn head_and_tails() -> BoxedStrategy<(Vec<(&'static str, J)>, Vec<Vec<(&'static 
         (r#""choices""#, raw(&["[]"])),
     ]);
     let tail = object(vec![
-        (r#""choices""#, prop::collection::vec(choice(), 0..2).prop_map(J::Arr).boxed()),
+        (
+            r#""choices""#,
+            prop::collection::vec(choice(), 0..2)
+                .prop_map(J::Arr)
+                .boxed(),
+        ),
         (r#""usage""#, usage()),
         (r#""error""#, raw(&["null", r#"{"message":"x"}"#])),
         (r#""id""#, raw(&[r#""other""#])),
@@ -427,9 +472,16 @@ proptest! {
 #[test]
 fn a_text_chunk_in_place_of_another_is_read_by_its_shape() {
     let chunk = |text: &str| {
-        format!(r#"{{"id":"c","model":"m","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]}}"#)
+        format!(
+            r#"{{"id":"c","model":"m","choices":[{{"index":0,"delta":{{"content":{text}}},"finish_reason":null}}]}}"#
+        )
     };
-    let chunks = vec![chunk(r#""a""#), chunk(r#""b\n""#), chunk(r#""é""#), chunk(r#""c""#)];
+    let chunks = vec![
+        chunk(r#""a""#),
+        chunk(r#""b\n""#),
+        chunk(r#""é""#),
+        chunk(r#""c""#),
+    ];
     let (events, error) = run(&chunks, false);
     assert_eq!(error, None);
     let texts: Vec<&str> = events
@@ -518,9 +570,18 @@ fn every_dialect_fixture_decodes_the_same_on_both_paths() {
             }
             chunks.push(data);
         }
-        assert_eq!(run(&chunks, false), run(&chunks, true), "{}", path.display());
+        assert_eq!(
+            run(&chunks, false),
+            run(&chunks, true),
+            "{}",
+            path.display()
+        );
     }
-    assert!(fixtures >= 10, "found {fixtures} fixtures in {}", dir.display());
+    assert!(
+        fixtures >= 10,
+        "found {fixtures} fixtures in {}",
+        dir.display()
+    );
     // Only in-band errors are left to serde.
     assert!(fast >= 40, "only {fast} fixture chunks took the fast path");
     assert!(
