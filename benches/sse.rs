@@ -3,7 +3,8 @@
 //!
 //! Fixtures (all fed in 1,460-byte pieces, one TCP segment's payload):
 //! - `chat`: 20,000 `chat.completion.chunk` events (~230 B each) and `[DONE]`;
-//! - `responses_crlf`: 20,000 Responses-API `event:` + `data:` events with CRLF line ends;
+//! - `responses_crlf`: 20,000 Responses-API `event:` + `data:` events with CRLF line ends,
+//!   decoded by the Codex backend's `ResponsesDecoder`;
 //! - `one_mib`: one 1 MiB tool-argument event.
 //!
 //! Criterion measures each contender; a summary table then gives ns/event, MiB/s,
@@ -238,41 +239,6 @@ impl SseDecoder for ChatDecoder {
             }
         }
         Ok(false)
-    }
-}
-
-#[derive(Deserialize)]
-struct ResponsesEvent<'a> {
-    #[serde(borrow, default)]
-    delta: Option<Cow<'a, str>>,
-}
-
-struct ResponsesDecoder;
-
-impl SseDecoder for ResponsesDecoder {
-    fn decode(
-        &mut self,
-        event: &SseEvent,
-        out: &mut Vec<StreamEvent>,
-    ) -> cline_provider::Result<bool> {
-        match event.event_type() {
-            "response.completed" => Ok(true),
-            "response.output_text.delta" => {
-                let ev: ResponsesEvent = serde_json::from_str(&event.data).map_err(|e| {
-                    cline_provider::Error::new(
-                        cline_provider::ErrorKind::Protocol,
-                        format!("bad event: {e}"),
-                    )
-                })?;
-                if let Some(delta) = ev.delta {
-                    out.push(StreamEvent::TextDelta {
-                        text: delta.into_owned(),
-                    });
-                }
-                Ok(false)
-            }
-            _ => Ok(false),
-        }
     }
 }
 
@@ -540,7 +506,8 @@ fn decode_alone(framed: &[SseEvent], mut decoder: Box<dyn SseDecoder>) -> usize 
 fn decoder_for(kind: Kind) -> Box<dyn SseDecoder> {
     match kind {
         Kind::Chat => Box::new(ChatDecoder),
-        Kind::Responses => Box::new(ResponsesDecoder),
+        // The Codex backend's own decoder, as the provider runs it.
+        Kind::Responses => Box::new(cline_provider_codex::responses::ResponsesDecoder::new()),
         Kind::Big => Box::new(BigDecoder),
     }
 }
@@ -688,14 +655,14 @@ fn sse_stream(f: &Fixture) -> usize {
 /// The whole engine path without a socket: a `reqwest::Response` whose body yields the
 /// pieces, through `HttpClient::events_from_response` (timers, queue, decoder).
 ///
-/// Returns the number of SSE events consumed, like the other contenders: the decoded events
-/// plus the terminal one (which decodes to nothing) when the stream ended cleanly.
+/// Returns the number of SSE events consumed, like the other contenders: the text, argument
+/// and finish events (not the markers a backend's decoder adds: metadata, a call's start,
+/// usage), plus `[DONE]` (which decodes to nothing) when the stream ended cleanly.
 fn engine_stream(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime) -> usize {
     engine_stream_with(f, client, rt, decoder_for(f.kind))
 }
 
-/// [`engine_stream`] with the OpenAI backend's decoder; counts its text and argument deltas
-/// (it also says when a call starts, and the stream's metadata).
+/// [`engine_stream`] with the OpenAI backend's decoder.
 fn engine_stream_openai(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime) -> usize {
     engine_stream_with(f, client, rt, Box::new(ChatCompletionsDecoder::new()))
 }
@@ -716,19 +683,22 @@ fn engine_stream_with(
             match item {
                 Ok(
                     ev @ (StreamEvent::TextDelta { .. }
-                    | StreamEvent::ToolCallArgumentsDelta { .. }),
+                    | StreamEvent::ToolCallArgumentsDelta { .. }
+                    | StreamEvent::Finish { .. }),
                 ) => {
                     black_box(&ev);
                     n += 1;
                 }
                 Ok(ev) => {
+                    // Markers the backends' decoders add (metadata, a call's start, usage).
                     black_box(&ev);
-                    // The bench decoders say nothing else; the OpenAI one adds markers.
                 }
                 Err(_) => clean = false,
             }
         }
-        let terminal_is_silent = !matches!(f.kind, Kind::Big);
+        // `[DONE]` decodes to nothing; the Responses terminal event gives the `Finish`, and
+        // the big fixture has none.
+        let terminal_is_silent = matches!(f.kind, Kind::Chat);
         n + usize::from(clean && terminal_is_silent)
     })
 }
@@ -913,7 +883,7 @@ fn summary() {
             }
         } else {
             runs.push((
-                SERDE_ALONE,
+                "decode alone: the Codex backend's decoder",
                 Box::new(move || decode_alone(framed, decoder_for(f.kind))),
             ));
         }

@@ -19,6 +19,12 @@
 //! `AZURE_TOKEN_CREDENTIALS`) and `OPENAI_API_VERSION`; the deployment is `CLINE_MODEL`.
 //! With no `AZURE_OPENAI_ENDPOINT`, the demo endpoint answers as an Azure resource (api-key).
 //!
+//! `--provider codex` streams from the person's ChatGPT subscription through their "Sign in
+//! with OpenAI" (`cargo run --example codex_login -- login`, or the Codex CLI's sign-in), at
+//! `CLINE_CODEX_BASE_URL` or the ChatGPT backend. Not signed in, it says how to sign in and
+//! exits with status 1, before anything is sent. `--provider codex --offline` runs the same
+//! path against a fake sign-in and a fake Codex endpoint inside the program, and says so.
+//!
 //! The reply streams to stdout as it arrives. Reasoning is shown dimmed when stdout is a
 //! terminal; when stdout is piped, reasoning goes to stderr as plain text, so the pipe gets
 //! only the answer. Token usage is printed to stderr at the end. Errors print their message
@@ -29,10 +35,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cline_provider_azure::{AzureConfig, AzureProvider};
+use cline_provider_codex::{CodexAuth, CodexConfig, CodexProvider};
 use cline_provider_core::http::{HttpClient, RetryInfo};
 use cline_provider_core::{
-    ChatRequest, Collector, Error, Message, Provider, ReasoningEffort, StreamEvent, ToolArguments,
-    Usage,
+    Billing, ChatRequest, Collector, Error, Message, Provider, ReasoningEffort, StreamEvent,
+    ToolArguments, Usage,
 };
 use cline_provider_openai::{OpenAiConfig, OpenAiProvider};
 use futures_util::StreamExt;
@@ -47,13 +54,15 @@ options:
   --model <id>                 model to use (default: $CLINE_MODEL, else the first listed)
   --system <text>              system prompt
   --reasoning-effort <e>       none, low, medium, high or xhigh (reasoning models)
-  --offline                    use the built-in offline demo endpoint even when
-                               OPENAI_BASE_URL is set (OPENAI_API_KEY, if set, is sent to it)
+  --offline                    use the built-in offline demo even when an endpoint is set
+                               (OPENAI_API_KEY, if set, is sent to it); codex: a fake sign-in
+                               and a fake Codex endpoint
   -h, --help                   show this help
 
 environment: OPENAI_BASE_URL, OPENAI_API_KEY, CLINE_MODEL
   --provider azure: AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (unset: Entra ID, e.g. az login),
   OPENAI_API_VERSION, CLINE_MODEL (the deployment)
+  --provider codex: your sign-in (cargo run --example codex_login -- login), CLINE_CODEX_BASE_URL
 With no OPENAI_BASE_URL and no OPENAI_API_KEY (azure: no AZURE_OPENAI_ENDPOINT), a built-in
 offline demo endpoint answers.
 With no prompt argument, the prompt is read from stdin when stdin is not a terminal.";
@@ -163,10 +172,10 @@ async fn run() -> Result<(), Failure> {
         println!("{USAGE}");
         return Ok(());
     }
+    let codex = args.provider.as_deref() == Some("codex");
     let azure = match args.provider.as_deref().unwrap_or("openai") {
-        "openai" => false,
+        "openai" | "codex" => false,
         "azure" => true,
-        "codex" => return Err(not_built_yet("OpenAI Codex")),
         other => {
             return Err(Failure::Usage(format!(
                 "unknown provider `{other}` (choose openai, azure or codex)"
@@ -192,6 +201,10 @@ async fn run() -> Result<(), Failure> {
 
     if azure {
         let (provider, _demo) = azure_provider().await?;
+        return converse(&provider, args, prompt, effort).await;
+    }
+    if codex {
+        let (provider, _demo) = codex_provider(args.offline).await?;
         return converse(&provider, args, prompt, effort).await;
     }
 
@@ -295,11 +308,59 @@ async fn azure_provider(
     Ok((AzureProvider::with_client(config, client)?, demo))
 }
 
-/// The error for a connection mode whose issue has not landed yet (exit status 2).
-fn not_built_yet(which: &str) -> Failure {
-    Failure::Sdk(Error::invalid_config(
-        "provider",
-        format!("the {which} provider is not built yet in this version; use --provider openai"),
+/// What runs the offline Codex demo: a fake issuer with the fake Codex endpoint on the same
+/// server, and the throw-away directory its sign-in lives in. Held while requests run.
+struct CodexDemo {
+    _issuer: cline_provider_testkit::oauth::FakeIssuer,
+    _dir: tempfile::TempDir,
+}
+
+/// The Codex provider over the person's sign-in (the hint names this repository's sign-in
+/// command), or, with `--offline`, over a demo sign-in to a fake endpoint.
+async fn codex_provider(offline: bool) -> Result<(CodexProvider, Option<CodexDemo>), Failure> {
+    if offline {
+        let (provider, demo) = codex_demo().await?;
+        return Ok((provider, Some(demo)));
+    }
+    let config = CodexConfig::from_env()?.login_command("cargo run --example codex_login -- login");
+    let client = noting_client(&cline_provider_core::http::HttpConfig::default())?;
+    Ok((
+        CodexProvider::with_client(CodexAuth::new(config)?, client)?,
+        None,
+    ))
+}
+
+async fn codex_demo() -> Result<(CodexProvider, CodexDemo), Failure> {
+    use cline_provider_testkit::oauth::FakeIssuer;
+    use cline_provider_testkit::responses::{demo_answer, FakeCodexBackend};
+
+    let start_failed =
+        |e: std::io::Error| Failure::Other(format!("could not start the offline Codex demo: {e}"));
+    let issuer = FakeIssuer::start().await.map_err(start_failed)?;
+    issuer.set_pending_polls(0);
+    let backend = FakeCodexBackend::on(issuer.server().clone());
+    backend.answer_with(demo_answer);
+    let dir = tempfile::tempdir().map_err(start_failed)?;
+    let config = CodexConfig::new(dir.path())
+        .issuer(&issuer.url())?
+        .base_url(&backend.base_url())?
+        .codex_home(None);
+    let auth = CodexAuth::new(config)?;
+    // The same device sign-in a headless machine uses; the demo issuer approves it at once.
+    auth.login_device().await?.wait().await?;
+    eprintln!(
+        "note: --offline: a built-in offline demo answers ({}): a fake OpenAI sign-in and a fake \
+         Codex endpoint inside this program; no ChatGPT account or real model is involved.",
+        backend.base_url()
+    );
+    let client = noting_client(&cline_provider_core::http::HttpConfig::default())?;
+    let provider = CodexProvider::with_client(auth, client)?;
+    Ok((
+        provider,
+        CodexDemo {
+            _issuer: issuer,
+            _dir: dir,
+        },
     ))
 }
 
@@ -413,6 +474,9 @@ async fn stream_reply(provider: &dyn Provider, request: ChatRequest) -> Result<(
     }
     let finish = reply.finish_reason.as_ref().map(|r| r.as_str().to_owned());
     eprintln!("{}", usage_line(reply.usage.as_ref(), finish.as_deref()));
+    if let Some(limits) = reply.rate_limits.as_ref().filter(|l| !l.is_empty()) {
+        eprintln!("limits: {limits}");
+    }
     Ok(())
 }
 
@@ -428,6 +492,9 @@ fn usage_line(usage: Option<&Usage>, finish: Option<&str>) -> String {
                 s.push_str(&format!(" ({} reasoning)", u.reasoning_tokens));
             }
             s.push_str(&format!(" = {} tokens", u.total_tokens()));
+            if u.billing == Billing::Subscription {
+                s.push_str(", cost 0 (covered by your subscription plan)");
+            }
             s
         }
         None => "usage: not reported by the endpoint".to_owned(),
@@ -492,6 +559,21 @@ mod tests {
         assert_eq!(
             usage_line(None, None),
             "usage: not reported by the endpoint"
+        );
+        let plan = Usage {
+            input_tokens: 3,
+            output_tokens: 1,
+            billing: Billing::Subscription,
+            ..Usage::default()
+        };
+        assert_eq!(
+            usage_line(Some(&plan), None),
+            "usage: 3 input + 1 output = 4 tokens, cost 0 (covered by your subscription plan)"
+        );
+        assert!(
+            parse(&["--provider", "codex", "--offline", "hi"])
+                .unwrap()
+                .offline
         );
     }
 }

@@ -130,7 +130,8 @@ pub fn connect(
 ///   member's API key as `api-key`, or, when `azureIdentity` is on, Microsoft Entra ID
 ///   through the default credential chain (`az login`, managed identity, …; see
 ///   `azure::auth::chain`), the organization's API version and model list;
-/// - OpenAI Codex.
+/// - OpenAI Codex: the member's "Sign in with OpenAI" (see [`codex`]; feature `codex`), on
+///   their ChatGPT subscription, at `CLINE_CODEX_BASE_URL` or the ChatGPT backend.
 ///
 /// The [`Connection`] also carries the configuration's warnings (a credential over plain
 /// HTTP, say), for the settings screen.
@@ -175,7 +176,7 @@ fn backend(
         ),
         ProviderKind::OpenAiCompatible => openai_backend(settings, secrets, options),
         ProviderKind::AzureFoundry => azure_backend(settings, secrets, options, "it was chosen"),
-        ProviderKind::OpenAiCodex => not_built(ProviderKind::OpenAiCodex, "codex", "it was chosen"),
+        ProviderKind::OpenAiCodex => codex_backend(settings, options),
     }
 }
 
@@ -190,7 +191,7 @@ fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Backend> {
 }
 
 /// The HTTP client a backend sends with: `http`, and the application's retry callback.
-#[cfg(feature = "openai")]
+#[cfg(any(feature = "openai", feature = "codex"))]
 fn http_client(
     http: &cline_provider_core::http::HttpConfig,
     options: &ConnectOptions,
@@ -332,6 +333,48 @@ fn azure_backend(
             "{} is needed because {why}, but this build of cline-provider leaves it out; build \
              with the `azure` feature",
             ProviderKind::AzureFoundry
+        ),
+    ))
+}
+
+/// OpenAI Codex on the member's ChatGPT subscription: the sign-in made with
+/// [`codex::CodexAuth`] (or the Codex CLI's), found where [`codex::CodexConfig::from_env`]
+/// looks (`CLINE_PROVIDER_HOME`, `CODEX_HOME`), requests to `CLINE_CODEX_BASE_URL` or the
+/// ChatGPT backend. No API key is involved: the member's secret store is not read.
+#[cfg(feature = "codex")]
+fn codex_backend(settings: &EffectiveSettings, options: &ConnectOptions) -> Result<Backend> {
+    use cline_provider_core::http::{check_plain_http, CredentialKind};
+    use codex::{CodexAuth, CodexConfig, CodexProvider};
+
+    let config = CodexConfig::from_env()?;
+    check_plain_http(
+        &config.base_url,
+        "CLINE_CODEX_BASE_URL",
+        CredentialKind::IdentityToken,
+        options.require_https,
+    )?;
+    let client = http_client(&options.http, options)?;
+    let mut provider = CodexProvider::with_client(CodexAuth::new(config)?, client)?
+        .reasoning_effort(settings.reasoning_effort().value);
+    if let Some(model) = settings.model_id().value.as_deref() {
+        provider = provider.default_model(model);
+    }
+    Ok(Backend {
+        provider: Box::new(provider),
+        // The sign-in travels in these; a request never sets them.
+        credential_headers: vec!["Authorization".to_owned(), "ChatGPT-Account-Id".to_owned()],
+        warnings: Vec::new(),
+    })
+}
+
+#[cfg(not(feature = "codex"))]
+fn codex_backend(_: &EffectiveSettings, _: &ConnectOptions) -> Result<Backend> {
+    Err(Error::invalid_config(
+        "provider",
+        format!(
+            "{} is needed because it was chosen, but this build of cline-provider leaves it out; \
+             build with the `codex` feature",
+            ProviderKind::OpenAiCodex
         ),
     ))
 }

@@ -285,14 +285,6 @@ fn a_deepseek_model_on_an_azure_host_uses_the_plain_protocol() {
 }
 
 #[test]
-fn codex_says_it_is_not_built_yet() {
-    let settings = resolve(None, &member(json!({"apiProvider": "openai-codex"})));
-    let err = connect_err(&settings, &secrets_with_key());
-    assert_eq!(err.field(), Some("provider"));
-    assert!(err.message().contains("OpenAI Codex"), "{err}");
-}
-
-#[test]
 fn a_provider_the_sdk_does_not_implement_is_refused() {
     let org = policy(
         json!({"version": "1", "providerSettings": {"AwsBedrock": {"awsRegion": "us-east-1"}}}),

@@ -1,15 +1,19 @@
-//! Where "Sign in with OpenAI" talks to and where it keeps its tokens: [`CodexConfig`].
+//! Where "Sign in with OpenAI" talks to, where it keeps its tokens, and where model requests
+//! go: [`CodexConfig`].
 //!
 //! Defaults are the public Codex client (`app_EMoamEEZ73f0CkXaXp7hrann`) at
 //! `https://auth.openai.com`, the callback on `127.0.0.1:1455` (falling back to 1457, the two
-//! ports OpenAI's redirect allow-list knows), and tokens in the SDK's own config directory.
-//! Three environment variables move them, read by [`CodexConfig::from_env`]:
+//! ports OpenAI's redirect allow-list knows), tokens in the SDK's own config directory, and
+//! the ChatGPT backend's Codex endpoint `https://chatgpt.com/backend-api/codex` for model
+//! requests. Four environment variables move them, read by [`CodexConfig::from_env`]:
 //!
 //! - `CLINE_CODEX_ISSUER` replaces `https://auth.openai.com` (tests, enterprise proxies);
+//! - `CLINE_CODEX_BASE_URL` replaces `https://chatgpt.com/backend-api/codex`;
 //! - `CLINE_PROVIDER_HOME` moves the SDK's config and token directory;
 //! - `CODEX_HOME` is where the Codex CLI keeps its sign-in (default `~/.codex`).
 //!
-//! Tokens are identity credentials: the issuer must be `https://`, except on loopback.
+//! Tokens are identity credentials: the issuer and the model endpoint must be `https://`,
+//! except on loopback.
 //!
 //! ```
 //! use cline_provider_codex::CodexConfig;
@@ -27,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cline_provider_core::http::{check_endpoint_url, is_plain_http_to_remote, HttpConfig};
+use cline_provider_core::http::{check_endpoint_url, check_plain_http, CredentialKind, HttpConfig};
 use cline_provider_core::secrets::SecretStore;
 use cline_provider_core::{Error, Result};
 use url::Url;
@@ -44,6 +48,10 @@ pub const FALLBACK_CALLBACK_PORT: u16 = 1457;
 pub const SCOPES: &str = "openid profile email offline_access";
 /// The `originator` sent when the application sets none (the original product's value).
 pub const DEFAULT_ORIGINATOR: &str = "cline";
+/// The ChatGPT backend's Codex endpoint: model requests go to `{base}/responses`.
+pub const DEFAULT_BASE_URL: &str = "https://chatgpt.com/backend-api/codex";
+/// How the sign-in is named in hints when the application names no command of its own.
+pub const DEFAULT_LOGIN_COMMAND: &str = "login";
 
 /// The issuer's URLs. All derive from the issuer; each can be replaced on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,9 +143,17 @@ pub struct CodexConfig {
     endpoints: IssuerEndpoints,
     /// The OAuth client id. Default [`CLIENT_ID`].
     pub client_id: String,
-    /// The `originator` your application identifies itself with on the authorize URL (and,
-    /// later, on model requests). Default [`DEFAULT_ORIGINATOR`].
+    /// The `originator` your application identifies itself with on the authorize URL and on
+    /// model requests. Default [`DEFAULT_ORIGINATOR`].
     pub originator: String,
+    /// The Codex endpoint model requests go to (`{base_url}/responses`, `{base_url}/models`).
+    /// Default [`DEFAULT_BASE_URL`], or `CLINE_CODEX_BASE_URL`. Set it with
+    /// [`base_url`](CodexConfig::base_url), which checks it.
+    pub base_url: Url,
+    /// How your application's sign-in is started, for the "not signed in" hint (the chat
+    /// example: `cargo run --example codex_login -- login`). Default
+    /// [`DEFAULT_LOGIN_COMMAND`].
+    pub login_command: String,
     /// The SDK's own config directory: its tokens (`codex-auth.json`) and lock file
     /// (`codex-auth.lock`). Default `$CLINE_PROVIDER_HOME`, else the platform's config
     /// directory (`~/.config/cline-provider` on Linux).
@@ -181,6 +197,8 @@ impl CodexConfig {
             endpoints,
             client_id: CLIENT_ID.to_owned(),
             originator: DEFAULT_ORIGINATOR.to_owned(),
+            base_url: Url::parse(DEFAULT_BASE_URL).expect("the default endpoint is a valid URL"),
+            login_command: DEFAULT_LOGIN_COMMAND.to_owned(),
             home: home.into(),
             codex_home: None,
             storage: TokenStorage::File,
@@ -200,14 +218,14 @@ impl CodexConfig {
         }
     }
 
-    /// Defaults moved by `CLINE_CODEX_ISSUER`, `CLINE_PROVIDER_HOME` and `CODEX_HOME`, with
-    /// Codex CLI sharing on.
+    /// Defaults moved by `CLINE_CODEX_ISSUER`, `CLINE_CODEX_BASE_URL`, `CLINE_PROVIDER_HOME`
+    /// and `CODEX_HOME`, with Codex CLI sharing on.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidConfig`](cline_provider_core::ErrorKind::InvalidConfig) naming the
-    /// variable when `CLINE_CODEX_ISSUER` is not a usable URL, or when no home directory can
-    /// be found and `CLINE_PROVIDER_HOME` is not set.
+    /// variable when `CLINE_CODEX_ISSUER` or `CLINE_CODEX_BASE_URL` is not a usable URL, or
+    /// when no home directory can be found and `CLINE_PROVIDER_HOME` is not set.
     pub fn from_env() -> Result<CodexConfig> {
         CodexConfig::with_env(&|name| std::env::var(name).ok())
     }
@@ -235,7 +253,45 @@ impl CodexConfig {
         if let Some(issuer) = get("CLINE_CODEX_ISSUER") {
             config.set_issuer(checked_issuer(issuer.trim(), "CLINE_CODEX_ISSUER")?);
         }
+        if let Some(base) = get("CLINE_CODEX_BASE_URL") {
+            config.base_url = checked_base_url(base.trim(), "CLINE_CODEX_BASE_URL")?;
+        }
         Ok(config)
+    }
+
+    /// Replaces the Codex endpoint model requests go to (a trailing slash, or a pasted
+    /// `…/responses` URL, is fine).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`](cline_provider_core::ErrorKind::InvalidConfig) (field
+    /// `base_url`) for a URL that does not parse, carries a user name, or is plain `http://`
+    /// to a host other than loopback (the sign-in's token would travel unencrypted).
+    ///
+    /// ```
+    /// use cline_provider_codex::CodexConfig;
+    /// let c = CodexConfig::new("/tmp/x").base_url("http://127.0.0.1:8080/backend-api/codex/responses")?;
+    /// assert_eq!(c.base_url.as_str(), "http://127.0.0.1:8080/backend-api/codex");
+    /// assert!(CodexConfig::new("/tmp/x").base_url("http://codex.corp.example").is_err());
+    /// # Ok::<(), cline_provider_core::Error>(())
+    /// ```
+    pub fn base_url(mut self, base_url: &str) -> Result<CodexConfig> {
+        self.base_url = checked_base_url(base_url, "base_url")?;
+        Ok(self)
+    }
+
+    /// Sets how the application's sign-in is started, for hints.
+    pub fn login_command(mut self, command: impl Into<String>) -> CodexConfig {
+        self.login_command = command.into();
+        self
+    }
+
+    /// `{base_url}/{path}`.
+    pub fn endpoint(&self, path: &str) -> Url {
+        let mut url = self.base_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/{path}"));
+        url
     }
 
     /// Replaces the issuer, and every endpoint with it.
@@ -319,6 +375,7 @@ impl CodexConfig {
     /// field.
     pub fn validate(&self) -> Result<()> {
         check_identity_url(&self.issuer, "issuer")?;
+        check_identity_url(&self.base_url, "base_url")?;
         self.endpoints.check()?;
         if self.client_id.trim().is_empty() {
             return Err(Error::invalid_config("client_id", "the client id is empty"));
@@ -355,18 +412,28 @@ fn checked_issuer(issuer: &str, field: &str) -> Result<Url> {
     Ok(url)
 }
 
-/// Identity tokens never cross a network unencrypted: `https://`, or loopback.
-fn check_identity_url(url: &Url, field: &str) -> Result<()> {
-    check_endpoint_url(url, field)?;
-    if is_plain_http_to_remote(url) {
+fn checked_base_url(base: &str, field: &str) -> Result<Url> {
+    let mut url = Url::parse(base)
+        .map_err(|e| Error::invalid_config(field, format!("`{base}` is not a URL: {e}")))?;
+    check_identity_url(&url, field)?;
+    if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::invalid_config(
             field,
-            format!(
-                "`{url}` is plain http:// to a remote host; sign-in tokens are only sent over \
-                 https:// (or to 127.0.0.1 / localhost)"
-            ),
+            "the Codex endpoint takes no query or fragment",
         ));
     }
+    // A pasted request URL names the endpoint too.
+    let path = url.path().trim_end_matches('/');
+    let path = path.strip_suffix("/responses").unwrap_or(path).to_owned();
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// Identity tokens never cross a network unencrypted: `https://`, or loopback (core's
+/// plain-HTTP rule for identity tokens).
+fn check_identity_url(url: &Url, field: &str) -> Result<()> {
+    check_endpoint_url(url, field)?;
+    check_plain_http(url, field, CredentialKind::IdentityToken, false)?;
     Ok(())
 }
 
@@ -442,6 +509,39 @@ mod tests {
             .validate()
             .expect_err("plain http token endpoint");
         assert_eq!(err.field(), Some("endpoints.token"));
+    }
+
+    #[test]
+    fn the_codex_endpoint_defaults_and_moves_with_the_environment() {
+        let config =
+            CodexConfig::with_env(&env(&[("CLINE_PROVIDER_HOME", "/tmp/h")])).expect("config");
+        assert_eq!(
+            config.endpoint("responses").as_str(),
+            "https://chatgpt.com/backend-api/codex/responses"
+        );
+        let config = CodexConfig::with_env(&env(&[
+            ("CLINE_PROVIDER_HOME", "/tmp/h"),
+            (
+                "CLINE_CODEX_BASE_URL",
+                "http://127.0.0.1:4000/backend-api/codex/",
+            ),
+        ]))
+        .expect("config");
+        assert_eq!(
+            config.endpoint("models").as_str(),
+            "http://127.0.0.1:4000/backend-api/codex/models"
+        );
+        let err = CodexConfig::with_env(&env(&[
+            ("CLINE_PROVIDER_HOME", "/tmp/h"),
+            ("CLINE_CODEX_BASE_URL", "http://codex.corp.example/api"),
+        ]))
+        .expect_err("a sign-in token over plain HTTP");
+        assert_eq!(err.field(), Some("CLINE_CODEX_BASE_URL"));
+        assert!(err.message().contains("over plain HTTP"), "{err}");
+        let err = CodexConfig::new("/tmp/h")
+            .base_url("https://x.example/codex?key=1")
+            .expect_err("query");
+        assert_eq!(err.field(), Some("base_url"));
     }
 
     #[test]

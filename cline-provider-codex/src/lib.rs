@@ -6,22 +6,37 @@
 //! manual variant that takes the pasted redirect URL, a token store (a `0600` file written
 //! atomically, or the OS keyring behind the `keyring` feature) that also shares an existing
 //! Codex CLI sign-in in place, and a refresh manager that never spends a refresh token twice,
-//! even across processes. The Responses API provider builds on [`CodexAuth`]. The behaviour
-//! follows the original product, Cline, and the Codex CLI it borrows its client from.
+//! even across processes.
+//!
+//! On top of the sign-in, [`CodexProvider`] sends requests to the ChatGPT backend's Codex
+//! endpoint (`https://chatgpt.com/backend-api/codex/responses`), which speaks the Responses
+//! API and stores nothing: [`responses`] builds the body from the history (encrypted reasoning
+//! carried between turns) and decodes the stream; [`models`] holds the subscription's model
+//! catalog and reads the endpoint's own listing. The behaviour follows the original product,
+//! Cline, and the Codex CLI it borrows its client from.
 //!
 //! ```no_run
-//! use cline_provider_codex::CodexAuth;
+//! use cline_provider_codex::{CodexAuth, CodexProvider};
+//! use cline_provider_core::{ChatRequest, Message, Provider};
 //!
 //! # async fn run() -> cline_provider_core::Result<()> {
-//! // CLINE_CODEX_ISSUER, CLINE_PROVIDER_HOME and CODEX_HOME move the defaults.
+//! // CLINE_CODEX_ISSUER, CLINE_CODEX_BASE_URL, CLINE_PROVIDER_HOME and CODEX_HOME move the
+//! // defaults.
 //! let auth = CodexAuth::from_env()?;
 //! if !auth.status()?.signed_in {
 //!     let login = auth.login_browser(true).await?;
 //!     eprintln!("Sign in at {}", login.url());
 //!     login.wait().await?;
 //! }
-//! let token = auth.token().await?;
-//! println!("account {:?}, token valid until {:?}", token.account_id(), token.expires_at());
+//! let provider = CodexProvider::new(auth)?;
+//! let first = ChatRequest::new("gpt-5.5").message(Message::user("What is 2 + 2?"));
+//! let reply = provider.complete(first.clone()).await?;
+//! // The next turn carries the reply's reasoning back: the endpoint keeps nothing.
+//! let next = first
+//!     .message(Message::assistant(reply.text).with_reasoning(reply.reasoning_items))
+//!     .message(Message::user("And times 3?"));
+//! let again = provider.complete(next).await?;
+//! println!("{} (usage: {:?})", again.text, again.usage);
 //! # Ok(()) }
 //! ```
 //!
@@ -42,12 +57,17 @@
 
 pub mod auth;
 mod config;
+pub mod models;
+mod provider;
+pub mod responses;
 
 pub use auth::{
     BrowserLogin, CodexAuth, CodexToken, DeviceLogin, LogoutOutcome, ManualLogin, SignInStatus,
     StoreLocation,
 };
 pub use config::{
-    CodexConfig, IssuerEndpoints, TokenStorage, CLIENT_ID, DEFAULT_CALLBACK_PORT, DEFAULT_ISSUER,
-    DEFAULT_ORIGINATOR, FALLBACK_CALLBACK_PORT, SCOPES,
+    CodexConfig, IssuerEndpoints, TokenStorage, CLIENT_ID, DEFAULT_BASE_URL, DEFAULT_CALLBACK_PORT,
+    DEFAULT_ISSUER, DEFAULT_LOGIN_COMMAND, DEFAULT_ORIGINATOR, FALLBACK_CALLBACK_PORT, SCOPES,
 };
+pub use models::{catalog, DEFAULT_MODEL};
+pub use provider::CodexProvider;

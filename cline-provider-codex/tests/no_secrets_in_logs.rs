@@ -2,27 +2,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cline_provider_codex::CodexAuth;
 use cline_provider_testkit::Reply;
 use common::{browser, Setup};
 use secrecy::ExposeSecret;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("capture").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn secrets_in(value: &serde_json::Value, out: &mut Vec<String>) {
     if let Some(tokens) = value.get("tokens") {
@@ -36,13 +21,7 @@ fn secrets_in(value: &serde_json::Value, out: &mut Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_flow_logs_a_secret() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let capture = common::Capture::install_trace();
 
     let setup = Setup::new().await;
     let mut secrets: Vec<String> = Vec::new();
@@ -117,7 +96,7 @@ async fn no_flow_logs_a_secret() {
         }
     }
 
-    let logs = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8");
+    let logs = capture.text();
     assert!(
         logs.contains("refreshing the Codex sign-in"),
         "logging was on:\n{logs}"

@@ -1,7 +1,7 @@
 //! One error type for the whole SDK: a kind, what the server said, and a hint for the person.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -64,6 +64,10 @@ pub enum ErrorKind {
     RateLimited,
     /// The account's quota or credit is exhausted (`insufficient_quota`).
     QuotaExhausted,
+    /// A subscription plan's usage limit is reached (a ChatGPT plan's Codex allowance, say):
+    /// requests work again when the limit resets ([`Error::resets_at`]). The plan decides the
+    /// limits, not per-token billing; retrying before the reset does not help.
+    SubscriptionLimit,
     /// The prompt does not fit the model's context window.
     ContextWindowExceeded,
     /// A configuration or request value is invalid; [`Error::field`] names it.
@@ -119,6 +123,7 @@ struct Inner {
     field: Option<String>,
     organization: Option<String>,
     available_models: Vec<String>,
+    resets_at: Option<SystemTime>,
     /// Where a refused redirect pointed (credentials in its query redacted).
     location: Option<String>,
     /// Output of this request had already been handed to the caller.
@@ -165,6 +170,7 @@ impl Error {
                 field: None,
                 organization: None,
                 available_models: Vec::new(),
+                resets_at: None,
                 location: None,
                 after_output: false,
                 no_credential_sent: false,
@@ -253,6 +259,12 @@ impl Error {
         self.inner.no_credential_sent
     }
 
+    /// When a [`SubscriptionLimit`](ErrorKind::SubscriptionLimit) resets, when the server
+    /// said.
+    pub fn resets_at(&self) -> Option<SystemTime> {
+        self.inner.resets_at
+    }
+
     /// Sets the HTTP status.
     pub fn with_status(mut self, status: u16) -> Self {
         self.inner.status = Some(status);
@@ -286,6 +298,11 @@ impl Error {
     /// Sets the models the endpoint offers.
     pub fn with_available_models(mut self, models: Vec<String>) -> Self {
         self.inner.available_models = models;
+        self
+    }
+    /// Sets when a usage limit resets.
+    pub fn with_resets_at(mut self, at: SystemTime) -> Self {
+        self.inner.resets_at = Some(at);
         self
     }
     /// Sets where a refused redirect pointed.
@@ -514,6 +531,25 @@ impl Error {
                 "Your quota or credit on this endpoint is used up. Check the account's billing \
                  or plan; waiting will not help."
                     .into()
+            }
+            ErrorKind::SubscriptionLimit => {
+                let reset = match (self.inner.resets_at, self.inner.retry_after) {
+                    (Some(at), _) => {
+                        let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+                        format!(
+                            "It resets at {} (in {}).",
+                            httpdate::fmt_http_date(at),
+                            human_duration(left)
+                        )
+                    }
+                    (None, Some(wait)) => format!("It resets in {}.", human_duration(wait)),
+                    (None, None) => "The server did not say when it resets.".to_owned(),
+                };
+                format!(
+                    "You have reached the usage limit of your subscription plan. {reset} The \
+                     plan decides these limits, not per-token billing: wait until then, or move \
+                     to a plan with higher limits."
+                )
             }
             ErrorKind::ContextWindowExceeded => {
                 "The conversation is longer than the model's context window. Shorten it, or \

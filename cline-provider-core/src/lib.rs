@@ -27,10 +27,12 @@ pub mod lockfile;
 pub mod model;
 pub mod policy;
 pub mod provider;
+pub mod rate_limits;
 pub mod request;
 pub mod secrets;
 pub mod stream;
 pub mod tool_loop;
+pub mod wire;
 
 /// Re-exported for implementing [`Provider`]: `#[async_trait] impl Provider for … {}`.
 pub use async_trait::async_trait;
@@ -42,13 +44,14 @@ pub use policy::{
     PolicyError, RemoteConfig,
 };
 pub use provider::{Provider, ProviderInfo, ProviderKind};
+pub use rate_limits::{RateLimitWindow, RateLimits};
 pub use request::{
-    CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, Role, Tool,
-    ToolCall, ToolChoice,
+    CancelToken, ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, ReasoningItem,
+    Role, Tool, ToolCall, ToolChoice,
 };
 pub use secrets::SecretStore;
 pub use stream::{
-    ChatResponse, Collector, CompletedToolCall, EventStream, FinishReason, StreamEvent,
+    Billing, ChatResponse, Collector, CompletedToolCall, EventStream, FinishReason, StreamEvent,
     ToolArguments, Usage,
 };
 pub use tokio_util::sync::CancellationToken;

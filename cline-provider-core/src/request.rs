@@ -86,6 +86,38 @@ pub struct ToolCall {
     pub arguments: String,
 }
 
+/// Reasoning a provider returned with a reply, kept on the assistant message so that it goes
+/// back on the next turn. Core does not read it: `data` is whatever the provider that made it
+/// needs (for OpenAI Codex, the Responses API's `reasoning` item with its encrypted content,
+/// which is how reasoning survives between turns on an endpoint that stores nothing). Other
+/// providers skip items that are not theirs.
+///
+/// ```
+/// use cline_provider_core::{Message, ReasoningItem};
+/// let item = ReasoningItem::new("openai-codex", serde_json::json!({"encrypted_content": "gAAA…"}));
+/// let m = Message::assistant("4").with_reasoning(vec![item]);
+/// assert!(m.reasoning_for("openai-codex").next().is_some());
+/// assert!(m.reasoning_for("openai").next().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReasoningItem {
+    /// The provider that made it, by its settings id
+    /// ([`ProviderKind::id`](crate::ProviderKind::id), e.g. `openai-codex`).
+    pub provider: String,
+    /// The item as that provider needs it back; opaque to everyone else.
+    pub data: Value,
+}
+
+impl ReasoningItem {
+    /// An item made by `provider`.
+    pub fn new(provider: impl Into<String>, data: Value) -> Self {
+        ReasoningItem {
+            provider: provider.into(),
+            data,
+        }
+    }
+}
+
 /// One turn of the conversation.
 ///
 /// ```
@@ -107,6 +139,10 @@ pub struct Message {
     /// For a [`Role::Tool`] message: the id of the call this answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// For an assistant message: the reasoning the provider returned with it, sent back as it
+    /// came (see [`ReasoningItem`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning: Vec<ReasoningItem>,
 }
 
 impl Message {
@@ -117,6 +153,7 @@ impl Message {
             content: vec![ContentPart::Text { text: text.into() }],
             tool_calls: Vec::new(),
             tool_call_id: None,
+            reasoning: Vec::new(),
         }
     }
     /// A system message.
@@ -147,6 +184,7 @@ impl Message {
             },
             tool_calls: calls,
             tool_call_id: None,
+            reasoning: Vec::new(),
         }
     }
     /// The result of the tool call `call_id`.
@@ -158,12 +196,27 @@ impl Message {
             }],
             tool_calls: Vec::new(),
             tool_call_id: Some(call_id.into()),
+            reasoning: Vec::new(),
         }
     }
     /// Adds an image part.
     pub fn with_image(mut self, source: ImageSource) -> Self {
         self.content.push(ContentPart::Image { source });
         self
+    }
+    /// Attaches the reasoning a provider returned with this (assistant) message.
+    pub fn with_reasoning(mut self, items: Vec<ReasoningItem>) -> Self {
+        self.reasoning.extend(items);
+        self
+    }
+    /// The reasoning items made by `provider` (by its settings id), in order.
+    pub fn reasoning_for<'a>(
+        &'a self,
+        provider: &'a str,
+    ) -> impl Iterator<Item = &'a ReasoningItem> + 'a {
+        self.reasoning
+            .iter()
+            .filter(move |r| r.provider == provider)
     }
     /// All text parts joined.
     pub fn text(&self) -> String {

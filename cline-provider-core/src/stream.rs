@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::ModelInfo;
-use crate::request::{Message, ToolCall};
+use crate::rate_limits::RateLimits;
+use crate::request::{Message, ReasoningItem, ToolCall};
 
 /// The stream a [`Provider`](crate::Provider) returns. Poll-driven.
 ///
@@ -35,6 +36,9 @@ pub struct Usage {
     pub cache_write_tokens: u64,
     /// Reply tokens spent on reasoning.
     pub reasoning_tokens: u64,
+    /// How these tokens are paid for. Default [`Billing::PerToken`].
+    #[serde(default, skip_serializing_if = "Billing::is_per_token")]
+    pub billing: Billing,
 }
 
 impl Usage {
@@ -46,7 +50,8 @@ impl Usage {
     /// What these tokens cost at `model`'s prices, in USD, as the original product computes
     /// it: cached input at the cached-input price, the rest of the input at the input price,
     /// output at the output price (prices are per million tokens; a missing one counts as 0).
-    /// `None` when the model has neither an input nor an output price.
+    /// `None` when the model has neither an input nor an output price. Usage billed to a
+    /// subscription ([`Billing::Subscription`]) costs 0 whatever the prices.
     ///
     /// ```
     /// use cline_provider_core::{ModelInfo, Usage};
@@ -60,6 +65,9 @@ impl Usage {
     /// assert_eq!(u.cost(&ModelInfo::new("unpriced")), None);
     /// ```
     pub fn cost(&self, model: &ModelInfo) -> Option<f64> {
+        if let Some(fixed) = self.fixed_cost() {
+            return Some(fixed);
+        }
         if model.input_price.is_none() && model.output_price.is_none() {
             return None;
         }
@@ -71,6 +79,42 @@ impl Usage {
                 + cached as f64 * per_token(model.cached_input_price)
                 + self.output_tokens as f64 * per_token(model.output_price),
         )
+    }
+
+    /// The cost the billing alone decides: zero on a [`Billing::Subscription`] (the plan pays,
+    /// whatever the model's list price), `None` when it is per token and depends on the
+    /// model's prices.
+    ///
+    /// ```
+    /// use cline_provider_core::{Billing, Usage};
+    /// let u = Usage { output_tokens: 900, billing: Billing::Subscription, ..Usage::default() };
+    /// assert_eq!(u.fixed_cost(), Some(0.0));
+    /// assert_eq!(Usage::default().fixed_cost(), None);
+    /// ```
+    pub fn fixed_cost(&self) -> Option<f64> {
+        match self.billing {
+            Billing::Subscription => Some(0.0),
+            Billing::PerToken => None,
+        }
+    }
+}
+
+/// How a reply's tokens are paid for, which is why its cost is what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    /// Per token, at the model's prices (when they are known).
+    #[default]
+    PerToken,
+    /// Covered by the person's subscription plan (a ChatGPT plan through OpenAI Codex): no
+    /// per-token cost; the plan's usage limits apply instead.
+    Subscription,
+}
+
+impl Billing {
+    /// Whether this is [`Billing::PerToken`].
+    pub fn is_per_token(&self) -> bool {
+        *self == Billing::PerToken
     }
 }
 
@@ -160,6 +204,14 @@ pub enum StreamEvent {
     },
     /// Token counts.
     Usage(Usage),
+    /// Reasoning state to send back with this reply on the next turn (see
+    /// [`ReasoningItem`]); the [`Collector`] keeps it in
+    /// [`ChatResponse::reasoning_items`].
+    ReasoningItem(ReasoningItem),
+    /// What the endpoint reported about the caller's limits (information only). Like
+    /// [`Metadata`](StreamEvent::Metadata), it comes before the first output and is not part
+    /// of the reply.
+    RateLimits(RateLimits),
     /// What the server says about the reply itself: its id and the model that actually
     /// answered (a gateway may route to another). Sent once, before the first output.
     Metadata {
@@ -173,6 +225,24 @@ pub enum StreamEvent {
         /// Why.
         reason: FinishReason,
     },
+}
+
+impl StreamEvent {
+    /// Whether the event is part of the reply, rather than what the endpoint says about it
+    /// ([`Metadata`](StreamEvent::Metadata), [`RateLimits`](StreamEvent::RateLimits)). Until
+    /// the first output the engine may still retry a request.
+    ///
+    /// ```
+    /// use cline_provider_core::{RateLimits, StreamEvent};
+    /// assert!(StreamEvent::TextDelta { text: "Hi".into() }.is_output());
+    /// assert!(!StreamEvent::RateLimits(RateLimits::default()).is_output());
+    /// ```
+    pub fn is_output(&self) -> bool {
+        !matches!(
+            self,
+            StreamEvent::Metadata { .. } | StreamEvent::RateLimits(_)
+        )
+    }
 }
 
 /// A tool call's arguments once the reply is complete.
@@ -319,11 +389,19 @@ pub struct ChatResponse {
     /// when no price is known or the endpoint reported no usage.
     #[serde(default)]
     pub cost: Option<f64>,
+    /// Reasoning state to attach to the assistant message in the history
+    /// ([`Message::with_reasoning`](crate::Message::with_reasoning)), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning_items: Vec<ReasoningItem>,
+    /// The limits the endpoint reported with this reply (the last report wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimits>,
 }
 
 impl ChatResponse {
-    /// The assistant message that goes into the history for the next turn: the text and the
-    /// tool calls, with their arguments as the model wrote them.
+    /// The assistant message that goes into the history for the next turn: the text, the
+    /// tool calls with their arguments as the model wrote them, and the reasoning the
+    /// provider returned to be carried back.
     ///
     /// ```
     /// use cline_provider_core::{ChatResponse, Message, Role};
@@ -338,6 +416,7 @@ impl ChatResponse {
             .map(CompletedToolCall::to_tool_call)
             .collect();
         Message::assistant_tool_calls(self.text.clone(), calls)
+            .with_reasoning(self.reasoning_items.clone())
     }
 }
 
@@ -376,6 +455,8 @@ pub struct Collector {
     calls: BTreeMap<u32, PartialCall>,
     usage: Option<Usage>,
     finish_reason: Option<FinishReason>,
+    reasoning_items: Vec<ReasoningItem>,
+    rate_limits: Option<RateLimits>,
     id: Option<String>,
     model: Option<String>,
     prices: Option<ModelInfo>,
@@ -414,6 +495,8 @@ impl Collector {
             }
             StreamEvent::Usage(u) => self.usage = Some(*u),
             StreamEvent::Finish { reason } => self.finish_reason = Some(reason.clone()),
+            StreamEvent::ReasoningItem(item) => self.reasoning_items.push(item.clone()),
+            StreamEvent::RateLimits(limits) => self.rate_limits = Some(limits.clone()),
             StreamEvent::Metadata { id, model } => {
                 if id.is_some() {
                     self.id.clone_from(id);
@@ -453,7 +536,8 @@ impl Collector {
             .collect();
         let cost = match (&self.usage, &self.prices) {
             (Some(usage), Some(prices)) => usage.cost(prices),
-            _ => None,
+            (Some(usage), None) => usage.fixed_cost(),
+            (None, _) => None,
         };
         ChatResponse {
             text: self.text,
@@ -461,6 +545,8 @@ impl Collector {
             tool_calls,
             usage: self.usage,
             finish_reason: self.finish_reason,
+            reasoning_items: self.reasoning_items,
+            rate_limits: self.rate_limits,
             id: self.id,
             model: self.model,
             cost,

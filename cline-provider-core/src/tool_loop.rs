@@ -140,5 +140,7 @@ fn add_usage(a: Usage, b: Usage) -> Usage {
         cached_input_tokens: a.cached_input_tokens.saturating_add(b.cached_input_tokens),
         cache_write_tokens: a.cache_write_tokens.saturating_add(b.cache_write_tokens),
         reasoning_tokens: a.reasoning_tokens.saturating_add(b.reasoning_tokens),
+        // Every turn goes to the same provider, so the billing is the same.
+        billing: b.billing,
     }
 }

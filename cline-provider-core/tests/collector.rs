@@ -34,6 +34,7 @@ fn two_interleaved_tool_calls_usage_last_and_unknown_finish_reason() {
         cached_input_tokens: 100,
         cache_write_tokens: 20,
         reasoning_tokens: 8,
+        ..Usage::default()
     };
     let response = collect(vec![
         StreamEvent::ReasoningDelta {

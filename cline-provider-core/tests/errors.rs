@@ -32,6 +32,10 @@ fn every_kind_has_a_specific_hint() {
             ErrorKind::QuotaExhausted,
             &["quota", "waiting will not help"],
         ),
+        (
+            ErrorKind::SubscriptionLimit,
+            &["usage limit", "subscription plan", "plan decides"],
+        ),
         (ErrorKind::ContextWindowExceeded, &["context window"]),
         (ErrorKind::InvalidConfig, &["configuration"]),
         (ErrorKind::BadRequest, &["refused the request"]),
@@ -75,6 +79,21 @@ fn rate_limit_hint_names_the_wait() {
     assert!(e.hint().contains("250 ms"), "{}", e.hint());
     let e = Error::new(ErrorKind::RateLimited, "429").with_retry_after(Duration::from_secs(600));
     assert!(e.hint().contains("10 min"), "{}", e.hint());
+}
+
+#[test]
+fn subscription_limit_hint_says_when_it_resets() {
+    let at = std::time::SystemTime::now() + Duration::from_secs(90);
+    let e = Error::new(ErrorKind::SubscriptionLimit, "usage limit reached").with_resets_at(at);
+    let h = e.hint();
+    assert!(h.contains(&httpdate::fmt_http_date(at)), "{h}");
+    assert!(h.contains("(in 90 s)") || h.contains("(in 89 s)"), "{h}");
+    assert!(h.contains("plan decides these limits"), "{h}");
+    assert!(!e.is_retryable());
+    let e =
+        Error::new(ErrorKind::SubscriptionLimit, "x").with_retry_after(Duration::from_secs(600));
+    assert!(e.hint().contains("It resets in 10 min."), "{}", e.hint());
+    assert!(hint(ErrorKind::SubscriptionLimit).contains("did not say when"));
 }
 
 #[test]

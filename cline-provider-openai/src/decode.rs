@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use cline_provider_core::http::sse::{SseDecoder, SseEvent};
+use cline_provider_core::wire::quote;
 use cline_provider_core::{Error, ErrorKind, FinishReason, Result, StreamEvent};
 
 use crate::errors::stream_error;
@@ -14,9 +15,6 @@ use crate::fast_chunk::{read_chunk, ChunkPrefix, FastChunk, TextShape};
 use crate::wire::{
     ChatCompletionChunk, ChunkDelta, ChunkWithMetadata, DeltaContent, DeltaPart, ToolCallDelta,
 };
-
-/// How much of an undecodable payload is quoted in the error.
-const DATA_QUOTE_CHARS: usize = 120;
 
 /// Decodes the events of one chat-completions stream.
 ///
@@ -414,15 +412,6 @@ fn parse_chunk<'a, T: serde::Deserialize<'a>>(data: &'a str) -> Result<T> {
             ),
         )
     })
-}
-
-fn quote(data: &str) -> String {
-    if data.chars().count() > DATA_QUOTE_CHARS {
-        let cut: String = data.chars().take(DATA_QUOTE_CHARS).collect();
-        format!("{cut}…")
-    } else {
-        data.to_owned()
-    }
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn run(chunks: &[String], serde_only: bool) -> (Vec<StreamEvent>, Option<ErrorKi
 enum J {
     Raw(&'static str),
     Arr(Vec<J>),
-    Obj(Vec<(&'static str, J)>),
+    Obj(Members),
 }
 
 fn space(spaces: &[u8], at: &mut usize, out: &mut String) {
@@ -173,7 +173,7 @@ fn object(fields: Vec<(&'static str, BoxedStrategy<J>)>) -> BoxedStrategy<J> {
         .collect::<Vec<_>>();
     (present, any::<prop::sample::Index>(), 0..8u8)
         .prop_map(move |(present, dup, dup_odds)| {
-            let mut fields: Vec<(&'static str, J)> = present.into_iter().flatten().collect();
+            let mut fields: Members = present.into_iter().flatten().collect();
             if dup_odds == 0 && !fields.is_empty() {
                 let again = fields[dup.index(fields.len())].clone();
                 fields.push(again);
@@ -352,8 +352,11 @@ proptest! {
     }
 }
 
+/// An object's members: each key (quoted) with its value.
+type Members = Vec<(&'static str, J)>;
+
 /// The members a stream repeats at the start of every chunk, then each chunk's own.
-fn head_and_tails() -> BoxedStrategy<(Vec<(&'static str, J)>, Vec<Vec<(&'static str, J)>>)> {
+fn head_and_tails() -> BoxedStrategy<(Members, Vec<Members>)> {
     let head = object(vec![
         (r#""id""#, raw(&[r#""chatcmpl-1""#, r#""c\u0031""#, "7"])),
         (r#""object""#, raw(&[r#""chat.completion.chunk""#])),

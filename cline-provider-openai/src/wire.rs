@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+pub use cline_provider_core::wire::{Count, JsonStr};
+
 // ---------------------------------------------------------------------------------------------
 // Outgoing
 // ---------------------------------------------------------------------------------------------
@@ -192,46 +194,6 @@ pub struct FunctionName<'a> {
 // Incoming
 // ---------------------------------------------------------------------------------------------
 
-/// A JSON string that borrows from the input when it holds no escape sequence.
-///
-/// serde's own `Cow<str>` always allocates, and `&str` fails on escapes; this is the middle
-/// way the hot path needs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct JsonStr<'a>(pub Cow<'a, str>);
-
-impl<'a> JsonStr<'a> {
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    /// The text as an owned `String`, moving it when it was already owned.
-    pub fn into_string(self) -> String {
-        self.0.into_owned()
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for JsonStr<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = JsonStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(JsonStr(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
 /// A string field that tolerates any other JSON type by reading it as absent (used for
 /// `finish_reason`, where servers have sent numbers, objects and empty strings).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -276,45 +238,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for LenientStr<'a> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Ok(LenientStr(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A token count that tolerates floats, strings of digits and negative numbers (read as 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Count(pub u64);
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Count;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a token count")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
-                Ok(Count(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
-                Ok(Count(u64::try_from(v).unwrap_or(0)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Count, E> {
-                Ok(Count(if v.is_finite() && v > 0.0 {
-                    v as u64
-                } else {
-                    0
-                }))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
-                Ok(Count(v.trim().parse().unwrap_or(0)))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Count, E> {
-                Ok(Count(0))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Count, E> {
-                Ok(Count(0))
             }
         }
         d.deserialize_any(V)
@@ -583,6 +506,7 @@ impl WireUsage {
                 self.completion_tokens_details
                     .and_then(|d| d.reasoning_tokens),
             ),
+            billing: cline_provider_core::Billing::PerToken,
         }
     }
 }

@@ -15,9 +15,9 @@ use cline_provider_core::http::sse::{SseDecoder, SseParser};
 use cline_provider_core::http::{HttpConfig, RetryPolicy};
 use cline_provider_core::{ChatRequest, Error, Message, Provider, StreamEvent};
 use cline_provider_openai::{ChatCompletionsDecoder, OpenAiConfig, OpenAiProvider};
+use cline_provider_testkit::fixtures::{self, FixturePair};
 use cline_provider_testkit::{Reply, TestServer};
 use futures_util::StreamExt;
-use serde_json::Value;
 
 const DIALECTS: &[&str] = &[
     "openai",
@@ -36,46 +36,22 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-struct Expected {
-    events: Vec<StreamEvent>,
-    /// `(ErrorKind name, text the message contains)`.
-    error: Option<(String, String)>,
+/// The fixture and its expected events.
+fn load(name: &str) -> (FixturePair, Vec<StreamEvent>) {
+    let pair = fixtures::load(&fixtures(), name);
+    let want = pair.expected();
+    (pair, want)
 }
 
-fn load(name: &str) -> (Vec<u8>, Expected) {
-    let body = std::fs::read(fixtures().join(format!("{name}.sse"))).unwrap();
-    let expected: Vec<Value> = serde_json::from_slice(
-        &std::fs::read(fixtures().join(format!("{name}.events.json"))).unwrap(),
-    )
-    .unwrap();
-    let mut events = Vec::new();
-    let mut error = None;
-    for v in expected {
-        match v.get("error").and_then(Value::as_str) {
-            Some(kind) => {
-                let needle = v["message_contains"].as_str().unwrap_or("").to_owned();
-                error = Some((kind.to_owned(), needle));
-            }
-            None => events.push(serde_json::from_value(v).unwrap()),
-        }
-    }
-    (body, Expected { events, error })
-}
-
-fn check(name: &str, how: &str, events: &[StreamEvent], end: Option<&Error>, want: &Expected) {
-    assert_eq!(events, want.events.as_slice(), "{name} ({how})");
-    match (&want.error, end) {
-        (None, None) => {}
-        (Some((kind, needle)), Some(err)) => {
-            assert_eq!(&format!("{:?}", err.kind()), kind, "{name} ({how})");
-            assert!(
-                err.message().contains(needle.as_str()),
-                "{name} ({how}): {}",
-                err.message()
-            );
-        }
-        (want, got) => panic!("{name} ({how}): expected error {want:?}, got {got:?}"),
-    }
+fn check(
+    pair: &FixturePair,
+    want: &[StreamEvent],
+    how: &str,
+    events: &[StreamEvent],
+    end: Option<&Error>,
+) {
+    assert_eq!(events, want, "{} ({how})", pair.name);
+    pair.check_end(how, end.map(|e| (format!("{:?}", e.kind()), e.message())));
 }
 
 /// The body through the engine's parser, fed `chunk` bytes at a time, into the decoder.
@@ -105,17 +81,17 @@ fn decode_with_parser(body: &[u8], chunk: usize) -> (Vec<StreamEvent>, Option<Er
 #[test]
 fn every_dialect_decodes_whatever_the_chunking() {
     for name in DIALECTS {
-        let (body, want) = load(name);
-        for chunk in [1, 7, 64, body.len()] {
-            let (events, err, done) = decode_with_parser(&body, chunk);
+        let (pair, want) = load(name);
+        for chunk in [1, 7, 64, pair.body.len()] {
+            let (events, err, done) = decode_with_parser(&pair.body, chunk);
             check(
-                name,
+                &pair,
+                &want,
                 &format!("chunks of {chunk}"),
                 &events,
                 err.as_ref(),
-                &want,
             );
-            assert_eq!(done, want.error.is_none(), "{name}: [DONE] seen");
+            assert_eq!(done, pair.error.is_none(), "{name}: [DONE] seen");
         }
     }
 }
@@ -133,21 +109,16 @@ async fn every_dialect_streams_through_the_provider() {
         });
     let provider = OpenAiProvider::new(config).unwrap();
     // Replies to one route are served in the order they were queued.
-    let loaded: Vec<(&str, Vec<u8>, Expected)> = DIALECTS
-        .iter()
-        .map(|name| {
-            let (body, want) = load(name);
-            (*name, body, want)
-        })
-        .collect();
-    for (_, body, _) in &loaded {
+    let loaded: Vec<(FixturePair, Vec<StreamEvent>)> =
+        DIALECTS.iter().map(|name| load(name)).collect();
+    for (pair, _) in &loaded {
         server.route(
             "POST",
             "/v1/chat/completions",
-            Reply::bytes(200, "text/event-stream", body.clone()),
+            Reply::bytes(200, "text/event-stream", pair.body.clone()),
         );
     }
-    for (name, _, want) in &loaded {
+    for (pair, want) in &loaded {
         let mut stream = provider
             .stream(ChatRequest::new("m").message(Message::user("hi")))
             .await
@@ -163,7 +134,7 @@ async fn every_dialect_streams_through_the_provider() {
                 }
             }
         }
-        check(name, "over HTTP", &events, end.as_ref(), want);
+        check(pair, want, "over HTTP", &events, end.as_ref());
     }
 }
 
@@ -233,13 +204,13 @@ fn every_dialect_carries_its_quirk_and_the_decoder_reads_it() {
             .iter()
             .find(|(n, _, _)| n == name)
             .unwrap_or_else(|| panic!("{name} has no quirk: what does it test?"));
-        let (body, _) = load(name);
-        let text = String::from_utf8_lossy(&body);
+        let (pair, _) = load(name);
+        let text = String::from_utf8_lossy(&pair.body);
         assert!(
             text.contains(wire),
             "{name}: the body lacks its quirk {wire}"
         );
-        let (events, _, _) = decode_with_parser(&body, body.len());
+        let (events, _, _) = decode_with_parser(&pair.body, pair.body.len());
         assert!(
             decoded(&events),
             "{name}: the decoder did not read its quirk: {events:?}"

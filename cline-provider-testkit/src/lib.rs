@@ -10,8 +10,8 @@
 //! ([`TestCertificates`]), for clients that insist on TLS and for certificate failures.
 //!
 //! [`openai`] builds chat-completions fixtures; [`oauth`] plays OpenAI's issuer for "Sign in
-//! with OpenAI"; [`demo`] is the offline endpoint the
-//! `chat` example falls back to.
+//! with OpenAI"; [`responses`] plays the ChatGPT backend's Codex endpoint (the Responses
+//! API); [`demo`] is the offline endpoint the `chat` example falls back to.
 //!
 //! ```
 //! use std::time::Duration;
@@ -36,9 +36,11 @@
 
 pub mod azure;
 pub mod demo;
+pub mod fixtures;
 pub mod oauth;
 pub mod openai;
 mod reply;
+pub mod responses;
 mod server;
 pub mod shared;
 pub mod spec;

@@ -281,10 +281,11 @@ impl CodexAuth {
             ),
         )
         .with_status(status)
-        .with_hint(
-            "You are signed out of OpenAI Codex. Sign in again (`login`, or `login --device`); \
+        .with_hint(format!(
+            "You are signed out of OpenAI Codex. Sign in again (`{cmd}`, or `{cmd} --device`); \
              if it keeps happening, check that your ChatGPT plan includes Codex.",
-        )
+            cmd = self.inner.config.login_command
+        ))
     }
 
     fn wrap(&self, issued: IssuedToken) -> CodexToken {

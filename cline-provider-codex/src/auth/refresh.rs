@@ -98,6 +98,8 @@ pub(crate) struct RefreshManager {
     window: Duration,
     interval: Duration,
     lock_timeout: Duration,
+    /// How the application starts a sign-in, for the "not signed in" hint.
+    login_command: String,
     state: Mutex<State>,
 }
 
@@ -117,6 +119,7 @@ impl RefreshManager {
             window: config.refresh_window,
             interval: config.refresh_interval,
             lock_timeout: config.lock_timeout,
+            login_command: config.login_command.clone(),
             state: Mutex::new(State::default()),
         })
     }
@@ -163,7 +166,7 @@ impl RefreshManager {
 
     async fn obtain(&self, rejected: Option<&AccessToken>) -> Result<AccessToken> {
         let Some((store, doc)) = self.stores.active()? else {
-            return Err(not_signed_in());
+            return Err(not_signed_in(&self.login_command));
         };
         let stale = |tokens: &TokenSet| match rejected {
             Some(r) => tokens.same_access(r.token.expose_secret()),
@@ -189,7 +192,7 @@ impl RefreshManager {
         let lock = store.lock(self.lock_timeout).await?;
         // Read again under the lock: another process may have refreshed while we waited.
         let Some(doc) = store.load()? else {
-            return Err(not_signed_in());
+            return Err(not_signed_in(&self.login_command));
         };
         if !stale(&doc.tokens) {
             tracing::debug!(
@@ -329,11 +332,11 @@ fn fingerprint(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-pub(crate) fn not_signed_in() -> Error {
-    Error::new(ErrorKind::NotSignedIn, "not signed in to OpenAI Codex").with_hint(
-        "Sign in with OpenAI first: `login` (browser), or `login --device` on a machine \
-         without a browser. A sign-in of the Codex CLI (`codex login`) is used too.",
-    )
+pub(crate) fn not_signed_in(login_command: &str) -> Error {
+    Error::new(ErrorKind::NotSignedIn, "not signed in to OpenAI Codex").with_hint(format!(
+        "Sign in with OpenAI first: `{login_command}` (browser), or `{login_command} --device` \
+         on a machine without a browser. A sign-in of the Codex CLI (`codex login`) is used too."
+    ))
 }
 
 fn shared_hint(store: &Store) -> String {

@@ -132,3 +132,122 @@ pub async fn authorize_location(url: &url::Url) -> String {
         .expect("location")
         .to_owned()
 }
+
+/// The fake issuer, a signed-in (or not) SDK store, and the fake Codex backend.
+pub struct Codex {
+    pub setup: Setup,
+    pub backend: cline_provider_testkit::responses::FakeCodexBackend,
+    pub tokens: Option<IssuedTokens>,
+}
+
+impl Codex {
+    /// Signed in with tokens valid for an hour.
+    pub async fn signed_in() -> Codex {
+        let mut codex = Codex::signed_out().await;
+        codex.tokens = Some(codex.setup.seed_own(Duration::from_secs(3600)));
+        codex
+    }
+
+    /// Nobody signed in.
+    pub async fn signed_out() -> Codex {
+        Codex {
+            setup: Setup::new().await,
+            backend: cline_provider_testkit::responses::FakeCodexBackend::start()
+                .await
+                .expect("backend"),
+            tokens: None,
+        }
+    }
+
+    pub fn config(&self) -> CodexConfig {
+        self.setup
+            .config()
+            .base_url(&self.backend.base_url())
+            .expect("loopback backend")
+    }
+
+    /// Short timeouts, no retries (each test says when it wants them).
+    pub fn http() -> cline_provider_core::http::HttpConfig {
+        cline_provider_core::http::HttpConfig {
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(5),
+            retry: cline_provider_core::http::RetryPolicy::never(),
+            ..Default::default()
+        }
+    }
+
+    pub fn provider(&self) -> cline_provider_codex::CodexProvider {
+        self.provider_with(Codex::http())
+    }
+
+    pub fn provider_with(
+        &self,
+        http: cline_provider_core::http::HttpConfig,
+    ) -> cline_provider_codex::CodexProvider {
+        let auth = CodexAuth::new(self.config()).expect("auth");
+        let client =
+            cline_provider_core::http::HttpClient::with_env(http, &|_| None).expect("client");
+        cline_provider_codex::CodexProvider::with_client(auth, client).expect("provider")
+    }
+
+    pub fn access_token(&self) -> &str {
+        &self.tokens.as_ref().expect("signed in").access_token
+    }
+}
+
+/// The events of a reply and the error that ended it, whether `stream` itself failed or the
+/// stream did.
+pub async fn drain(
+    opened: cline_provider_core::Result<cline_provider_core::EventStream>,
+) -> (
+    Vec<cline_provider_core::StreamEvent>,
+    Option<cline_provider_core::Error>,
+) {
+    use futures_util::StreamExt;
+    let mut stream = match opened {
+        Ok(s) => s,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
+    let mut events = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(e) => events.push(e),
+            Err(e) => return (events, Some(e)),
+        }
+    }
+    (events, None)
+}
+
+/// Everything logged, at every level, while a test runs (one per test binary: it installs the
+/// global subscriber).
+#[derive(Clone, Default)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// Sends every log line at TRACE and above into a new capture.
+    pub fn install_trace() -> Capture {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        capture
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("capture").clone()).expect("utf-8")
+    }
+}

@@ -64,10 +64,12 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// |---|---|
 /// | code or type `insufficient_quota`, or HTTP 402 | [`QuotaExhausted`](ErrorKind::QuotaExhausted) |
 /// | `context_length_exceeded`, or a 4xx other than 429 whose message says the context is too long | [`ContextWindowExceeded`](ErrorKind::ContextWindowExceeded) |
-/// | code `model_not_found`, LiteLLM's "Invalid model name", or HTTP 404 | [`ModelNotFound`](ErrorKind::ModelNotFound) |
+/// | type or code `usage_limit_reached` (a subscription plan's limit) | [`SubscriptionLimit`](ErrorKind::SubscriptionLimit), with when it resets |
+/// | type or code `usage_not_included` (the plan does not include this use) | [`AccessDenied`](ErrorKind::AccessDenied) |
+/// | code `model_not_found`, LiteLLM's "Invalid model name", a 4xx saying the model is not supported or available, or HTTP 404 | [`ModelNotFound`](ErrorKind::ModelNotFound) |
 /// | code `invalid_api_key`, or HTTP 401 | [`InvalidApiKey`](ErrorKind::InvalidApiKey) |
 /// | 403 | [`AccessDenied`](ErrorKind::AccessDenied) |
-/// | 429 | [`RateLimited`](ErrorKind::RateLimited), with the requested wait |
+/// | 429 | [`RateLimited`](ErrorKind::RateLimited), with the requested wait (`Retry-After`, else the message's "try again in 20s") |
 /// | 408, 409, other 4xx | [`BadRequest`](ErrorKind::BadRequest) (408 and 409 are retryable by status) |
 /// | 5xx | [`Server`](ErrorKind::Server) |
 ///
@@ -141,10 +143,76 @@ fn annotate(mut err: Error, details: &ErrorDetails, headers: &HeaderMap) -> Erro
             err = err.with_request_id(id);
         }
     }
-    if let Some(wait) = parse_retry_after(headers, SystemTime::now()) {
+    let now = SystemTime::now();
+    if let Some(at) = details.resets_at {
+        err = err
+            .with_resets_at(at)
+            .with_retry_after(at.duration_since(now).unwrap_or_default());
+    }
+    if let Some(wait) = parse_retry_after(headers, now) {
         err = err.with_retry_after(wait);
+    } else if err.kind() == &ErrorKind::RateLimited {
+        if let Some(wait) = wait_from_message(&details.message) {
+            err = err.with_retry_after(wait);
+        }
     }
     err
+}
+
+/// The wait a rate-limit message asks for in words: "Please try again in 20s", "try again in
+/// 1.5 s", "in 250ms", "in 1m30s", "in 2 seconds". `None` when the message names none ("try
+/// again in a moment").
+///
+/// ```
+/// use std::time::Duration;
+/// use cline_provider_core::http::wait_from_message;
+/// assert_eq!(wait_from_message("Rate limit reached. Please try again in 1.5s."), Some(Duration::from_millis(1500)));
+/// assert_eq!(wait_from_message("try again in 20 ms"), Some(Duration::from_millis(20)));
+/// assert_eq!(wait_from_message("Try again in 1m30s"), Some(Duration::from_secs(90)));
+/// assert_eq!(wait_from_message("Try again in a moment."), None);
+/// ```
+pub fn wait_from_message(message: &str) -> Option<Duration> {
+    const NEEDLE: &str = "try again in";
+    let lower = message.to_ascii_lowercase();
+    let rest = &lower.as_bytes()[lower.find(NEEDLE)? + NEEDLE.len()..];
+    let mut i = 0;
+    let skip_spaces = |i: &mut usize| {
+        while rest.get(*i) == Some(&b' ') {
+            *i += 1;
+        }
+    };
+    skip_spaces(&mut i);
+    let mut total = 0.0f64;
+    let mut any = false;
+    // Numbers and units alternate ("1m30s", "2.5 s"); a '.' counts only between digits.
+    while rest.get(i).is_some_and(u8::is_ascii_digit) {
+        let start = i;
+        while rest.get(i).is_some_and(|b| {
+            b.is_ascii_digit() || (*b == b'.' && rest.get(i + 1).is_some_and(u8::is_ascii_digit))
+        }) {
+            i += 1;
+        }
+        let number: f64 = std::str::from_utf8(&rest[start..i]).ok()?.parse().ok()?;
+        skip_spaces(&mut i);
+        let unit_start = i;
+        while rest.get(i).is_some_and(u8::is_ascii_alphabetic) {
+            i += 1;
+        }
+        let scale = match &rest[unit_start..i] {
+            b"ms" | b"msec" | b"millisecond" | b"milliseconds" => 0.001,
+            b"s" | b"sec" | b"secs" | b"second" | b"seconds" => 1.0,
+            b"m" | b"min" | b"mins" | b"minute" | b"minutes" => 60.0,
+            b"h" | b"hr" | b"hour" | b"hours" => 3600.0,
+            _ => return None,
+        };
+        total += number * scale;
+        any = true;
+    }
+    if any {
+        Duration::try_from_secs_f64(total).ok()
+    } else {
+        None
+    }
 }
 
 /// Whether a 2xx JSON body is in fact an error document (see
@@ -209,8 +277,17 @@ pub fn classify(status: Option<u16>, details: &ErrorDetails) -> ErrorKind {
     {
         return ErrorKind::ContextWindowExceeded;
     }
+    if mentions("usage_limit_reached") {
+        return ErrorKind::SubscriptionLimit;
+    }
+    if mentions("usage_not_included") {
+        return ErrorKind::AccessDenied;
+    }
     // LiteLLM: `400 {"error": {"message": "… Invalid model name passed in model=x …"}}`.
-    if mentions("model_not_found") || (client_side && message.contains("invalid model name")) {
+    if mentions("model_not_found")
+        || (client_side
+            && (message.contains("invalid model name") || says_model_is_unavailable(&message)))
+    {
         return ErrorKind::ModelNotFound;
     }
     if mentions("invalid_api_key") {
@@ -253,12 +330,26 @@ pub fn classify_in_band(details: &ErrorDetails) -> ErrorKind {
     match classify(status, details) {
         k @ (ErrorKind::RateLimited
         | ErrorKind::QuotaExhausted
+        | ErrorKind::SubscriptionLimit
         | ErrorKind::ContextWindowExceeded
         | ErrorKind::ModelNotFound
         | ErrorKind::InvalidApiKey
         | ErrorKind::AccessDenied) => k,
         _ => ErrorKind::StreamError,
     }
+}
+
+/// "The 'gpt-x' model is not supported when using Codex with a ChatGPT account.", "The model
+/// `x` does not exist or you do not have access to it."
+fn says_model_is_unavailable(message: &str) -> bool {
+    [
+        "model is not supported",
+        "model is not available",
+        "model does not exist",
+        "does not exist or you do not have access to it",
+    ]
+    .iter()
+    .any(|phrase| message.contains(phrase))
 }
 
 fn says_context_is_too_long(message: &str) -> bool {
@@ -298,6 +389,9 @@ pub struct ErrorDetails {
     pub kind: Option<String>,
     /// `param`: the request field at fault.
     pub param: Option<String>,
+    /// When a usage limit resets: `resets_at` (Unix seconds), else `resets_in_seconds` from
+    /// now.
+    pub resets_at: Option<SystemTime>,
 }
 
 impl ErrorDetails {
@@ -327,6 +421,7 @@ impl ErrorDetails {
                     code: scalar(value.get("code")),
                     kind: scalar(value.get("type")).or_else(|| scalar(value.get("error_type"))),
                     param: None,
+                    resets_at: None,
                 }
             }
             _ => (value, None),
@@ -355,6 +450,7 @@ impl ErrorDetails {
             code: scalar(obj.get("code")),
             kind: scalar(obj.get("type")).or_else(|| scalar(obj.get("error_type"))),
             param: scalar(obj.get("param")),
+            resets_at: resets_at(obj),
         }
     }
 
@@ -401,6 +497,15 @@ impl ErrorDetails {
         }
         text
     }
+}
+
+fn resets_at(obj: &Value) -> Option<SystemTime> {
+    let seconds = |key: &str| obj.get(key).and_then(Value::as_f64).filter(|s| *s >= 0.0);
+    if let Some(at) = seconds("resets_at") {
+        return SystemTime::UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(at).ok()?);
+    }
+    let wait = Duration::try_from_secs_f64(seconds("resets_in_seconds")?).ok()?;
+    SystemTime::now().checked_add(wait)
 }
 
 fn scalar(v: Option<&Value>) -> Option<String> {
@@ -666,6 +771,72 @@ mod tests {
         );
         let e = default_error_mapper(599, &h, b"\xff\xfe");
         assert!(e.message().starts_with("HTTP 599"));
+    }
+
+    #[test]
+    fn a_plans_usage_limit_is_a_subscription_limit_with_its_reset() {
+        let h = HeaderMap::new();
+        let body = br#"{"error":{"type":"usage_limit_reached","message":"The usage limit has been reached","plan_type":"plus","resets_at":1900000000}}"#;
+        let err = default_error_mapper(429, &h, body);
+        assert_eq!(err.kind(), &ErrorKind::SubscriptionLimit);
+        assert!(!err.is_retryable());
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_900_000_000);
+        assert_eq!(err.resets_at(), Some(at));
+        assert!(err.retry_after().is_some());
+        assert!(err.hint().contains(&httpdate::fmt_http_date(at)));
+
+        let body = br#"{"error":{"type":"usage_limit_reached","resets_in_seconds":120}}"#;
+        let before = SystemTime::now();
+        let err = default_error_mapper(429, &h, body);
+        let at = err.resets_at().expect("resets_in_seconds is read");
+        assert!(at >= before + Duration::from_secs(120));
+        assert!(at <= SystemTime::now() + Duration::from_secs(120));
+
+        // An ordinary 429 stays a rate limit.
+        let err = default_error_mapper(429, &h, br#"{"error":{"type":"requests"}}"#);
+        assert_eq!(err.kind(), &ErrorKind::RateLimited);
+        assert_eq!(err.resets_at(), None);
+    }
+
+    #[test]
+    fn plan_and_model_refusals() {
+        let h = HeaderMap::new();
+        let body = br#"{"error":{"type":"usage_not_included","message":"Upgrade to Plus"}}"#;
+        assert_eq!(
+            default_error_mapper(403, &h, body).kind(),
+            &ErrorKind::AccessDenied
+        );
+        let body = br#"{"detail":"The 'gpt-9' model is not supported when using Codex with a ChatGPT account."}"#;
+        assert_eq!(
+            default_error_mapper(400, &h, body).kind(),
+            &ErrorKind::ModelNotFound
+        );
+        // A server failure that mentions a model is still a server failure.
+        let body = br#"{"detail":"model is not available right now"}"#;
+        assert_eq!(
+            default_error_mapper(503, &h, body).kind(),
+            &ErrorKind::Server
+        );
+    }
+
+    #[test]
+    fn a_rate_limit_message_gives_the_wait_when_no_header_does() {
+        let body = br#"{"error":{"code":"rate_limit_exceeded","message":"Rate limit reached. Please try again in 2.5s."}}"#;
+        let err = default_error_mapper(429, &HeaderMap::new(), body);
+        assert_eq!(err.retry_after(), Some(Duration::from_millis(2500)));
+        let err = default_error_mapper(429, &headers(&[("retry-after", "7")]), body);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(7)));
+        for (text, wait) in [
+            ("try again in 20ms", Some(Duration::from_millis(20))),
+            ("Try again in 3 seconds", Some(Duration::from_secs(3))),
+            ("try again in 1h2m", Some(Duration::from_secs(3720))),
+            ("try again in 5 parsecs", None),
+            ("try again in a moment", None),
+            ("no wait here", None),
+            ("try again in", None),
+        ] {
+            assert_eq!(wait_from_message(text), wait, "{text}");
+        }
     }
 
     #[test]

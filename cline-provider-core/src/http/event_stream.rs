@@ -72,12 +72,13 @@ pub(crate) struct SseStream {
 impl SseStream {
     pub(crate) fn new(
         response: reqwest::Response,
-        decoder: Box<dyn SseDecoder>,
+        mut decoder: Box<dyn SseDecoder>,
         config: &HttpConfig,
         deadline: Option<(Instant, Duration)>,
         cancel: Option<CancellationToken>,
         secrets: Secrets,
     ) -> Self {
+        decoder.on_response_headers(response.headers());
         let now = Instant::now();
         let idle_deadline = after(now, config.idle_timeout);
         SseStream {
@@ -110,15 +111,17 @@ impl SseStream {
     /// error that ended it before any event. Nothing counts as delivered yet, so the engine
     /// may still retry.
     ///
-    /// [`StreamEvent::Metadata`] is not output: the wait goes on past it to the first event
-    /// that is, so that an error right after the metadata is still retried.
+    /// [`StreamEvent::Metadata`] and [`StreamEvent::RateLimits`] are not output
+    /// ([`StreamEvent::is_output`]): the wait goes on past them to the first event that is, so
+    /// that an error right after them is still retried.
     pub(crate) async fn prefetch(&mut self) -> Option<Error> {
-        // Metadata held back: the one a stream sends without an allocation, more in a list.
+        // Events held back (metadata, rate limits): the first without an allocation, more in a
+        // list.
         let mut first_held = None;
         let mut held = Vec::new();
         loop {
             match std::future::poll_fn(|cx| self.poll_event(cx)).await {
-                Some(Ok(event @ StreamEvent::Metadata { .. })) => match first_held {
+                Some(Ok(event)) if !event.is_output() => match first_held {
                     None => first_held = Some(event),
                     Some(_) => held.push(event),
                 },

@@ -117,6 +117,13 @@ pub trait SseDecoder: Send + 'static {
     /// then ends cleanly. An in-band error event returns `Err` with a typed error carrying the
     /// provider's code and message.
     fn decode(&mut self, event: &SseEvent, out: &mut Vec<StreamEvent>) -> Result<bool>;
+
+    /// Sees the 2xx response's headers once, before the first event, for protocols that
+    /// report something there (rate-limit windows, say) to emit with the first events. Does
+    /// nothing by default.
+    fn on_response_headers(&mut self, headers: &http::HeaderMap) {
+        let _ = headers;
+    }
 }
 
 /// What to skip after an event went over the size cap.

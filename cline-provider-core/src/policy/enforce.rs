@@ -13,7 +13,7 @@ use super::field::Field;
 use crate::error::{Error, Result};
 use crate::http::validate_header;
 use crate::model::ModelInfo;
-use crate::provider::{Provider, ProviderInfo};
+use crate::provider::{Provider, ProviderInfo, ProviderKind};
 use crate::request::ChatRequest;
 use crate::stream::{ChatResponse, EventStream};
 
@@ -178,12 +178,20 @@ impl EnforcedProvider {
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(name))
             {
+                let credential = match self.settings.provider_kind() {
+                    Ok(ProviderKind::OpenAiCodex) => {
+                        "the member's sign-in with OpenAI; sign in again to change it".to_owned()
+                    }
+                    _ => format!(
+                        "the member's stored {}; change the stored credential instead",
+                        self.settings.api_key_name()
+                    ),
+                };
                 return Err(Error::invalid_config(
                     format!("headers.{name}"),
                     format!(
-                        "`{name}` carries this connection's credential (the member's stored \
-                         {}), so a request cannot set it; change the stored credential instead",
-                        self.settings.api_key_name()
+                        "`{name}` carries this connection's credential ({credential}), so a \
+                         request cannot set it"
                     ),
                 ));
             }
