@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{default_error_mapper, RequestSpec};
-use cline_provider_core::{ChatRequest, Message, Provider, StreamEvent};
+use cline_provider_core::{ChatRequest, EventStream, Message, Provider, StreamEvent};
 use cline_provider_openai::convert::{build_body_bytes, BodyOptions};
 use cline_provider_openai::{ChatCompletionsDecoder, OpenAiConfig, OpenAiProvider};
 use cline_provider_testkit::{openai, Reply, SseFrame, TestServer};
@@ -86,7 +86,12 @@ fn setup() -> Setup {
 
 async fn one_reply(provider: &OpenAiProvider) -> usize {
     let request = ChatRequest::new(MODEL).message(Message::user("Write a lot."));
-    let mut stream = provider.stream(request).await.expect("stream starts");
+    let stream = provider.stream(request).await.expect("stream starts");
+    count_texts(stream).await
+}
+
+/// Reads a reply to its end; its text events, checked to be [`CHUNKS`].
+async fn count_texts(mut stream: EventStream) -> usize {
     let mut events = 0;
     while let Some(event) = stream.next().await {
         if let StreamEvent::TextDelta { .. } = event.expect("event") {
@@ -111,20 +116,13 @@ async fn one_reply_serde_only(s: &Setup) -> usize {
     };
     let spec = RequestSpec::new(&build, &default_error_mapper);
     let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ChatCompletionsDecoder::serde_only()) };
-    let mut stream = s
+    let stream = s
         .provider
         .client()
         .stream_sse(&spec, &new_decoder)
         .await
         .expect("stream starts");
-    let mut events = 0;
-    while let Some(event) = stream.next().await {
-        if let StreamEvent::TextDelta { .. } = event.expect("event") {
-            events += 1;
-        }
-    }
-    assert_eq!(events, CHUNKS);
-    events
+    count_texts(stream).await
 }
 
 /// CPU time this thread has used, in nanoseconds.

@@ -536,10 +536,10 @@ fn ours_framing(f: &Fixture) -> usize {
     n
 }
 
-/// Our framing plus the typed decode into `StreamEvent`s.
-fn ours_decoded(f: &Fixture) -> usize {
+/// Our framing plus `decoder`, as the engine runs them (events recycled, one output list);
+/// the events decoded without error.
+fn framed_and_decoded<D: SseDecoder + ?Sized>(f: &Fixture, decoder: &mut D) -> usize {
     let mut parser = SseParser::new();
-    let mut decoder = decoder_for(f.kind);
     let mut out = Vec::with_capacity(4);
     let mut n = 0;
     let mut step = |parser: &mut SseParser, event: SseEvent, out: &mut Vec<StreamEvent>| {
@@ -563,36 +563,20 @@ fn ours_decoded(f: &Fixture) -> usize {
     n
 }
 
-/// Framing plus the OpenAI backend's `ChatCompletionsDecoder`, as the engine runs them (events
-/// recycled); `serde_only` reads every chunk with serde, as the decoder did before.
+/// Our framing plus the typed decode into `StreamEvent`s.
+fn ours_decoded(f: &Fixture) -> usize {
+    framed_and_decoded(f, &mut *decoder_for(f.kind))
+}
+
+/// Framing plus the OpenAI backend's `ChatCompletionsDecoder`; `serde_only` reads every chunk
+/// with serde, as the decoder did before.
 fn openai_decoded(f: &Fixture, serde_only: bool) -> usize {
-    let mut parser = SseParser::new();
     let mut decoder = if serde_only {
         ChatCompletionsDecoder::serde_only()
     } else {
         ChatCompletionsDecoder::new()
     };
-    let mut out = Vec::with_capacity(4);
-    let mut n = 0;
-    let mut step = |parser: &mut SseParser, event: SseEvent, out: &mut Vec<StreamEvent>| {
-        if decoder.decode(&event, out).is_ok() {
-            n += 1;
-        }
-        parser.recycle(event);
-        black_box(&*out);
-        out.clear();
-    };
-    for piece in &f.pieces {
-        parser.feed(piece);
-        while let Some(Ok(event)) = parser.next_event() {
-            step(&mut parser, event, &mut out);
-        }
-    }
-    parser.finish();
-    while let Some(Ok(event)) = parser.next_event() {
-        step(&mut parser, event, &mut out);
-    }
-    n
+    framed_and_decoded(f, &mut decoder)
 }
 
 fn openai_fast(f: &Fixture) -> usize {

@@ -530,7 +530,7 @@ fn common_chunks_take_the_fast_path() {
         r#"{"choices":[{"index":0,"delta":{"reasoning_content":"hm"}}]}"#,
         r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":""}}]}}]}"#,
         r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
-        r#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":0}}}"#,
+        r#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":0},"completion_tokens_details":{"reasoning_tokens":1}}}"#,
     ] {
         assert!(read_chunk(chunk, true), "{chunk}");
         assert!(read_chunk(chunk, false), "{chunk}");

@@ -305,124 +305,120 @@ fn read_delta<'a>(
     Ok(())
 }
 
+/// Reads an object member by member: `field` reads the value of a key it knows and returns
+/// the key's bit (a key given twice is [`Bail`], as serde refuses it), or `None` for a key to
+/// skip.
+#[inline]
+fn members<'a>(
+    r: &mut JsonReader<'a>,
+    mut field: impl FnMut(&[u8], &mut JsonReader<'a>) -> Scan<Option<u16>>,
+) -> Scan<()> {
+    let mut seen = Seen(0);
+    let mut obj = r.object()?;
+    while let Some(key) = obj.next_key(r)? {
+        match field(key, r)? {
+            Some(bit) => seen.first(bit)?,
+            None => r.skip()?,
+        }
+    }
+    Ok(())
+}
+
+/// An object that may be `null` (absent), read by `read`.
+fn nullable<'a, T: Default>(
+    r: &mut JsonReader<'a>,
+    read: impl FnOnce(&mut JsonReader<'a>, &mut T) -> Scan<()>,
+) -> Scan<Option<T>> {
+    if r.null()? {
+        return Ok(None);
+    }
+    let mut value = T::default();
+    read(r, &mut value)?;
+    Ok(Some(value))
+}
+
 fn read_fragment<'a>(r: &mut JsonReader<'a>) -> Scan<ToolCallDelta<'a>> {
     let mut fragment = ToolCallDelta {
         index: None,
         id: None,
         function: None,
     };
-    let mut seen = Seen(0);
-    let mut obj = r.object()?;
-    while let Some(key) = obj.next_key(r)? {
-        match key {
+    members(r, |key, r| {
+        Ok(Some(match key {
             b"index" => {
-                seen.first(1)?;
                 fragment.index = r.u32_or_null()?;
+                1
             }
             b"id" => {
-                seen.first(2)?;
                 fragment.id = json_str(r)?;
+                2
             }
             b"function" => {
-                seen.first(4)?;
-                if r.null()? {
-                    continue;
-                }
-                let mut function = FunctionDelta::default();
-                let mut seen = Seen(0);
-                let mut obj = r.object()?;
-                while let Some(key) = obj.next_key(r)? {
-                    match key {
-                        b"name" => {
-                            seen.first(1)?;
-                            function.name = json_str(r)?;
-                        }
-                        b"arguments" => {
-                            seen.first(2)?;
-                            function.arguments = json_str(r)?;
-                        }
-                        _ => r.skip()?,
-                    }
-                }
-                fragment.function = Some(function);
+                fragment.function = nullable(r, |r, function: &mut FunctionDelta<'a>| {
+                    members(r, |key, r| {
+                        Ok(Some(match key {
+                            b"name" => {
+                                function.name = json_str(r)?;
+                                1
+                            }
+                            b"arguments" => {
+                                function.arguments = json_str(r)?;
+                                2
+                            }
+                            _ => return Ok(None),
+                        }))
+                    })
+                })?;
+                4
             }
-            _ => r.skip()?,
-        }
-    }
+            _ => return Ok(None),
+        }))
+    })?;
     Ok(fragment)
 }
 
 fn read_usage(r: &mut JsonReader<'_>) -> Scan<WireUsage> {
     let mut usage = WireUsage::default();
-    let mut seen = Seen(0);
-    let mut obj = r.object()?;
-    while let Some(key) = obj.next_key(r)? {
-        match key {
-            b"prompt_tokens" => {
-                seen.first(1)?;
-                usage.prompt_tokens = count(r)?;
-            }
-            b"completion_tokens" => {
-                seen.first(2)?;
-                usage.completion_tokens = count(r)?;
-            }
-            b"prompt_cache_hit_tokens" => {
-                seen.first(4)?;
-                usage.prompt_cache_hit_tokens = count(r)?;
-            }
-            b"prompt_cache_miss_tokens" => {
-                seen.first(8)?;
-                usage.prompt_cache_miss_tokens = count(r)?;
-            }
-            b"cache_creation_input_tokens" => {
-                seen.first(16)?;
-                usage.cache_creation_input_tokens = count(r)?;
-            }
+    members(r, |key, r| {
+        let (bit, slot) = match key {
+            b"prompt_tokens" => (1, &mut usage.prompt_tokens),
+            b"completion_tokens" => (2, &mut usage.completion_tokens),
+            b"prompt_cache_hit_tokens" => (4, &mut usage.prompt_cache_hit_tokens),
+            b"prompt_cache_miss_tokens" => (8, &mut usage.prompt_cache_miss_tokens),
+            b"cache_creation_input_tokens" => (16, &mut usage.cache_creation_input_tokens),
             b"prompt_tokens_details" => {
-                seen.first(32)?;
-                if r.null()? {
-                    continue;
-                }
-                let mut details = PromptTokensDetails::default();
-                let mut seen = Seen(0);
-                let mut obj = r.object()?;
-                while let Some(key) = obj.next_key(r)? {
-                    match key {
-                        b"cached_tokens" => {
-                            seen.first(1)?;
-                            details.cached_tokens = count(r)?;
-                        }
-                        b"cache_write_tokens" => {
-                            seen.first(2)?;
-                            details.cache_write_tokens = count(r)?;
-                        }
-                        _ => r.skip()?,
-                    }
-                }
-                usage.prompt_tokens_details = Some(details);
+                usage.prompt_tokens_details =
+                    nullable(r, |r, details: &mut PromptTokensDetails| {
+                        members(r, |key, r| {
+                            let (bit, slot) = match key {
+                                b"cached_tokens" => (1, &mut details.cached_tokens),
+                                b"cache_write_tokens" => (2, &mut details.cache_write_tokens),
+                                _ => return Ok(None),
+                            };
+                            *slot = count(r)?;
+                            Ok(Some(bit))
+                        })
+                    })?;
+                return Ok(Some(32));
             }
             b"completion_tokens_details" => {
-                seen.first(64)?;
-                if r.null()? {
-                    continue;
-                }
-                let mut details = CompletionTokensDetails::default();
-                let mut seen = Seen(0);
-                let mut obj = r.object()?;
-                while let Some(key) = obj.next_key(r)? {
-                    match key {
-                        b"reasoning_tokens" => {
-                            seen.first(1)?;
+                usage.completion_tokens_details =
+                    nullable(r, |r, details: &mut CompletionTokensDetails| {
+                        members(r, |key, r| {
+                            if key != b"reasoning_tokens" {
+                                return Ok(None);
+                            }
                             details.reasoning_tokens = count(r)?;
-                        }
-                        _ => r.skip()?,
-                    }
-                }
-                usage.completion_tokens_details = Some(details);
+                            Ok(Some(1))
+                        })
+                    })?;
+                return Ok(Some(64));
             }
-            _ => r.skip()?,
-        }
-    }
+            _ => return Ok(None),
+        };
+        *slot = count(r)?;
+        Ok(Some(bit))
+    })?;
     Ok(usage)
 }
 
