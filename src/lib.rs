@@ -101,6 +101,8 @@ pub mod codex {
     pub use cline_provider_codex::*;
 }
 
+pub mod doctor;
+
 /// Builds the provider the effective settings call for, behind the organization's policy.
 ///
 /// The same as [`connect_with`] with [`ConnectOptions::default`], returning only the
@@ -147,10 +149,32 @@ pub fn connect_with(
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
 ) -> Result<Connection> {
+    connect_with_parts(settings, secrets, options, &Parts::default())
+}
+
+/// [`connect_with`], with parts a caller inside this crate built itself (the doctor's Entra ID
+/// token cache, whose answering credential it reports).
+pub(crate) fn connect_with_parts(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+    options: &ConnectOptions,
+    parts: &Parts,
+) -> Result<Connection> {
     Ok(Connection::new(
         settings,
-        backend(settings, secrets, options)?,
+        backend_with(settings, secrets, options, parts)?,
     ))
+}
+
+/// What a backend would otherwise build on its own.
+#[derive(Default)]
+pub(crate) struct Parts {
+    /// Entra ID for Azure Identity, instead of the default chain over the process environment.
+    #[cfg(feature = "azure")]
+    pub(crate) entra: Option<azure::EntraId>,
+    /// The OpenAI Codex sign-in, instead of the one [`codex::CodexConfig::from_env`] finds.
+    #[cfg(feature = "codex")]
+    pub(crate) codex: Option<codex::CodexAuth>,
 }
 
 /// The backends of this build, as a [`Connector`](policy::Connector) for
@@ -167,27 +191,59 @@ fn backend(
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
 ) -> Result<Backend> {
-    match settings.provider_kind()? {
-        ProviderKind::OpenAiCompatible if settings.uses_azure() => azure_backend(
-            settings,
-            secrets,
-            options,
-            "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
-        ),
-        ProviderKind::OpenAiCompatible => openai_backend(settings, secrets, options),
-        ProviderKind::AzureFoundry => azure_backend(settings, secrets, options, "it was chosen"),
-        ProviderKind::OpenAiCodex => codex_backend(settings, options),
+    backend_with(settings, secrets, options, &Parts::default())
+}
+
+fn backend_with(
+    settings: &EffectiveSettings,
+    secrets: &dyn SecretStore,
+    options: &ConnectOptions,
+    parts: &Parts,
+) -> Result<Backend> {
+    match selected_backend(settings)? {
+        (ProviderKind::OpenAiCompatible, _) => openai_backend(settings, secrets, options),
+        (ProviderKind::AzureFoundry, why) => azure_backend(settings, secrets, options, parts, why),
+        (ProviderKind::OpenAiCodex, _) => codex_backend(settings, options, parts),
     }
 }
 
+/// The backend the settings select, and why: the original product's Azure rule sends OpenAI
+/// Compatible settings with an Azure API version or an Azure host to Azure Foundry.
+fn selected_backend(settings: &EffectiveSettings) -> Result<(ProviderKind, &'static str)> {
+    Ok(match settings.provider_kind()? {
+        ProviderKind::OpenAiCompatible if settings.uses_azure() => (
+            ProviderKind::AzureFoundry,
+            "the settings select Azure (an Azure API version is set, or the base URL is an Azure host)",
+        ),
+        kind => (kind, "it was chosen"),
+    })
+}
+
 fn not_built(kind: ProviderKind, feature: &str, why: &str) -> Result<Backend> {
-    Err(Error::invalid_config(
+    Err(left_out(kind, feature, why))
+}
+
+/// The error for a backend this build leaves out: `kind` is needed because `why`.
+fn left_out(kind: ProviderKind, feature: &str, why: &str) -> Error {
+    Error::invalid_config(
         "provider",
         format!(
-            "{kind} is needed because {why}, but this build of cline-provider does not include it \
-             (the `{feature}` backend is not built yet)"
+            "{kind} is needed because {why}, but this build of cline-provider leaves it out; \
+             build with the `{feature}` feature"
         ),
-    ))
+    )
+}
+
+/// What [`connect`] would refuse because this build leaves out the backend the settings
+/// select (`None` when it is built in, or when the settings select no provider this SDK has).
+pub(crate) fn missing_backend(settings: &EffectiveSettings) -> Option<Error> {
+    let (kind, why) = selected_backend(settings).ok()?;
+    let (feature, built) = match kind {
+        ProviderKind::OpenAiCompatible => ("openai", cfg!(feature = "openai")),
+        ProviderKind::AzureFoundry => ("azure", cfg!(feature = "azure")),
+        ProviderKind::OpenAiCodex => ("codex", cfg!(feature = "codex")),
+    };
+    (!built).then(|| left_out(kind, feature, why))
 }
 
 /// The HTTP client a backend sends with: `http`, and the application's retry callback.
@@ -255,6 +311,7 @@ fn azure_backend(
     settings: &EffectiveSettings,
     secrets: &dyn SecretStore,
     options: &ConnectOptions,
+    parts: &Parts,
     _why: &str,
 ) -> Result<Backend> {
     use azure::{AzureConfig, AzureProvider, EntraId};
@@ -299,7 +356,7 @@ fn azure_backend(
             vec!["api-key".to_owned(), "Authorization".to_owned()]
         }
         Credential::AzureIdentity => {
-            config = config.entra_id(EntraId::default_chain());
+            config = config.entra_id(parts.entra.clone().unwrap_or_else(EntraId::default_chain));
             vec!["Authorization".to_owned(), "api-key".to_owned()]
         }
     };
@@ -325,16 +382,10 @@ fn azure_backend(
     _: &EffectiveSettings,
     _: &dyn SecretStore,
     _: &ConnectOptions,
+    _: &Parts,
     why: &str,
 ) -> Result<Backend> {
-    Err(Error::invalid_config(
-        "provider",
-        format!(
-            "{} is needed because {why}, but this build of cline-provider leaves it out; build \
-             with the `azure` feature",
-            ProviderKind::AzureFoundry
-        ),
-    ))
+    not_built(ProviderKind::AzureFoundry, "azure", why)
 }
 
 /// OpenAI Codex on the member's ChatGPT subscription: the sign-in made with
@@ -342,11 +393,19 @@ fn azure_backend(
 /// looks (`CLINE_PROVIDER_HOME`, `CODEX_HOME`), requests to `CLINE_CODEX_BASE_URL` or the
 /// ChatGPT backend. No API key is involved: the member's secret store is not read.
 #[cfg(feature = "codex")]
-fn codex_backend(settings: &EffectiveSettings, options: &ConnectOptions) -> Result<Backend> {
+fn codex_backend(
+    settings: &EffectiveSettings,
+    options: &ConnectOptions,
+    parts: &Parts,
+) -> Result<Backend> {
     use cline_provider_core::http::{check_plain_http, CredentialKind};
     use codex::{CodexAuth, CodexConfig, CodexProvider};
 
-    let config = CodexConfig::from_env()?;
+    let auth = match &parts.codex {
+        Some(auth) => auth.clone(),
+        None => CodexAuth::new(CodexConfig::from_env()?)?,
+    };
+    let config = auth.config();
     check_plain_http(
         &config.base_url,
         "CLINE_CODEX_BASE_URL",
@@ -354,7 +413,7 @@ fn codex_backend(settings: &EffectiveSettings, options: &ConnectOptions) -> Resu
         options.require_https,
     )?;
     let client = http_client(&options.http, options)?;
-    let mut provider = CodexProvider::with_client(CodexAuth::new(config)?, client)?
+    let mut provider = CodexProvider::with_client(auth, client)?
         .reasoning_effort(settings.reasoning_effort().value);
     if let Some(model) = settings.model_id().value.as_deref() {
         provider = provider.default_model(model);
@@ -368,15 +427,8 @@ fn codex_backend(settings: &EffectiveSettings, options: &ConnectOptions) -> Resu
 }
 
 #[cfg(not(feature = "codex"))]
-fn codex_backend(_: &EffectiveSettings, _: &ConnectOptions) -> Result<Backend> {
-    Err(Error::invalid_config(
-        "provider",
-        format!(
-            "{} is needed because it was chosen, but this build of cline-provider leaves it out; \
-             build with the `codex` feature",
-            ProviderKind::OpenAiCodex
-        ),
-    ))
+fn codex_backend(_: &EffectiveSettings, _: &ConnectOptions, _: &Parts) -> Result<Backend> {
+    not_built(ProviderKind::OpenAiCodex, "codex", "it was chosen")
 }
 
 #[cfg(not(feature = "openai"))]

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use cline_provider_core::auth::{CachedTokenSource, IssuedToken};
 use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{header_pair, read_body_capped, HttpClient, RequestSpec};
+use cline_provider_core::telemetry::GenAiRequest;
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     Result, TimeoutPhase,
@@ -279,11 +280,13 @@ impl AzureProvider {
         .map_err(|_| Error::timeout(TimeoutPhase::Total, wait))?
     }
 
-    /// One attempt at a chat stream, signed with `token`.
+    /// One attempt at a chat stream, signed with `token`; `resends` is how many times this
+    /// call was sent before (once more after a 401 with a renewed token), for its span.
     async fn stream_once(
         &self,
         req: &Prepared<'_>,
         token: Option<&IssuedToken>,
+        resends: u32,
     ) -> Result<EventStream> {
         let mut headers = self.headers(req.extra_headers, "text/event-stream", token)?;
         if !headers.contains_key(CONTENT_TYPE) {
@@ -306,7 +309,13 @@ impl AzureProvider {
                 },
             )
         };
-        let spec = RequestSpec::new(&build, &map).with_cancel(req.cancel.clone());
+        let spec = RequestSpec::new(&build, &map)
+            .with_cancel(req.cancel.clone())
+            .with_gen_ai(
+                GenAiRequest::chat("azure.ai.openai", req.request)
+                    .server(&req.url)
+                    .resent(resends),
+            );
         let new_decoder = || -> Box<dyn SseDecoder> { Box::new(AzureDecoder::new()) };
         self.client.stream_sse(&spec, &new_decoder).await
     }
@@ -314,6 +323,7 @@ impl AzureProvider {
 
 /// A chat request ready to send (body encoded once, sent up to twice).
 struct Prepared<'a> {
+    request: &'a ChatRequest,
     url: Url,
     body: Bytes,
     deployment: String,
@@ -402,6 +412,7 @@ impl Provider for AzureProvider {
             "Azure chat completion request"
         );
         let prepared = Prepared {
+            request: &request,
             url,
             body,
             deployment,
@@ -409,9 +420,9 @@ impl Provider for AzureProvider {
             cancel: request.cancel.as_ref().map(|c| c.0.clone()),
         };
         let token = self.token().await?;
-        match self.stream_once(&prepared, token.as_ref()).await {
+        match self.stream_once(&prepared, token.as_ref(), 0).await {
             Err(e) => match self.token_after(&e, token.as_ref()).await? {
-                Some(fresh) => self.stream_once(&prepared, Some(&fresh)).await,
+                Some(fresh) => self.stream_once(&prepared, Some(&fresh), 1).await,
                 None => Err(e),
             },
             ok => ok,

@@ -10,12 +10,14 @@ use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions}
 use cline_provider_azure::content_filter::{ContentFilterReport, FilteredPart};
 use cline_provider_azure::{AzureConfig, AzureProvider};
 use cline_provider_core::http::{HttpConfig, RetryPolicy};
+use cline_provider_core::telemetry::{fields, SpanRecorder};
 use cline_provider_core::{
     ChatRequest, ErrorKind, Message, ModelInfo, Provider, ProviderKind, StreamEvent,
 };
 use cline_provider_testkit::{azure, openai, Reply, TestServer};
 use futures_util::StreamExt;
 use serde_json::json;
+use tracing::instrument::WithSubscriber;
 
 fn http() -> HttpConfig {
     HttpConfig {
@@ -442,8 +444,19 @@ async fn a_401_refreshes_the_token_once_and_retries_once() {
     });
     let cred = Arc::new(Counting::default());
     let p = entra(&server, cred.clone());
-    let events = collect(&p, hello("d")).await.unwrap();
+    let recorder = SpanRecorder::new();
+    let events = collect(&p, hello("d"))
+        .with_subscriber(recorder.clone())
+        .await
+        .unwrap();
     assert_eq!(text(&events), "after refresh");
+    // The refused attempt's span says why; the answered call counts the resend.
+    let spans = recorder.spans();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    assert_eq!(spans[0].str(fields::ERROR_TYPE), Some("invalid_api_key"));
+    assert_eq!(spans[1].str(fields::PROVIDER_NAME), Some("azure.ai.openai"));
+    assert_eq!(spans[1].u64(fields::RESEND_COUNT), Some(1));
+    assert_eq!(spans[1].str(fields::ERROR_TYPE), None);
     let auths: Vec<String> = server
         .requests()
         .iter()

@@ -11,6 +11,7 @@ use cline_provider_core::http::{
     check_plain_http, default_error_mapper, header_pair, CredentialKind, HttpClient, HttpConfig,
     RequestSpec,
 };
+use cline_provider_core::telemetry::GenAiRequest;
 use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     ReasoningEffort, Result,
@@ -29,6 +30,10 @@ const LISTING_FOR_REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The largest model listing read.
 const MAX_LISTING_BYTES: usize = 4 * 1024 * 1024;
+
+/// `gen_ai.provider.name` of the Codex endpoint: OpenAI's, in OpenTelemetry's GenAI
+/// conventions.
+const GEN_AI_PROVIDER: &str = "openai";
 
 /// The header a request sets to choose its own session id.
 const SESSION_HEADER: &str = "session_id";
@@ -200,20 +205,20 @@ impl CodexProvider {
         Ok(h)
     }
 
-    /// Runs `send` with the sign-in's token; after a 401, once more with a reloaded or
-    /// refreshed one. A second 401 ends the sign-in.
-    async fn signed_in<T, Fut>(&self, send: impl Fn(CodexToken) -> Fut) -> Result<T>
+    /// Runs `send` with the sign-in's token and how many times it was sent before (0); after
+    /// a 401, once more (1) with a reloaded or refreshed one. A second 401 ends the sign-in.
+    async fn signed_in<T, Fut>(&self, send: impl Fn(CodexToken, u32) -> Fut) -> Result<T>
     where
         Fut: Future<Output = Result<T>>,
     {
         let token = self.auth.token().await?;
-        match send(token.clone()).await {
+        match send(token.clone(), 0).await {
             Err(e) if e.status() == Some(401) => {
                 tracing::debug!(
                     "the Codex endpoint refused the access token (HTTP 401); reloading or refreshing the sign-in and retrying once"
                 );
                 let fresh = self.auth.refresh_after_unauthorized(&token).await?;
-                match send(fresh).await {
+                match send(fresh, 1).await {
                     Err(e) if e.status() == Some(401) => {
                         Err(self.auth.rejected_after_refresh(401).with_source(e))
                     }
@@ -230,6 +235,7 @@ impl CodexProvider {
         body: &Bytes,
         session_id: &str,
         request: &ChatRequest,
+        resends: u32,
     ) -> Result<EventStream> {
         let headers = self.headers(
             &token,
@@ -245,7 +251,12 @@ impl CodexProvider {
         };
         let spec = RequestSpec::new(&build, &map_error)
             .with_cancel(request.cancel.as_ref().map(|c| c.0.clone()))
-            .with_total_timeout(request.timeout);
+            .with_total_timeout(request.timeout)
+            .with_gen_ai(
+                GenAiRequest::chat(GEN_AI_PROVIDER, request)
+                    .server(url)
+                    .resent(resends),
+            );
         let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ResponsesDecoder::new()) };
         self.client.stream_sse(&spec, &new_decoder).await
     }
@@ -254,14 +265,34 @@ impl CodexProvider {
         let headers = self.headers(&token, &self.session_id, "application/json", &[])?;
         let url = &self.models_url;
         let build = |c: &reqwest::Client| Ok(c.get(url.clone()).headers(headers.clone()));
-        let spec = RequestSpec::new(&build, &map_error);
+        // No listing at this path (older endpoints): not a model the endpoint lacks.
+        let map = |status: u16, h: &HeaderMap, body: &[u8]| {
+            if status == 404 {
+                Error::invalid_config(
+                    "base_url",
+                    "this Codex endpoint serves no model listing (GET …/models answered 404)",
+                )
+                .with_status(404)
+            } else {
+                map_error(status, h, body)
+            }
+        };
+        let spec = RequestSpec::new(&build, &map);
         let fetched = self.client.fetch(&spec, MAX_LISTING_BYTES).await?;
         parse_listing(&fetched.body)
     }
 
-    /// The plan's models, from the endpoint's listing.
-    async fn listing(&self) -> Result<Vec<ModelInfo>> {
-        self.signed_in(|token| self.fetch_listing(token)).await
+    /// The plan's models as the endpoint lists them (`GET {base}/models`), with the sign-in,
+    /// and its errors: unlike [`list_models`](Provider::list_models), which falls back to the
+    /// catalog, this says whether the endpoint accepted the sign-in (a diagnosis reads it).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotSignedIn`] without a sign-in (nothing is sent) or after a second 401;
+    /// [`ErrorKind::InvalidConfig`] naming `base_url` (status 404) for an endpoint that serves
+    /// no listing; the endpoint's other refusals mapped by core's classification.
+    pub async fn plan_models(&self) -> Result<Vec<ModelInfo>> {
+        self.signed_in(|token, _| self.fetch_listing(token)).await
     }
 
     /// Adds what only this provider knows to an error: a refused model is not on the
@@ -277,11 +308,11 @@ impl CodexProvider {
             .and_then(|s| s.plan_type)
             .map(|p| format!(" ({p})"))
             .unwrap_or_default();
-        let offered = match tokio::time::timeout(LISTING_FOR_REFUSAL_TIMEOUT, self.listing()).await
-        {
-            Ok(Ok(models)) if !models.is_empty() => models.into_iter().map(|m| m.id).collect(),
-            _ => Vec::new(),
-        };
+        let offered =
+            match tokio::time::timeout(LISTING_FOR_REFUSAL_TIMEOUT, self.plan_models()).await {
+                Ok(Ok(models)) if !models.is_empty() => models.into_iter().map(|m| m.id).collect(),
+                _ => Vec::new(),
+            };
         let listed = if offered.is_empty() {
             String::new()
         } else {
@@ -312,7 +343,7 @@ impl Provider for CodexProvider {
     /// The plan's models from the endpoint's listing, completed from the catalog; the catalog
     /// itself when the listing cannot be had (no sign-in yet, an endpoint without one).
     async fn list_models(&self) -> Result<Vec<ModelInfo>> {
-        match self.listing().await {
+        match self.plan_models().await {
             Ok(models) if !models.is_empty() => Ok(models),
             Ok(_) => Ok(catalog().to_vec()),
             Err(e) => {
@@ -371,7 +402,9 @@ impl Provider for CodexProvider {
             "Codex responses request"
         );
         let opened = self
-            .signed_in(|token| self.open_stream(token, &body, &session_id, &request))
+            .signed_in(|token, resends| {
+                self.open_stream(token, &body, &session_id, &request, resends)
+            })
             .await;
         match opened {
             Err(e) => Err(self.explain(e, &request.model).await),

@@ -379,3 +379,45 @@ impl CachedTokenSource {
         }
     }
 }
+
+/// The claims of a JWT (its middle part), read **without checking the signature**: for showing
+/// who a token belongs to (tenant, account, expiry), never for granting anything; the server
+/// checks the token itself. Tokens that are not JWTs (opaque tokens) are common and fine.
+///
+/// # Errors
+///
+/// Why the text is not a JWT (`"it does not have three parts"`, `"its payload is not
+/// base64url"`, …). The reason never quotes the token.
+///
+/// ```
+/// use base64::Engine as _;
+/// use cline_provider_core::auth::jwt_claims;
+/// let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+/// let jwt = format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(r#"{"tid":"t-1"}"#));
+/// assert_eq!(jwt_claims(&jwt).unwrap()["tid"], "t-1");
+/// assert!(jwt_claims("opaque-token").is_err());
+/// ```
+pub fn jwt_claims(
+    jwt: &str,
+) -> std::result::Result<serde_json::Map<String, serde_json::Value>, &'static str> {
+    use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+
+    let mut parts = jwt.split('.');
+    let (Some(header), Some(body), Some(_sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("it does not have three parts");
+    };
+    if header.is_empty() || body.is_empty() {
+        return Err("a part is empty");
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(body)
+        .or_else(|_| URL_SAFE.decode(body))
+        .map_err(|_| "its payload is not base64url")?;
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err("its payload is not a JSON object"),
+    }
+}

@@ -10,7 +10,8 @@
 //! - [`policy`], the organization's policy over the member's settings;
 //! - [`secrets`], where credentials live; [`fs`], crash-safe private files; [`lockfile`],
 //!   cross-process locks;
-//! - [`tool_loop`], the stream → run tools → send results loop an agent needs.
+//! - [`tool_loop`], the stream → run tools → send results loop an agent needs;
+//! - [`telemetry`], the OpenTelemetry-shaped span of every model call.
 //!
 //! Features: `keyring` (the OS keyring as a [`SecretStore`]), `schemars` (a [`Tool`] from a
 //! type's JSON Schema).
@@ -31,6 +32,7 @@ pub mod rate_limits;
 pub mod request;
 pub mod secrets;
 pub mod stream;
+pub mod telemetry;
 pub mod tool_loop;
 pub mod wire;
 

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cline_provider_core::http::sse::{SseDecoder, SseParser};
 use cline_provider_core::http::{
-    default_error_mapper, header_pair, redact_url, HttpClient, RequestSpec,
+    default_error_mapper, header_pair, redact_url, Fetched, HttpClient, RequestSpec,
 };
+use cline_provider_core::telemetry::GenAiRequest;
 use cline_provider_core::{
     ChatRequest, ChatResponse, Collector, Error, ErrorKind, EventStream, ModelInfo, Provider,
     ProviderInfo, ProviderKind, Result,
@@ -29,6 +30,9 @@ const MODEL_LIST_FOR_404_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The largest model list read (OpenRouter's full catalogue is a few MiB).
 const MAX_MODEL_LIST_BYTES: usize = 32 * 1024 * 1024;
+
+/// `gen_ai.provider.name` of OpenAI and OpenAI Compatible endpoints.
+const GEN_AI_PROVIDER: &str = "openai";
 
 /// The largest whole reply read by [`Provider::complete`].
 const MAX_COMPLETION_BYTES: usize = 32 * 1024 * 1024;
@@ -216,6 +220,11 @@ impl OpenAiProvider {
         Ok((body, headers))
     }
 
+    /// How a chat request is traced ([`telemetry`](cline_provider_core::telemetry)).
+    fn gen_ai<'a>(&'a self, request: &'a ChatRequest) -> GenAiRequest<'a> {
+        GenAiRequest::chat(GEN_AI_PROVIDER, request).server(&self.chat_url)
+    }
+
     /// Builds each attempt's `POST {base}/chat/completions`.
     fn chat_post<'a>(
         &'a self,
@@ -314,7 +323,7 @@ impl Provider for OpenAiProvider {
         self.prepare(&mut request);
         let (body, headers) = self.chat_request(&request, true)?;
         let build = self.chat_post(&body, &headers);
-        let spec = chat_spec(&build, &request);
+        let spec = chat_spec(&build, &request).with_gen_ai(self.gen_ai(&request));
         let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ChatCompletionsDecoder::new()) };
         match self.client.stream_sse(&spec, &new_decoder).await {
             Err(e) => Err(self.explained(e, &request.model).await),
@@ -337,16 +346,24 @@ impl Provider for OpenAiProvider {
         self.prepare(&mut request);
         let (body, headers) = self.chat_request(&request, false)?;
         let build = self.chat_post(&body, &headers);
-        let spec = chat_spec(&build, &request);
-        let fetched = match self.client.fetch(&spec, MAX_COMPLETION_BYTES).await {
-            Ok(f) => f,
-            Err(e) => return Err(self.explained(e, &request.model).await),
-        };
+        let spec = chat_spec(&build, &request).with_gen_ai(self.gen_ai(&request));
         let prices = self.model_info(&request.model);
-        if fetched.content_type() == "text/event-stream" {
-            return collect_sse_body(&fetched.body, self.client.config().max_event_bytes, prices);
+        let max_event_bytes = self.client.config().max_event_bytes;
+        let read = |fetched: Fetched| {
+            if fetched.content_type() == "text/event-stream" {
+                collect_sse_body(&fetched.body, max_event_bytes, prices.clone())
+            } else {
+                parse_completion(&fetched.body, prices.clone())
+            }
+        };
+        match self
+            .client
+            .fetch_reply(&spec, MAX_COMPLETION_BYTES, &read)
+            .await
+        {
+            Err(e) => Err(self.explained(e, &request.model).await),
+            ok => ok,
         }
-        parse_completion(&fetched.body, prices)
     }
 }
 

@@ -6,6 +6,7 @@ pub mod chain;
 mod deadline;
 pub mod entra;
 mod executor;
+mod identity;
 mod kind;
 mod transport;
 
@@ -19,6 +20,7 @@ use secrecy::SecretString;
 pub use chain::{ChainOptions, CredentialChain};
 pub use deadline::WithDeadline;
 pub use entra::EntraTokenSource;
+pub use identity::EntraIdentity;
 pub use kind::ChainCredential;
 
 /// Reads one environment variable; `None` when unset. The default reads the process

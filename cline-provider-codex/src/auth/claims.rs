@@ -21,8 +21,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
-use base64::Engine as _;
 use cline_provider_core::{Error, ErrorKind, Result};
 use serde_json::{Map, Value};
 
@@ -98,7 +96,7 @@ pub fn account_id_of_access_token(jwt: &str) -> Option<String> {
 }
 
 fn payload(jwt: &str) -> Result<Map<String, Value>> {
-    let not_a_jwt = |why: &str| {
+    let not_a_jwt = |why: &'static str| {
         Error::new(
             ErrorKind::Protocol,
             format!("the issuer's ID token is not a JWT ({why})"),
@@ -110,28 +108,14 @@ fn payload(jwt: &str) -> Result<Map<String, Value>> {
              passes its answers through unchanged; then sign in again.",
         )
     };
-    let mut parts = jwt.split('.');
-    let (Some(header), Some(body), Some(_sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(not_a_jwt("it does not have three parts"));
-    };
-    if header.is_empty() || body.is_empty() {
-        return Err(not_a_jwt("a part is empty"));
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(body)
-        .or_else(|_| URL_SAFE.decode(body))
-        .map_err(|_| not_a_jwt("its payload is not base64url"))?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(not_a_jwt("its payload is not a JSON object")),
-    }
+    cline_provider_core::auth::jwt_claims(jwt).map_err(not_a_jwt)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
 
     fn jwt(payload: &str) -> String {
         format!(

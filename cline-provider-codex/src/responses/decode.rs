@@ -30,7 +30,8 @@ use super::PROVIDER_ID;
 /// | `response.completed` (or `response.done`) | [`StreamEvent::Usage`] (input, cached input, output and reasoning tokens; [`Billing::Subscription`](cline_provider_core::Billing::Subscription)), [`StreamEvent::Finish`] (`tool_calls` when the reply called tools, else `stop`); the end |
 /// | `response.incomplete` | usage, then [`StreamEvent::Finish`] with its reason (`max_output_tokens` is [`FinishReason::Length`]); the end |
 /// | `response.failed`, `error` | an `Err` typed by its code (see [`super::failure`]) |
-/// | anything else (`response.created`, `response.in_progress`, `…done` of parts, new types) | nothing |
+/// | `response.created` | [`StreamEvent::Metadata`]: the response's id and the model that answers |
+/// | anything else (`response.in_progress`, `…done` of parts, new types) | nothing |
 ///
 /// The plan-limit headers of the response become a [`StreamEvent::RateLimits`] before the
 /// first output. A stream that ends before `response.completed`, `response.incomplete` or
@@ -112,6 +113,17 @@ impl ResponsesDecoder {
             (None, None) => return Ok(false),
         };
         match kind {
+            "response.created" => {
+                if let Some(response) = event
+                    .response
+                    .filter(|r| r.id.is_some() || r.model.is_some())
+                {
+                    out.push(StreamEvent::Metadata {
+                        id: response.id.map(JsonStr::into_string),
+                        model: response.model.map(JsonStr::into_string),
+                    });
+                }
+            }
             "response.output_text.delta" | "response.refusal.delta" => {
                 if let Some(delta) = event.delta.filter(|d| !d.as_str().is_empty()) {
                     self.mark_streamed(event.item_id.as_ref());

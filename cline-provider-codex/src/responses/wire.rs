@@ -239,6 +239,9 @@ pub struct ResponseObject<'a> {
     /// `resp_…`.
     #[serde(borrow, default)]
     pub id: Option<JsonStr<'a>>,
+    /// The model that answers (`gpt-5.5`).
+    #[serde(borrow, default)]
+    pub model: Option<JsonStr<'a>>,
     /// Token counts (on `.completed` and `.incomplete`).
     #[serde(default)]
     pub usage: Option<UsageWire>,

@@ -11,6 +11,7 @@ use http::HeaderMap;
 use secrecy::SecretString;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span};
 
 use super::body::{read_capped, OverCap};
 use super::classify::{is_error_document, json_instead_of_stream, parse_retry_after};
@@ -28,7 +29,8 @@ use super::time::{after, bounded};
 use super::tls::read_pem_bundle;
 use super::validate_header;
 use crate::error::{Error, ErrorKind, Result, TimeoutPhase};
-use crate::stream::EventStream;
+use crate::stream::{ChatResponse, EventStream};
+use crate::telemetry::{record_resend, GenAiCall};
 
 /// How much of an error response body is read before mapping it.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -231,7 +233,11 @@ impl HttpClient {
                 .map(|sent| sent.response)
                 .map_err(|e| this.judged(e))
         };
-        cancellable(&req.cancel, self.retrying(deadline, attempt)).await
+        cancellable(
+            &req.cancel,
+            self.retrying(deadline, &Span::none(), 0, attempt),
+        )
+        .await
     }
 
     /// [`send`](HttpClient::send), then reads the whole body, refusing more than `max_bytes`.
@@ -248,6 +254,58 @@ impl HttpClient {
     ///
     /// As [`send`](HttpClient::send).
     pub async fn fetch(&self, req: &RequestSpec<'_>, max_bytes: usize) -> Result<Fetched> {
+        let call = self.start_call(req, false);
+        let fetched = self.fetch_in(req, max_bytes, call.as_ref()).await;
+        if let (Some(call), Err(e)) = (call, &fetched) {
+            call.fail(e);
+        }
+        fetched
+    }
+
+    /// [`fetch`](HttpClient::fetch) for a whole model reply: `read` turns the body into the
+    /// [`ChatResponse`], whose usage, finish reason and model go into the request's GenAI span
+    /// ([`RequestSpec::gen_ai`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`fetch`](HttpClient::fetch), and what `read` returns.
+    ///
+    /// # Cancellation
+    ///
+    /// As [`send`](HttpClient::send).
+    pub async fn fetch_reply(
+        &self,
+        req: &RequestSpec<'_>,
+        max_bytes: usize,
+        read: &(dyn Fn(Fetched) -> Result<ChatResponse> + Send + Sync),
+    ) -> Result<ChatResponse> {
+        let call = self.start_call(req, false);
+        let reply = self
+            .fetch_in(req, max_bytes, call.as_ref())
+            .await
+            .and_then(read);
+        match (call, &reply) {
+            (Some(call), Ok(reply)) => call.finish_with(reply),
+            (Some(call), Err(e)) => call.fail(e),
+            (None, _) => {}
+        }
+        reply
+    }
+
+    /// Opens the GenAI span of `req` when it is a model call.
+    fn start_call(&self, req: &RequestSpec<'_>, streaming: bool) -> Option<GenAiCall> {
+        req.gen_ai
+            .as_ref()
+            .map(|call| GenAiCall::start(call, streaming, self.config.capture_content))
+    }
+
+    async fn fetch_in(
+        &self,
+        req: &RequestSpec<'_>,
+        max_bytes: usize,
+        call: Option<&GenAiCall>,
+    ) -> Result<Fetched> {
+        let span = call.map_or_else(Span::none, |c| c.span().clone());
         let (deadline, _) = self.deadline(req);
         let this = self;
         let attempt = move || async move {
@@ -290,7 +348,12 @@ impl HttpClient {
                 }
             }
         };
-        cancellable(&req.cancel, self.retrying(deadline, attempt)).await
+        cancellable(
+            &req.cancel,
+            self.retrying(deadline, &span, resends(req), attempt),
+        )
+        .instrument(span.clone())
+        .await
     }
 
     /// [`send`](HttpClient::send), then frames the body as server-sent events and decodes
@@ -351,8 +414,28 @@ impl HttpClient {
                 }
             }
         };
-        let stream = cancellable(&req.cancel, self.retrying(deadline, attempt)).await?;
-        Ok(Box::pin(stream))
+        let call = self.start_call(req, true);
+        let span = call.as_ref().map_or_else(Span::none, |c| c.span().clone());
+        let stream = cancellable(
+            &req.cancel,
+            self.retrying(deadline, &span, resends(req), attempt),
+        )
+        .instrument(span.clone())
+        .await;
+        // The one place a model call's span learns about its reply: the first output is ready
+        // here, and the wrapper records the end (no tracing call per event).
+        match (stream, call) {
+            (Ok(stream), Some(mut call)) => {
+                call.first_output();
+                Ok(Box::pin(call.traced(stream)))
+            }
+            (Ok(stream), None) => Ok(Box::pin(stream)),
+            (Err(e), Some(call)) => {
+                call.fail(&e);
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
     }
 
     /// Streams an already received 2xx `response` as server-sent events decoded by `decoder`,
@@ -417,7 +500,13 @@ impl HttpClient {
 
     /// Runs `attempt` until it succeeds, says not to retry, or the policy's retries or the
     /// deadline run out; waits between attempts as the server asked or with jittered backoff.
-    async fn retrying<T, F, Fut>(&self, deadline: Option<Instant>, mut attempt: F) -> Result<T>
+    async fn retrying<T, F, Fut>(
+        &self,
+        deadline: Option<Instant>,
+        span: &Span,
+        resent: u32,
+        mut attempt: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<T, (Error, bool)>>,
@@ -464,6 +553,7 @@ impl HttpClient {
             if let Some(cb) = &self.on_retry {
                 cb(&info);
             }
+            record_resend(span, resent.saturating_add(retry));
             tokio::time::sleep_until(after(Instant::now(), wait)).await;
         }
     }
@@ -654,4 +744,9 @@ fn header_map(config: &HttpConfig) -> Result<HeaderMap> {
         }
     }
     Ok(map)
+}
+
+/// How many times the backend already sent the model call `req` is (0 for other requests).
+fn resends(req: &RequestSpec<'_>) -> u32 {
+    req.gen_ai.as_ref().map_or(0, |call| call.resends)
 }

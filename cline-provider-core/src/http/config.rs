@@ -65,6 +65,10 @@ pub struct HttpConfig {
     /// Resolves host names instead of the system resolver (to pin a host to an address, or to
     /// use a DNS-over-HTTPS resolver). Default: none, the system's.
     pub dns_resolver: Option<Arc<dyn reqwest::dns::Resolve>>,
+    /// Puts the prompt and the reply into each model call's span (`gen_ai.input.messages`,
+    /// `gen_ai.output.messages`; see [`telemetry`](crate::telemetry)). Default `false`:
+    /// spans carry models, token counts and timings, never what was said.
+    pub capture_content: bool,
 }
 
 /// Which HTTP redirects a client follows.
@@ -97,6 +101,7 @@ impl Default for HttpConfig {
             default_headers: Vec::new(),
             redirects: RedirectPolicy::default(),
             dns_resolver: None,
+            capture_content: false,
         }
     }
 }
@@ -129,6 +134,7 @@ impl fmt::Debug for HttpConfig {
                 "dns_resolver",
                 &self.dns_resolver.as_ref().map(|_| "custom"),
             )
+            .field("capture_content", &self.capture_content)
             .finish()
     }
 }

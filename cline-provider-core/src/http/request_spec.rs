@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::sse::SseDecoder;
 use crate::error::{Error, Result};
+use crate::telemetry::GenAiRequest;
 
 /// Makes a fresh [`SseDecoder`] for each attempt, so that a retry never sees what an earlier
 /// attempt's decoder had buffered.
@@ -38,6 +39,10 @@ pub struct RequestSpec<'a> {
     /// [`HttpConfig::total_timeout`](super::HttpConfig::total_timeout) for this request when set. Running out is
     /// `Timeout(Total)`.
     pub total_timeout: Option<Duration>,
+    /// The model call this request is, when it is one: the engine then traces it as one
+    /// GenAI span ([`telemetry`](crate::telemetry)). `None` for other requests (model lists,
+    /// the admin API).
+    pub gen_ai: Option<GenAiRequest<'a>>,
 }
 
 impl<'a> RequestSpec<'a> {
@@ -51,7 +56,14 @@ impl<'a> RequestSpec<'a> {
             map_error,
             cancel: None,
             total_timeout: None,
+            gen_ai: None,
         }
+    }
+
+    /// Traces the request as the model call `call` ([`telemetry`](crate::telemetry)).
+    pub fn with_gen_ai(mut self, call: GenAiRequest<'a>) -> Self {
+        self.gen_ai = Some(call);
+        self
     }
 
     /// Cancels the request when `token` is cancelled.

@@ -35,6 +35,11 @@ pub enum CheckStatus {
 /// A verification of the settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
+    /// Which check this is, stable across versions and languages, for programs that act on
+    /// one: `provider`, `round_trip`, `saved`, `encrypted`, `credential`, `endpoint_models`
+    /// (the listing could not be read, or no model is configured), `endpoint_model` (one per
+    /// model), `policy`.
+    pub id: &'static str,
     /// What is checked.
     pub name: String,
     /// The outcome.
@@ -46,6 +51,7 @@ pub struct Check {
 impl Check {
     pub(crate) fn new(name: &str, status: CheckStatus, detail: impl Into<String>) -> Self {
         Check {
+            id: id_of(name),
             name: name.to_owned(),
             status,
             detail: detail.into(),
@@ -68,7 +74,9 @@ pub struct CheckContext<'a> {
     pub endpoint: Option<&'a EnforcedProvider>,
 }
 
+const POLICY: &str = "Organization policy";
 const PROVIDER: &str = "Provider shows as OpenAI Compatible";
+const IMPLEMENTED: &str = "Provider is implemented by this SDK";
 const ROUND_TRIP: &str = "Settings survive a save and reload";
 const SAVED: &str = "The saved settings are the ones in effect";
 const ENCRYPTED: &str = "Credentials travel encrypted";
@@ -166,13 +174,13 @@ impl EffectiveSettings {
         let provider = self.provider().value;
         let Some(policy) = self.policy() else {
             checks.push(Check::new(
-                "Organization policy",
+                POLICY,
                 CheckStatus::NotApplicable,
                 "no organization policy is in effect; all settings are the member's",
             ));
             if !provider.is_supported() {
                 checks.push(Check::new(
-                    "Provider is implemented by this SDK",
+                    IMPLEMENTED,
                     CheckStatus::Fail,
                     format!("{provider} is not implemented by this SDK"),
                 ));
@@ -386,30 +394,46 @@ impl EffectiveSettings {
     /// One check per model that should be usable: the organization's offered models, or the
     /// chosen model without a list, against the endpoint's own listing.
     async fn endpoint_model_checks(&self, endpoint: &EnforcedProvider) -> Vec<Check> {
-        let wanted: Vec<String> = match (self.offered_models(), &self.model_id().value) {
+        if self.wanted_models().is_empty() {
+            return self.model_checks(&[]);
+        }
+        match endpoint.endpoint().list_models().await {
+            Ok(listed) => self.model_checks(&listed),
+            Err(e) => vec![skipped(
+                ENDPOINT_MODELS,
+                &format!(
+                    "the endpoint's model list could not be read ({}): {}",
+                    e.message(),
+                    e.hint()
+                ),
+            )],
+        }
+    }
+
+    /// The models that should be usable: the organization's offered models, or the chosen
+    /// model when there is no list.
+    fn wanted_models(&self) -> Vec<String> {
+        match (self.offered_models(), &self.model_id().value) {
             (Some(offered), _) => offered.iter().map(|m| m.id.clone()).collect(),
             (None, Some(id)) => vec![id.clone()],
-            (None, None) => {
-                return vec![Check::new(
-                    ENDPOINT_MODELS,
-                    CheckStatus::NotApplicable,
-                    "no model is configured",
-                )]
-            }
-        };
-        let listed = match endpoint.endpoint().list_models().await {
-            Ok(listed) => listed,
-            Err(e) => {
-                return vec![skipped(
-                    ENDPOINT_MODELS,
-                    &format!(
-                        "the endpoint's model list could not be read ({}): {}",
-                        e.message(),
-                        e.hint()
-                    ),
-                )]
-            }
-        };
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// The "Model `…` is offered by the endpoint" checks against a listing already read
+    /// (`listed`, the endpoint's own models): one per model that should be usable (the
+    /// organization's offered models, or the chosen model), failing for each the listing
+    /// lacks. [`verify`](EffectiveSettings::verify) runs them after asking the endpoint; a
+    /// program that has the listing already (a diagnosis) runs them with it.
+    pub fn model_checks(&self, listed: &[crate::model::ModelInfo]) -> Vec<Check> {
+        let wanted = self.wanted_models();
+        if wanted.is_empty() {
+            return vec![Check::new(
+                ENDPOINT_MODELS,
+                CheckStatus::NotApplicable,
+                "no model is configured",
+            )];
+        }
         wanted
             .into_iter()
             .map(|id| {
@@ -429,6 +453,20 @@ impl EffectiveSettings {
                 }
             })
             .collect()
+    }
+}
+
+/// The stable id of the check called `name`.
+fn id_of(name: &str) -> &'static str {
+    match name {
+        PROVIDER | IMPLEMENTED => "provider",
+        ROUND_TRIP => "round_trip",
+        SAVED => "saved",
+        ENCRYPTED => "encrypted",
+        CREDENTIAL => "credential",
+        ENDPOINT_MODELS => "endpoint_models",
+        POLICY => "policy",
+        _ => "endpoint_model",
     }
 }
 
