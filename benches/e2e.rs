@@ -7,12 +7,21 @@
 //!   runtime thread), read from `/proc/thread-self/schedstat`; divided by 10,000 it is the
 //!   CPU cost per event. Skipped where that file does not exist.
 //!
+//! Before and after in the same run: `e2e/client_cpu, serde-only decoder (before)` streams
+//! the same reply through the same engine and connection pool with the decoder reading every
+//! chunk through serde, as it did before the in-place reader
+//! (`ChatCompletionsDecoder::serde_only`).
+//!
 //! `cargo bench --bench e2e`
 
 use std::time::Duration;
 
-use cline_provider_core::{ChatRequest, Message, Provider, StreamEvent};
-use cline_provider_openai::{OpenAiConfig, OpenAiProvider};
+use bytes::Bytes;
+use cline_provider_core::http::sse::SseDecoder;
+use cline_provider_core::http::{default_error_mapper, RequestSpec};
+use cline_provider_core::{ChatRequest, EventStream, Message, Provider, StreamEvent};
+use cline_provider_openai::convert::{build_body_bytes, BodyOptions};
+use cline_provider_openai::{ChatCompletionsDecoder, OpenAiConfig, OpenAiProvider};
 use cline_provider_testkit::{openai, Reply, SseFrame, TestServer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::StreamExt;
@@ -26,6 +35,7 @@ struct Setup {
     _server: TestServer,
     client_rt: tokio::runtime::Runtime,
     provider: OpenAiProvider,
+    chat_url: String,
 }
 
 fn setup() -> Setup {
@@ -66,6 +76,7 @@ fn setup() -> Setup {
         .build()
         .expect("client runtime");
     Setup {
+        chat_url: format!("{}/v1/chat/completions", server.url()),
         _server_rt: server_rt,
         _server: server,
         client_rt,
@@ -75,7 +86,12 @@ fn setup() -> Setup {
 
 async fn one_reply(provider: &OpenAiProvider) -> usize {
     let request = ChatRequest::new(MODEL).message(Message::user("Write a lot."));
-    let mut stream = provider.stream(request).await.expect("stream starts");
+    let stream = provider.stream(request).await.expect("stream starts");
+    count_texts(stream).await
+}
+
+/// Reads a reply to its end; its text events, checked to be [`CHUNKS`].
+async fn count_texts(mut stream: EventStream) -> usize {
     let mut events = 0;
     while let Some(event) = stream.next().await {
         if let StreamEvent::TextDelta { .. } = event.expect("event") {
@@ -84,6 +100,29 @@ async fn one_reply(provider: &OpenAiProvider) -> usize {
     }
     assert_eq!(events, CHUNKS);
     events
+}
+
+/// The same reply through the provider's engine and pool, decoded with serde only.
+async fn one_reply_serde_only(s: &Setup) -> usize {
+    let request = ChatRequest::new(MODEL).message(Message::user("Write a lot."));
+    let body =
+        Bytes::from(build_body_bytes(&request, None, &BodyOptions::default()).expect("a body"));
+    let build = |c: &reqwest::Client| {
+        Ok(c.post(&s.chat_url)
+            .bearer_auth("bench-key")
+            .header("content-type", "application/json")
+            .header("accept", "text/event-stream")
+            .body(body.clone()))
+    };
+    let spec = RequestSpec::new(&build, &default_error_mapper);
+    let new_decoder = || -> Box<dyn SseDecoder> { Box::new(ChatCompletionsDecoder::serde_only()) };
+    let stream = s
+        .provider
+        .client()
+        .stream_sse(&spec, &new_decoder)
+        .await
+        .expect("stream starts");
+    count_texts(stream).await
 }
 
 /// CPU time this thread has used, in nanoseconds.
@@ -112,6 +151,16 @@ fn bench(c: &mut Criterion) {
                 let before = thread_cpu_ns().unwrap_or(0);
                 for _ in 0..iters {
                     s.client_rt.block_on(one_reply(&s.provider));
+                }
+                let after = thread_cpu_ns().unwrap_or(before);
+                Duration::from_nanos(after.saturating_sub(before))
+            })
+        });
+        group.bench_function("client_cpu, serde-only decoder (before)", |b| {
+            b.iter_custom(|iters| {
+                let before = thread_cpu_ns().unwrap_or(0);
+                for _ in 0..iters {
+                    s.client_rt.block_on(one_reply_serde_only(&s));
                 }
                 let after = thread_cpu_ns().unwrap_or(before);
                 Duration::from_nanos(after.saturating_sub(before))

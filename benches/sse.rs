@@ -3,12 +3,26 @@
 //!
 //! Fixtures (all fed in 1,460-byte pieces, one TCP segment's payload):
 //! - `chat`: 20,000 `chat.completion.chunk` events (~230 B each) and `[DONE]`;
-//! - `responses_crlf`: 20,000 Responses-API `event:` + `data:` events with CRLF line ends;
+//! - `responses_crlf`: 20,000 Responses-API `event:` + `data:` events with CRLF line ends,
+//!   decoded by the Codex backend's `ResponsesDecoder`;
 //! - `one_mib`: one 1 MiB tool-argument event.
 //!
 //! Criterion measures each contender; a summary table then gives ns/event, MiB/s,
 //! allocations/event (from the counting allocator below) and the speed-up over
-//! eventsource-stream. Run with `cargo bench --bench sse`.
+//! eventsource-stream, from rounds that run every contender once in rotated order (the
+//! ratios are paired per round, so load from elsewhere falls on all contenders alike). Run
+//! with `cargo bench --bench sse`.
+//!
+//! On the chat and 1 MiB fixtures the OpenAI backend's own `ChatCompletionsDecoder` runs too,
+//! twice in the same run: as it is (the in-place reader of `core::json`, the text-shape and
+//! repeated-prefix shortcuts) and with every chunk through its serde types
+//! (`ChatCompletionsDecoder::serde_only`, the decoder as it was before), framing included, so
+//! the table shows before and after and the allocations of one text event.
+//!
+//! The `decode alone` rows weigh the hand-written JSON reading against the crate, on events
+//! framed beforehand: serde_json into a borrowing struct, `core::json::JsonReader` reading the
+//! same fields into the same events, and the OpenAI decoder with and without its reader; the
+//! last column is each one's speed-up over serde_json, paired per round.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
@@ -24,7 +38,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cline_provider::http::sse::{SseDecoder, SseEvent, SseParser};
 use cline_provider::http::{HttpClient, HttpConfig};
+use cline_provider::openai::ChatCompletionsDecoder;
 use cline_provider::StreamEvent;
+use cline_provider_core::json::{Bail, JsonReader, Scan};
 use criterion::{criterion_group, Criterion, Throughput};
 use futures_util::{Stream, StreamExt};
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
@@ -131,7 +147,8 @@ fn big_fixture() -> Fixture {
     let args = "x".repeat(1 << 20);
     let s = format!(
         "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,\
-         \"function\":{{\"arguments\":\"{args}\"}}}}]}}}}]}}\n\n"
+         \"id\":\"call_1\",\"type\":\"function\",\
+         \"function\":{{\"name\":\"write_file\",\"arguments\":\"{args}\"}}}}]}}}}]}}\n\n"
     );
     Fixture {
         name: "one_mib",
@@ -278,6 +295,214 @@ impl SseDecoder for BigDecoder {
     }
 }
 
+// ---------------------------------------------------------------- JSON reading alone
+
+/// `choices[0].delta.content` and `choices[0].finish_reason`.
+type TextAndFinish<'a> = (Option<Cow<'a, str>>, Option<Cow<'a, str>>);
+
+/// The fields the serde structs above read, read with the core's in-place `JsonReader`
+/// instead: the JSON machinery alone, crate against ours, on the same events and the same
+/// output (`First` keeps the first element of an array and skips the rest).
+fn reader_chunk(data: &str) -> Scan<TextAndFinish<'_>> {
+    let mut r = JsonReader::new(data);
+    let (mut content, mut finish) = (None, None);
+    let mut top = r.object()?;
+    while let Some(key) = top.next_key(&mut r)? {
+        if key != b"choices" || r.null()? {
+            if key != b"choices" {
+                r.skip()?;
+            }
+            continue;
+        }
+        let (mut choices, mut first) = (r.array()?, true);
+        while choices.next(&mut r)? {
+            if !std::mem::take(&mut first) {
+                r.skip()?;
+                continue;
+            }
+            let mut choice = r.object()?;
+            while let Some(key) = choice.next_key(&mut r)? {
+                match key {
+                    b"delta" if !r.null()? => {
+                        let mut delta = r.object()?;
+                        while let Some(key) = delta.next_key(&mut r)? {
+                            match key {
+                                b"content" => content = r.string_or_null()?,
+                                _ => r.skip()?,
+                            }
+                        }
+                    }
+                    b"delta" => {}
+                    b"finish_reason" => finish = r.string_or_null()?,
+                    _ => r.skip()?,
+                }
+            }
+        }
+    }
+    r.end()?;
+    Ok((content, finish))
+}
+
+/// `choices[0].delta.tool_calls[0]`'s index and arguments, as `BigChunk` reads them.
+fn reader_big(data: &str) -> Scan<Option<(u32, Cow<'_, str>)>> {
+    /// Reads the first element of an array with `each`, checks and skips the others.
+    fn first<'a, T>(
+        r: &mut JsonReader<'a>,
+        mut each: impl FnMut(&mut JsonReader<'a>) -> Scan<T>,
+    ) -> Scan<Option<T>> {
+        let (mut items, mut got) = (r.array()?, None);
+        while items.next(r)? {
+            if got.is_none() {
+                got = Some(each(r)?);
+            } else {
+                r.skip()?;
+            }
+        }
+        Ok(got)
+    }
+    let mut r = JsonReader::new(data);
+    let mut call = None;
+    let mut top = r.object()?;
+    while let Some(key) = top.next_key(&mut r)? {
+        if key != b"choices" {
+            r.skip()?;
+            continue;
+        }
+        call = first(&mut r, |r| {
+            let mut call = None;
+            let mut choice = r.object()?;
+            while let Some(key) = choice.next_key(r)? {
+                if key != b"delta" {
+                    r.skip()?;
+                    continue;
+                }
+                let mut delta = r.object()?;
+                while let Some(key) = delta.next_key(r)? {
+                    if key != b"tool_calls" {
+                        r.skip()?;
+                        continue;
+                    }
+                    call = first(r, |r| {
+                        let (mut index, mut arguments) = (None, None);
+                        let mut fragment = r.object()?;
+                        while let Some(key) = fragment.next_key(r)? {
+                            match key {
+                                b"index" => index = r.u32_or_null()?,
+                                b"function" => {
+                                    let mut function = r.object()?;
+                                    while let Some(key) = function.next_key(r)? {
+                                        match key {
+                                            b"arguments" => arguments = Some(r.string()?),
+                                            _ => r.skip()?,
+                                        }
+                                    }
+                                }
+                                _ => r.skip()?,
+                            }
+                        }
+                        Ok(index.zip(arguments))
+                    })?
+                    .flatten();
+                }
+            }
+            Ok(call)
+        })?
+        .flatten();
+    }
+    r.end()?;
+    Ok(call)
+}
+
+fn bail(_: Bail) -> cline_provider::Error {
+    cline_provider::Error::new(cline_provider::ErrorKind::Protocol, "bad chunk")
+}
+
+/// [`ChatDecoder`] and [`BigDecoder`] with [`JsonReader`] in place of serde_json.
+struct ReaderDecoder(Kind);
+
+impl SseDecoder for ReaderDecoder {
+    fn decode(
+        &mut self,
+        event: &SseEvent,
+        out: &mut Vec<StreamEvent>,
+    ) -> cline_provider::Result<bool> {
+        match self.0 {
+            Kind::Chat => {
+                if event.data == "[DONE]" {
+                    return Ok(true);
+                }
+                let (content, finish) = reader_chunk(&event.data).map_err(bail)?;
+                if let Some(text) = content {
+                    out.push(StreamEvent::TextDelta {
+                        text: text.into_owned(),
+                    });
+                }
+                if let Some(reason) = finish {
+                    out.push(StreamEvent::Finish {
+                        reason: reason.as_ref().into(),
+                    });
+                }
+                Ok(false)
+            }
+            Kind::Big => {
+                if let Some((index, arguments)) = reader_big(&event.data).map_err(bail)? {
+                    out.push(StreamEvent::ToolCallArgumentsDelta {
+                        index,
+                        delta: arguments.into_owned(),
+                    });
+                }
+                Ok(true)
+            }
+            Kind::Responses => unreachable!("the Responses fixture has no reader decoder"),
+        }
+    }
+}
+
+/// Decoders compared on events framed beforehand (the JSON reading alone), for the fixtures
+/// in the chat-completions protocol.
+type DecodeAlone = (&'static str, fn(Kind) -> Box<dyn SseDecoder>);
+
+const DECODE_ALONE: &[DecodeAlone] = &[
+    (SERDE_ALONE, decoder_for),
+    ("decode alone: core::json::JsonReader, same fields", |k| {
+        Box::new(ReaderDecoder(k))
+    }),
+    (
+        "decode alone: openai decoder (every field it reads)",
+        |_| Box::new(ChatCompletionsDecoder::new()),
+    ),
+    ("decode alone: openai decoder, serde only (before)", |_| {
+        Box::new(ChatCompletionsDecoder::serde_only())
+    }),
+];
+
+/// Framed events of a fixture, for the decode-alone rows.
+fn framed(f: &Fixture) -> Vec<SseEvent> {
+    let mut parser = SseParser::new();
+    let mut v = Vec::new();
+    for piece in &f.pieces {
+        parser.feed(piece);
+        while let Some(Ok(e)) = parser.next_event() {
+            v.push(e);
+        }
+    }
+    v
+}
+
+/// Decodes pre-framed events with a fresh decoder; the events decoded without error.
+fn decode_alone(framed: &[SseEvent], mut decoder: Box<dyn SseDecoder>) -> usize {
+    let mut out = Vec::with_capacity(4);
+    let mut n = 0;
+    for e in framed {
+        if decoder.decode(e, &mut out).is_ok() {
+            n += 1;
+        }
+        black_box(&out);
+        out.clear();
+    }
+    n
+}
+
 fn decoder_for(kind: Kind) -> Box<dyn SseDecoder> {
     match kind {
         Kind::Chat => Box::new(ChatDecoder),
@@ -311,10 +536,10 @@ fn ours_framing(f: &Fixture) -> usize {
     n
 }
 
-/// Our framing plus the typed decode into `StreamEvent`s.
-fn ours_decoded(f: &Fixture) -> usize {
+/// Our framing plus `decoder`, as the engine runs them (events recycled, one output list);
+/// the events decoded without error.
+fn framed_and_decoded<D: SseDecoder + ?Sized>(f: &Fixture, decoder: &mut D) -> usize {
     let mut parser = SseParser::new();
-    let mut decoder = decoder_for(f.kind);
     let mut out = Vec::with_capacity(4);
     let mut n = 0;
     let mut step = |parser: &mut SseParser, event: SseEvent, out: &mut Vec<StreamEvent>| {
@@ -336,6 +561,43 @@ fn ours_decoded(f: &Fixture) -> usize {
         step(&mut parser, event, &mut out);
     }
     n
+}
+
+/// Our framing plus the typed decode into `StreamEvent`s.
+fn ours_decoded(f: &Fixture) -> usize {
+    framed_and_decoded(f, &mut *decoder_for(f.kind))
+}
+
+/// Framing plus the OpenAI backend's `ChatCompletionsDecoder`; `serde_only` reads every chunk
+/// with serde, as the decoder did before.
+fn openai_decoded(f: &Fixture, serde_only: bool) -> usize {
+    let mut decoder = if serde_only {
+        ChatCompletionsDecoder::serde_only()
+    } else {
+        ChatCompletionsDecoder::new()
+    };
+    framed_and_decoded(f, &mut decoder)
+}
+
+fn openai_fast(f: &Fixture) -> usize {
+    openai_decoded(f, false)
+}
+
+fn openai_serde_only(f: &Fixture) -> usize {
+    openai_decoded(f, true)
+}
+
+/// The OpenAI decoder's contenders, for the fixtures in its protocol.
+const OPENAI_CONTENDERS: &[Contender] = &[
+    ("openai decoder: framing + decode", openai_fast),
+    (
+        "openai decoder, serde only (before): framing + decode",
+        openai_serde_only,
+    ),
+];
+
+fn openai_protocol(f: &Fixture) -> bool {
+    matches!(f.kind, Kind::Chat | Kind::Big)
 }
 
 /// Polls a stream that never waits (its input is in memory) to the end.
@@ -377,20 +639,43 @@ fn sse_stream(f: &Fixture) -> usize {
 /// The whole engine path without a socket: a `reqwest::Response` whose body yields the
 /// pieces, through `HttpClient::events_from_response` (timers, queue, decoder).
 ///
-/// Returns the number of SSE events consumed, like the other contenders: the decoded events
-/// plus the terminal one (which decodes to nothing) when the stream ended cleanly.
+/// Returns the number of SSE events consumed, like the other contenders: the text, argument
+/// and finish events (not the markers a backend's decoder adds: metadata, a call's start,
+/// usage), plus `[DONE]` (which decodes to nothing) when the stream ended cleanly.
 fn engine_stream(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime) -> usize {
+    engine_stream_with(f, client, rt, decoder_for(f.kind))
+}
+
+/// [`engine_stream`] with the OpenAI backend's decoder.
+fn engine_stream_openai(f: &Fixture, client: &HttpClient, rt: &tokio::runtime::Runtime) -> usize {
+    engine_stream_with(f, client, rt, Box::new(ChatCompletionsDecoder::new()))
+}
+
+fn engine_stream_with(
+    f: &Fixture,
+    client: &HttpClient,
+    rt: &tokio::runtime::Runtime,
+    decoder: Box<dyn SseDecoder>,
+) -> usize {
     let pieces = futures_util::stream::iter(f.pieces.clone().into_iter().map(Ok::<_, Infallible>));
     let response = reqwest::Response::from(http::Response::new(reqwest::Body::wrap_stream(pieces)));
-    let mut stream = client.events_from_response(response, decoder_for(f.kind), None);
+    let mut stream = client.events_from_response(response, decoder, None);
     rt.block_on(async {
         let mut n = 0;
         let mut clean = true;
         while let Some(item) = stream.next().await {
             match item {
-                Ok(ev) => {
+                Ok(
+                    ev @ (StreamEvent::TextDelta { .. }
+                    | StreamEvent::ToolCallArgumentsDelta { .. }
+                    | StreamEvent::Finish { .. }),
+                ) => {
                     black_box(&ev);
                     n += 1;
+                }
+                Ok(ev) => {
+                    // Markers the backends' decoders add (metadata, a call's start, usage).
+                    black_box(&ev);
                 }
                 Err(_) => clean = false,
             }
@@ -435,6 +720,21 @@ fn bench(c: &mut Criterion) {
         group.bench_function("ours: EventStream (reqwest body → events)", |b| {
             b.iter(|| engine_stream(black_box(&f), &client, &rt))
         });
+        if openai_protocol(&f) {
+            for (name, run) in OPENAI_CONTENDERS {
+                group.bench_function(*name, |b| b.iter(|| run(black_box(&f))));
+            }
+            group.bench_function(
+                "openai decoder: EventStream (reqwest body → events)",
+                |b| b.iter(|| engine_stream_openai(black_box(&f), &client, &rt)),
+            );
+            let framed = framed(&f);
+            for (name, decoder) in DECODE_ALONE {
+                group.bench_function(*name, |b| {
+                    b.iter(|| decode_alone(black_box(&framed), decoder(f.kind)))
+                });
+            }
+        }
         group.finish();
     }
 }
@@ -449,24 +749,10 @@ struct Row {
     ns_per_event: f64,
     mib_per_s: f64,
     allocs_per_event: f64,
-    speedup: Option<f64>,
-}
-
-/// Median wall time of `run`, repeated until about `budget` is spent (3 to 21 runs).
-fn median_time(budget: Duration, mut run: impl FnMut() -> usize) -> Duration {
-    let start = Instant::now();
-    black_box(run());
-    let once = start.elapsed().max(Duration::from_micros(1));
-    let runs = (budget.as_secs_f64() / once.as_secs_f64()).clamp(3.0, 21.0) as usize;
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            black_box(run());
-            t.elapsed()
-        })
-        .collect();
-    times.sort_unstable();
-    times[times.len() / 2]
+    /// Paired: the median over rounds of eventsource-stream's time over this one's.
+    vs_eventsource: Option<f64>,
+    /// Paired likewise against serde_json's decode alone, for the other decode-alone rows.
+    vs_serde: Option<f64>,
 }
 
 fn allocations(run: impl FnOnce() -> usize) -> (u64, usize) {
@@ -474,6 +760,76 @@ fn allocations(run: impl FnOnce() -> usize) -> (u64, usize) {
     let n = run();
     (ALLOCS.load(Ordering::Relaxed) - before, n)
 }
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The contenders of one fixture, by name.
+type Runs<'a> = Vec<(&'static str, Box<dyn Fn() -> usize + 'a>)>;
+
+/// Times every contender of one fixture in interleaved rounds (the order rotated each round),
+/// so that other load on the machine falls on all of them alike, for about `budget` (5 to 41
+/// rounds; a contender slower than 50 ms runs only in the first 5). Each contender's
+/// allocations are counted on one run first.
+fn measure_fixture(f: &Fixture, runs: &Runs<'_>, budget: Duration) -> Vec<Row> {
+    let counted: Vec<u64> = runs
+        .iter()
+        .map(|(name, run)| {
+            let (allocs, n) = allocations(run);
+            assert_eq!(
+                n, f.events,
+                "{name} on {} yielded {n} events, expected {}",
+                f.name, f.events
+            );
+            allocs
+        })
+        .collect();
+    let start = Instant::now();
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); runs.len()];
+    let mut round = 0;
+    while round < 5 || (round < 41 && start.elapsed() < budget) {
+        for k in 0..runs.len() {
+            let i = (k + round) % runs.len();
+            // eventsource-stream's 1 MiB event takes most of a second: five runs will do.
+            if round >= 5 && median(times[i].clone()) > 0.05 {
+                continue;
+            }
+            let t = Instant::now();
+            black_box((runs[i].1)());
+            times[i].push(t.elapsed().as_secs_f64());
+        }
+        round += 1;
+    }
+    let paired = |i: usize, base: Option<usize>| {
+        base.map(|b| median(times[b].iter().zip(&times[i]).map(|(b, t)| b / t).collect()))
+    };
+    let eventsource = runs
+        .iter()
+        .position(|(name, _)| name.starts_with("eventsource-stream"));
+    let serde = runs
+        .iter()
+        .position(|(name, _)| *name == SERDE_ALONE)
+        .filter(|_| openai_protocol(f));
+    runs.iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let t = median(times[i].clone());
+            Row {
+                fixture: f.name,
+                contender: name,
+                ns_per_event: t * 1e9 / f.events as f64,
+                mib_per_s: f.bytes as f64 / (1024.0 * 1024.0) / t,
+                allocs_per_event: counted[i] as f64 / f.events as f64,
+                vs_eventsource: paired(i, eventsource),
+                vs_serde: paired(i, serde.filter(|_| name.starts_with("decode alone"))),
+            }
+        })
+        .collect()
+}
+
+const SERDE_ALONE: &str = "decode alone: serde_json, borrowing struct";
 
 fn summary() {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -483,67 +839,46 @@ fn summary() {
     let client = HttpClient::new(HttpConfig::default()).expect("an HTTP client");
     let mut rows = Vec::new();
     for f in fixtures() {
-        let mut fixture_rows = Vec::new();
-        let mut measure = |name: &'static str, run: &dyn Fn() -> usize| {
-            let (allocs, n) = allocations(run);
-            assert_eq!(
-                n, f.events,
-                "{name} on {} yielded {n} events, expected {}",
-                f.name, f.events
-            );
-            let t = median_time(Duration::from_secs(2), run);
-            fixture_rows.push(Row {
-                fixture: f.name,
-                contender: name,
-                ns_per_event: t.as_nanos() as f64 / n as f64,
-                mib_per_s: f.bytes as f64 / (1024.0 * 1024.0) / t.as_secs_f64(),
-                allocs_per_event: allocs as f64 / n as f64,
-                speedup: None,
-            });
-        };
+        let framed = framed(&f);
+        let (f, framed, client, rt) = (&f, &framed, &client, &rt);
+        let mut runs: Runs<'_> = Vec::new();
         for (name, run) in CONTENDERS {
-            measure(name, &|| run(&f));
+            runs.push((name, Box::new(move || run(f))));
         }
-        measure("ours: EventStream (reqwest body → events)", &|| {
-            engine_stream(&f, &client, &rt)
-        });
-        // For reference: the typed JSON decode alone, on events framed beforehand.
-        let framed: Vec<SseEvent> = {
-            let mut parser = SseParser::new();
-            let mut v = Vec::new();
-            for piece in &f.pieces {
-                parser.feed(piece);
-                while let Some(Ok(e)) = parser.next_event() {
-                    v.push(e);
-                }
+        runs.push((
+            "ours: EventStream (reqwest body → events)",
+            Box::new(move || engine_stream(f, client, rt)),
+        ));
+        if openai_protocol(f) {
+            for (name, run) in OPENAI_CONTENDERS {
+                runs.push((name, Box::new(move || run(f))));
             }
-            v
-        };
-        measure("typed decode alone (reference)", &|| {
-            let mut decoder = decoder_for(f.kind);
-            let mut out = Vec::with_capacity(4);
-            let mut n = 0;
-            for e in &framed {
-                if decoder.decode(e, &mut out).is_ok() {
-                    n += 1;
-                }
-                black_box(&out);
-                out.clear();
+            runs.push((
+                "openai decoder: EventStream (reqwest body → events)",
+                Box::new(move || engine_stream_openai(f, client, rt)),
+            ));
+            // The JSON reading alone, on events framed beforehand: serde_json against the
+            // core's reader on the same fields, and the OpenAI decoder with and without it.
+            for (name, decoder) in DECODE_ALONE {
+                runs.push((
+                    name,
+                    Box::new(move || decode_alone(framed, decoder(f.kind))),
+                ));
             }
-            n
-        });
-        let baseline = fixture_rows
-            .iter()
-            .find(|r| r.contender.starts_with("eventsource-stream"))
-            .map(|r| r.ns_per_event);
-        for row in &mut fixture_rows {
-            row.speedup = baseline.map(|b| b / row.ns_per_event);
+        } else {
+            runs.push((
+                "decode alone: the Codex backend's decoder",
+                Box::new(move || decode_alone(framed, decoder_for(f.kind))),
+            ));
         }
-        rows.extend(fixture_rows);
+        rows.extend(measure_fixture(f, &runs, Duration::from_secs(8)));
     }
     println!();
-    println!("| fixture | contender | ns/event | MiB/s | allocs/event | vs eventsource-stream |");
-    println!("|---|---|---:|---:|---:|---:|");
+    println!(
+        "| fixture | contender | ns/event | MiB/s | allocs/event | vs eventsource-stream | vs serde_json decode |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let ratio = |r: Option<f64>| r.map(|s| format!("{s:.1}×")).unwrap_or_default();
     for r in rows {
         let time = if r.ns_per_event >= 10_000.0 {
             format!("{:.3} ms", r.ns_per_event / 1e6)
@@ -551,13 +886,14 @@ fn summary() {
             format!("{:.0}", r.ns_per_event)
         };
         println!(
-            "| {} | {} | {} | {:.0} | {:.2} | {} |",
+            "| {} | {} | {} | {:.0} | {:.2} | {} | {} |",
             r.fixture,
             r.contender,
             time,
             r.mib_per_s,
             r.allocs_per_event,
-            r.speedup.map(|s| format!("{s:.1}×")).unwrap_or_default()
+            ratio(r.vs_eventsource),
+            ratio(r.vs_serde),
         );
     }
 }

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod error;
 pub mod fs;
 pub mod http;
+pub mod json;
 pub mod lockfile;
 pub mod model;
 pub mod policy;

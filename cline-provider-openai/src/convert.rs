@@ -38,8 +38,8 @@ use crate::wire::{
 /// assert!(!is_reasoning_model("llama3.1:8b"));
 /// ```
 pub fn is_reasoning_model(model: &str) -> bool {
-    let id = model.to_ascii_lowercase();
-    if id.contains("chat") {
+    let id = lowercase(model);
+    if contains(&id, "chat") {
         return false;
     }
     ["o1", "o3", "o4", "gpt-5"]
@@ -48,20 +48,26 @@ pub fn is_reasoning_model(model: &str) -> bool {
 }
 
 /// Whether `needle` occurs in `haystack` with no letter or digit right before or after it.
+///
+/// A plain scan: model ids are a few dozen bytes, where building a substring searcher per
+/// call costs more than the search.
 fn has_segment(haystack: &str, needle: &str) -> bool {
     let bytes = haystack.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = haystack[from..].find(needle) {
-        let start = from + pos;
+    let needle = needle.as_bytes();
+    bytes.windows(needle.len()).enumerate().any(|(start, w)| {
         let end = start + needle.len();
-        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        let after_ok = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if before_ok && after_ok {
-            return true;
-        }
-        from = start + 1;
-    }
-    false
+        w == needle
+            && (start == 0 || !bytes[start - 1].is_ascii_alphanumeric())
+            && (end == bytes.len() || !bytes[end].is_ascii_alphanumeric())
+    })
+}
+
+/// Whether `needle` occurs in `haystack` (both short).
+fn contains(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 /// Whether messages go out in DeepSeek-R1 format: for `deepseek-reasoner`, or when the model
@@ -78,7 +84,16 @@ fn has_segment(haystack: &str, needle: &str) -> bool {
 pub fn uses_r1_format(model: &str, info: Option<&ModelInfo>) -> bool {
     match info.and_then(|i| i.r1_format) {
         Some(explicit) => explicit,
-        None => model.to_ascii_lowercase().contains("deepseek-reasoner"),
+        None => contains(&lowercase(model), "deepseek-reasoner"),
+    }
+}
+
+/// `s` in lower case, borrowed when it already is (model ids nearly always are).
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 
@@ -168,6 +183,59 @@ pub fn build_body_with(
     model_info: Option<&ModelInfo>,
     options: &BodyOptions,
 ) -> Result<Value> {
+    let body = request_body(request, model_info, options)?;
+    let mut value = serde_json::to_value(&body).map_err(encoding_error)?;
+    if let Value::Object(map) = &mut value {
+        if !options.model {
+            map.remove("model");
+        }
+        for (k, v) in &request.extra_body {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(value)
+}
+
+/// [`build_body_with`] as the bytes sent. The common body (no `extra_body`, the model named)
+/// is written straight from the typed request instead of through a `serde_json::Value`.
+///
+/// ```
+/// use cline_provider_core::{ChatRequest, Message};
+/// use cline_provider_openai::convert::{build_body_bytes, build_body_with, BodyOptions};
+/// let req = ChatRequest::new("m").message(Message::user("Hi"));
+/// let bytes = build_body_bytes(&req, None, &BodyOptions::default()).unwrap();
+/// let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+/// assert_eq!(value, build_body_with(&req, None, &BodyOptions::default()).unwrap());
+/// ```
+pub fn build_body_bytes(
+    request: &ChatRequest,
+    model_info: Option<&ModelInfo>,
+    options: &BodyOptions,
+) -> Result<Vec<u8>> {
+    if request.extra_body.is_empty() && options.model {
+        let body = request_body(request, model_info, options)?;
+        // Sized for a short conversation, so the buffer rarely grows while written.
+        let mut out = Vec::with_capacity(512);
+        serde_json::to_writer(&mut out, &body).map_err(encoding_error)?;
+        return Ok(out);
+    }
+    let value = build_body_with(request, model_info, options)?;
+    serde_json::to_vec(&value).map_err(encoding_error)
+}
+
+fn encoding_error(e: serde_json::Error) -> cline_provider_core::Error {
+    Error::invalid_config(
+        "request",
+        format!("the request could not be encoded as JSON: {e}"),
+    )
+}
+
+/// The typed body, before `extra_body` and the options that remove fields.
+fn request_body<'a>(
+    request: &'a ChatRequest,
+    model_info: Option<&ModelInfo>,
+    options: &BodyOptions,
+) -> Result<ChatCompletionRequest<'a>> {
     request.validate()?;
     let model = request.model.as_str();
     let reasoning = is_reasoning_model(model);
@@ -258,21 +326,7 @@ pub fn build_body_with(
             include_usage: true,
         }),
     };
-    let mut value = serde_json::to_value(&body).map_err(|e| {
-        Error::invalid_config(
-            "request",
-            format!("the request could not be encoded as JSON: {e}"),
-        )
-    })?;
-    if let Value::Object(map) = &mut value {
-        if !options.model {
-            map.remove("model");
-        }
-        for (k, v) in &request.extra_body {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-    Ok(value)
+    Ok(body)
 }
 
 /// How roles are named on the wire for one request.

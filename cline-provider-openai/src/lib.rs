@@ -24,6 +24,7 @@ pub mod config;
 pub mod convert;
 pub mod decode;
 pub mod errors;
+mod fast_chunk;
 pub mod models;
 pub mod provider;
 pub mod wire;

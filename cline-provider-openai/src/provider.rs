@@ -1,5 +1,6 @@
 //! [`OpenAiProvider`]: the [`Provider`] for OpenAI Compatible endpoints.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use url::Url;
 
 use crate::completion::parse_completion;
 use crate::config::OpenAiConfig;
-use crate::convert::{build_body, build_complete_body};
+use crate::convert::{build_body_bytes, BodyOptions};
 use crate::decode::ChatCompletionsDecoder;
 use crate::models::parse_model_list;
 
@@ -68,6 +69,8 @@ pub struct OpenAiProvider {
     models_url: Url,
     /// Authentication and custom headers, built once; requests add their own on top.
     headers: HeaderMap,
+    /// The headers of a streamed chat request without headers of its own, built once.
+    stream_headers: HeaderMap,
 }
 
 impl fmt::Debug for OpenAiProvider {
@@ -107,12 +110,14 @@ impl OpenAiProvider {
             tracing::warn!(host = config.base_url.host_str().unwrap_or(""), "{warning}");
         }
         let headers = base_headers(&config)?;
+        let stream_headers = chat_headers(&headers, &[], true)?;
         Ok(OpenAiProvider {
             chat_url: config.chat_completions_url(),
             models_url: config.models_url(),
             config,
             client,
             headers,
+            stream_headers,
         })
     }
 
@@ -141,16 +146,7 @@ impl OpenAiProvider {
         extra: &[(String, String)],
         accept: &'static str,
     ) -> Result<HeaderMap> {
-        let mut h = HeaderMap::with_capacity(self.headers.len() + extra.len() + 2);
-        h.insert(ACCEPT, HeaderValue::from_static(accept));
-        for (name, value) in &self.headers {
-            h.insert(name.clone(), value.clone());
-        }
-        for (name, value) in extra {
-            let (name, value) = header_pair(name, value)?;
-            h.insert(name, value);
-        }
-        Ok(h)
+        request_headers(&self.headers, extra, accept)
     }
 
     async fn fetch_models(&self) -> Result<Vec<ModelInfo>> {
@@ -194,29 +190,24 @@ impl OpenAiProvider {
         }
     }
 
-    /// The body and headers of a chat request.
-    fn chat_request(&self, request: &ChatRequest, stream: bool) -> Result<(Bytes, HeaderMap)> {
+    /// The body and headers of a chat request (a streamed request without headers of its own
+    /// shares the provider's).
+    fn chat_request(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<(Bytes, Cow<'_, HeaderMap>)> {
         let info = self.model_info_for(&request.model);
-        let body = if stream {
-            build_body(request, info)?
-        } else {
-            build_complete_body(request, info)?
+        let options = BodyOptions {
+            stream,
+            ..BodyOptions::default()
         };
-        let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
-            Error::invalid_config(
-                "request",
-                format!("the request could not be encoded as JSON: {e}"),
-            )
-        })?);
-        let accept = if stream {
-            "text/event-stream"
+        let body = Bytes::from(build_body_bytes(request, info, &options)?);
+        let headers = if stream && request.extra_headers.is_empty() {
+            Cow::Borrowed(&self.stream_headers)
         } else {
-            "application/json"
+            Cow::Owned(chat_headers(&self.headers, &request.extra_headers, stream)?)
         };
-        let mut headers = self.request_headers(&request.extra_headers, accept)?;
-        if !headers.contains_key(CONTENT_TYPE) {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
         tracing::debug!(
             host = self.chat_url.host_str().unwrap_or(""),
             path = self.chat_url.path(),
@@ -409,6 +400,40 @@ fn collect_sse_body(
         ErrorKind::Truncated,
         "the streamed reply ended before its terminal event ([DONE])",
     ))
+}
+
+/// The headers of one request: SDK defaults, then authentication and custom headers (`base`),
+/// then the request's own.
+fn request_headers(
+    base: &HeaderMap,
+    extra: &[(String, String)],
+    accept: &'static str,
+) -> Result<HeaderMap> {
+    let mut h = HeaderMap::with_capacity(base.len() + extra.len() + 2);
+    h.insert(ACCEPT, HeaderValue::from_static(accept));
+    for (name, value) in base {
+        h.insert(name.clone(), value.clone());
+    }
+    for (name, value) in extra {
+        let (name, value) = header_pair(name, value)?;
+        h.insert(name, value);
+    }
+    Ok(h)
+}
+
+/// [`request_headers`] of a chat request: its `Accept`, and JSON as the body's type unless a
+/// header says otherwise.
+fn chat_headers(base: &HeaderMap, extra: &[(String, String)], stream: bool) -> Result<HeaderMap> {
+    let accept = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
+    let mut headers = request_headers(base, extra, accept)?;
+    if !headers.contains_key(CONTENT_TYPE) {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    Ok(headers)
 }
 
 /// The API key's `Authorization` header (unless a custom one replaces it) and the custom

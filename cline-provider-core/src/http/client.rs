@@ -21,7 +21,7 @@ use super::event_stream::SseStream;
 use super::headers::is_credential_header;
 use super::proxy::{check_env_proxies, explicit_proxy};
 use super::redirect::{redirect_error, redirect_policy};
-use super::request_spec::{content_type, Fetched, NewDecoder, RequestSpec};
+use super::request_spec::{content_type, content_type_is, Fetched, NewDecoder, RequestSpec};
 use super::scrub::{push_secret, scrub, Secrets};
 use super::send_error::{display_target, error_chain, map_send_error};
 use super::sse::SseDecoder;
@@ -567,12 +567,16 @@ impl HttpClient {
             )
             .with_source(e.without_url())
         })?;
-        let target = display_target(request.url());
         let secrets = self.secrets_of(&request);
         let header_timeout = self.config.header_timeout;
         let response = match bounded(self.client.execute(request), header_timeout, deadline).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
+                // Only an error names the target (reqwest's error carries the URL), so nothing
+                // is formatted for a request that succeeds.
+                let target = e
+                    .url()
+                    .map_or_else(|| "the endpoint".to_owned(), display_target);
                 let err = map_send_error(e, &target, self.config.connect_timeout);
                 return Err(scrub(err, &secrets));
             }
@@ -651,8 +655,7 @@ impl HttpClient {
         deadline: Option<Instant>,
         secrets: &Secrets,
     ) -> Result<reqwest::Response> {
-        let ct = content_type(response.headers());
-        if ct == "application/json" {
+        if content_type_is(response.headers(), "application/json") {
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let body = self.error_body(response, deadline).await;
@@ -661,7 +664,7 @@ impl HttpClient {
                 secrets,
             ));
         }
-        if ct == "text/html" {
+        if content_type_is(response.headers(), "text/html") {
             return Err(Error::new(
                 ErrorKind::Protocol,
                 "expected an event stream (text/event-stream) but the server answered with an \

@@ -1,6 +1,5 @@
 //! The poll-driven event stream: body bytes → SSE frames → decoded [`StreamEvent`]s.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -46,8 +45,10 @@ pub(crate) struct SseStream {
     body: Option<Body>,
     parser: SseParser,
     decoder: Box<dyn SseDecoder>,
-    pending: VecDeque<StreamEvent>,
-    scratch: Vec<StreamEvent>,
+    /// Decoded events not handed out yet, **last first**: the decoder appends an event's
+    /// output here (nearly always one event), and taking the next one is a `pop`. No queue,
+    /// no second copy.
+    pending: Vec<StreamEvent>,
     state: State,
     /// The body ended; the parser may still hold the last event.
     eof: bool,
@@ -61,7 +62,10 @@ pub(crate) struct SseStream {
     unmeasured: bool,
     idle_timeout: Duration,
     idle_deadline: Instant,
-    /// Timers are created on first use, inside the runtime that polls the stream.
+    /// Timers are created on first use, inside the runtime that polls the stream. The idle
+    /// timer is not moved every time data arrives (that costs a timer-wheel update per body
+    /// piece): it stays armed at an earlier deadline, and when it fires early it is re-armed
+    /// at the current one.
     idle: Option<Pin<Box<Sleep>>>,
     total: Option<TotalDeadline>,
     cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
@@ -85,8 +89,7 @@ impl SseStream {
             body: Some(Box::pin(response.bytes_stream())),
             parser: SseParser::with_max_event_bytes(config.max_event_bytes),
             decoder,
-            pending: VecDeque::new(),
-            scratch: Vec::new(),
+            pending: Vec::new(),
             state: State::Streaming,
             eof: false,
             events_seen: 0,
@@ -117,18 +120,24 @@ impl SseStream {
     /// ([`StreamEvent::is_output`]): the wait goes on past them to the first event that is, so
     /// that an error right after them is still retried.
     pub(crate) async fn prefetch(&mut self) -> Option<Error> {
+        // Events held back (metadata, rate limits): the first without an allocation, more in a
+        // list.
+        let mut first_held = None;
         let mut held = Vec::new();
         loop {
             match std::future::poll_fn(|cx| self.poll_event(cx)).await {
-                Some(Ok(event)) if !event.is_output() => held.push(event),
+                Some(Ok(event)) if !event.is_output() => match first_held {
+                    None => first_held = Some(event),
+                    Some(_) => held.push(event),
+                },
                 Some(Ok(event)) => {
-                    self.pending.push_front(event);
+                    self.pending.push(event);
                     break;
                 }
                 Some(Err(err)) => return Some(err),
                 None => {
                     // Ended cleanly after metadata only: hand that out before the end.
-                    self.state = if held.is_empty() {
+                    self.state = if first_held.is_none() {
                         State::Done
                     } else {
                         State::Terminal
@@ -137,8 +146,9 @@ impl SseStream {
                 }
             }
         }
-        for event in held.into_iter().rev() {
-            self.pending.push_front(event);
+        // `pending` is last first: the held metadata goes after (so before) the first event.
+        for event in held.into_iter().rev().chain(first_held) {
+            self.pending.push(event);
         }
         None
     }
@@ -164,16 +174,16 @@ impl SseStream {
                 Err(e) => return Some(e),
             };
             self.events_seen += 1;
-            let decoded = self.decoder.decode(&event, &mut self.scratch);
+            let decoded = self.decoder.decode(&event, &mut self.pending);
             self.parser.recycle(event);
             let terminal = match decoded {
                 Ok(terminal) => terminal,
                 Err(e) => {
-                    self.scratch.clear();
+                    self.pending.clear();
                     return Some(e);
                 }
             };
-            self.pending.extend(self.scratch.drain(..));
+            self.pending.reverse();
             if terminal {
                 self.state = State::Terminal;
             }
@@ -223,14 +233,8 @@ impl SseStream {
                 "the request was cancelled",
             ));
         }
-        if let Some(total) = &this.total {
-            if Instant::now() >= total.at {
-                let limit = total.limit;
-                return this.fail(Error::timeout(TimeoutPhase::Total, limit));
-            }
-        }
         loop {
-            if let Some(event) = this.pending.pop_front() {
+            if let Some(event) = this.pending.pop() {
                 return Poll::Ready(Some(Ok(event)));
             }
             if this.state == State::Terminal {
@@ -252,11 +256,18 @@ impl SseStream {
             if this.eof {
                 return this.fail(this.truncated("the server closed the body"));
             }
+            // Deadlines are read once per body piece, not once per event.
+            let now = Instant::now();
+            if let Some(total) = &this.total {
+                if now >= total.at {
+                    let limit = total.limit;
+                    return this.fail(Error::timeout(TimeoutPhase::Total, limit));
+                }
+            }
             if std::mem::take(&mut this.unmeasured) {
                 // The parser is dry: what it has not taken is one incomplete line, so its
                 // progress counts field lines only.
                 let progress = this.parser.progress();
-                let now = Instant::now();
                 if progress != this.progress {
                     this.progress = progress;
                     this.idle_deadline = after(now, this.idle_timeout);
@@ -307,12 +318,13 @@ impl SseStream {
                     let idle = this
                         .idle
                         .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-                    if idle.deadline() != deadline {
+                    // Armed at an earlier deadline: fired early, so move it and poll again.
+                    while idle.as_mut().poll(cx).is_ready() {
+                        if idle.deadline() >= deadline {
+                            let idle = this.idle_timeout;
+                            return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
+                        }
                         idle.as_mut().reset(deadline);
-                    }
-                    if idle.as_mut().poll(cx).is_ready() {
-                        let idle = this.idle_timeout;
-                        return this.fail(Error::timeout(TimeoutPhase::Idle, idle));
                     }
                     return Poll::Pending;
                 }

@@ -99,6 +99,12 @@ pub fn is_credential_header(name: &str) -> bool {
         "signature",
         "credential",
     ];
+    // Every request carries these; answering them without lowercasing keeps the per-request
+    // credential scan cheap.
+    const PLAIN: [&str; 4] = ["accept", "content-type", "user-agent", "content-length"];
+    if PLAIN.iter().any(|p| name.eq_ignore_ascii_case(p)) {
+        return false;
+    }
     let n = name.to_ascii_lowercase();
     MARKERS.iter().any(|m| n.contains(m))
 }

@@ -97,6 +97,21 @@ impl Fetched {
     }
 }
 
+/// Whether the `Content-Type` without parameters is `media_type` (ASCII case ignored); no
+/// allocation, as every streamed response asks.
+pub(crate) fn content_type_is(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(media_type)
+        })
+}
+
 /// The `Content-Type` without parameters, lower-cased, or `""`.
 pub(crate) fn content_type(headers: &HeaderMap) -> String {
     headers
