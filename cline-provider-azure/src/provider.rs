@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use cline_provider_core::auth::{CachedTokenSource, IssuedToken};
+use cline_provider_core::auth::{send_renewing_after_401, CachedTokenSource, IssuedToken};
 use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{header_pair, read_body_capped, HttpClient, RequestSpec};
 use cline_provider_core::telemetry::GenAiRequest;
@@ -208,31 +208,26 @@ impl AzureProvider {
         }
     }
 
-    /// After `err` from a request signed with `token`: the fresh token to retry with once,
-    /// when the resource answered 401 to an Entra ID token; `None` when no retry applies.
-    async fn token_after(
-        &self,
-        err: &Error,
-        token: Option<&IssuedToken>,
-    ) -> Result<Option<IssuedToken>> {
-        match (&self.signer, token) {
-            (Signer::Entra(cache), Some(rejected)) if err.status() == Some(401) => {
-                tracing::debug!("the resource answered 401; refreshing the Entra ID token once");
-                cache.refresh_after_unauthorized(rejected).await.map(Some)
-            }
+    /// The Entra ID token to send with once more after the resource refused `rejected` (401);
+    /// `None` (no second send) for an API key.
+    async fn renewed(&self, rejected: Option<IssuedToken>) -> Result<Option<Option<IssuedToken>>> {
+        match (&self.signer, rejected) {
+            (Signer::Entra(cache), Some(rejected)) => cache
+                .refresh_after_unauthorized(&rejected)
+                .await
+                .map(|fresh| Some(Some(fresh))),
             _ => Ok(None),
         }
     }
 
     async fn fetch_models(&self) -> Result<Vec<ModelInfo>> {
-        let token = self.token().await?;
-        let body = match self.models_once(token.as_ref()).await {
-            Err(e) => match self.token_after(&e, token.as_ref()).await? {
-                Some(fresh) => self.models_once(Some(&fresh)).await?,
-                None => return Err(e),
-            },
-            Ok(body) => body,
-        };
+        let body = send_renewing_after_401(
+            self.token().await?,
+            |token, _| async move { self.models_once(token.as_ref()).await },
+            |rejected| self.renewed(rejected),
+            |e| e,
+        )
+        .await?;
         let mut models = parse_model_list(&body)?;
         if let Some(info) = &self.config.model_info {
             for m in models.iter_mut().filter(|m| m.id == info.id) {
@@ -419,14 +414,14 @@ impl Provider for AzureProvider {
             extra_headers: &request.extra_headers,
             cancel: request.cancel.as_ref().map(|c| c.0.clone()),
         };
-        let token = self.token().await?;
-        match self.stream_once(&prepared, token.as_ref(), 0).await {
-            Err(e) => match self.token_after(&e, token.as_ref()).await? {
-                Some(fresh) => self.stream_once(&prepared, Some(&fresh), 1).await,
-                None => Err(e),
-            },
-            ok => ok,
-        }
+        let prepared = &prepared;
+        send_renewing_after_401(
+            self.token().await?,
+            |token, resends| async move { self.stream_once(prepared, token.as_ref(), resends).await },
+            |rejected| self.renewed(rejected),
+            |e| e,
+        )
+        .await
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use cline_provider_core::auth::send_renewing_after_401;
 use cline_provider_core::http::sse::SseDecoder;
 use cline_provider_core::http::{
     check_plain_http, default_error_mapper, header_pair, CredentialKind, HttpClient, HttpConfig,
@@ -211,22 +212,18 @@ impl CodexProvider {
     where
         Fut: Future<Output = Result<T>>,
     {
-        let token = self.auth.token().await?;
-        match send(token.clone(), 0).await {
-            Err(e) if e.status() == Some(401) => {
-                tracing::debug!(
-                    "the Codex endpoint refused the access token (HTTP 401); reloading or refreshing the sign-in and retrying once"
-                );
-                let fresh = self.auth.refresh_after_unauthorized(&token).await?;
-                match send(fresh, 1).await {
-                    Err(e) if e.status() == Some(401) => {
-                        Err(self.auth.rejected_after_refresh(401).with_source(e))
-                    }
-                    other => other,
-                }
-            }
-            other => other,
-        }
+        send_renewing_after_401(
+            self.auth.token().await?,
+            send,
+            |rejected| async move {
+                self.auth
+                    .refresh_after_unauthorized(&rejected)
+                    .await
+                    .map(Some)
+            },
+            |e| self.auth.rejected_after_refresh(401).with_source(e),
+        )
+        .await
     }
 
     async fn open_stream(

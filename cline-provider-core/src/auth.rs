@@ -3,7 +3,8 @@
 //!
 //! Backends that sign requests with short-lived tokens (Entra ID, "Sign in with OpenAI") put
 //! their credential behind a `CachedTokenSource`, call [`CachedTokenSource::token`] before each
-//! request, and [`CachedTokenSource::refresh_after_unauthorized`] once after a 401.
+//! request, and [`CachedTokenSource::refresh_after_unauthorized`] once after a 401, through
+//! [`send_renewing_after_401`], the one place that decides when a call is sent again.
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,6 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, ErrorKind, Result};
+
+mod renewal;
+
+pub use renewal::send_renewing_after_401;
 
 /// A bearer token and when it stops working.
 #[derive(Clone)]
