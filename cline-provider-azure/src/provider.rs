@@ -13,7 +13,7 @@ use cline_provider_core::{
     ChatRequest, Error, ErrorKind, EventStream, ModelInfo, Provider, ProviderInfo, ProviderKind,
     Result, TimeoutPhase,
 };
-use cline_provider_openai::build_body_with;
+use cline_provider_openai::convert::build_body_bytes;
 use cline_provider_openai::models::parse_model_list;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
@@ -392,13 +392,7 @@ impl Provider for AzureProvider {
             .as_ref()
             .filter(|i| i.id.is_empty() || i.id == request.model || i.id == deployment);
         // On the v1 API the body's `model` is the deployment, which is the model id there.
-        let body = build_body_with(&request, model_info, &options)?;
-        let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
-            Error::invalid_config(
-                "request",
-                format!("the request could not be encoded as JSON: {e}"),
-            )
-        })?);
+        let body = Bytes::from(build_body_bytes(&request, model_info, &options)?);
         let url = self.config.endpoint.chat_url(&deployment, api_version);
         tracing::debug!(
             host = url.host_str().unwrap_or(""),

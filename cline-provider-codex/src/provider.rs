@@ -24,7 +24,7 @@ use url::Url;
 use crate::auth::{CodexAuth, CodexToken};
 use crate::models::{catalog, catalog_model, parse_listing, DEFAULT_MODEL};
 use crate::responses::failure::USAGE_NOT_INCLUDED_HINT;
-use crate::responses::{build_body, BodyOptions, ResponsesDecoder};
+use crate::responses::{build_body_bytes, BodyOptions, ResponsesDecoder};
 
 /// How long the model listing may take when it is read only to explain a refused model.
 const LISTING_FOR_REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -396,13 +396,7 @@ impl Provider for CodexProvider {
             reasoning_effort: self.reasoning_effort,
             parallel_tool_calls: self.parallel_tool_calls,
         };
-        let body = build_body(&request, &options)?;
-        let body = Bytes::from(serde_json::to_vec(&body).map_err(|e| {
-            Error::invalid_config(
-                "request",
-                format!("the request could not be encoded as JSON: {e}"),
-            )
-        })?);
+        let body = Bytes::from(build_body_bytes(&request, &options)?);
         tracing::debug!(
             host = self.responses_url.host_str().unwrap_or(""),
             model = %request.model,

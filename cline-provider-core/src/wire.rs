@@ -1,6 +1,7 @@
 //! JSON building blocks the backends' wire formats share: strings that borrow from the event
 //! text ([`JsonStr`]), token counts that survive what servers send ([`Count`]), and the quote
-//! of a payload that did not decode ([`quote`]).
+//! of a payload that did not decode ([`quote`]); and the one error for a request body that
+//! cannot be written as JSON ([`body_encoding_error`]).
 //!
 //! Decoders parse each event once into borrowing structs built from these, so a typical text
 //! delta is copied only when it becomes a [`StreamEvent`](crate::StreamEvent).
@@ -108,6 +109,23 @@ pub fn quote(data: &str) -> String {
         q.push('…');
     }
     q
+}
+
+/// The error for a request body serde cannot write as JSON (a map with non-string keys in a
+/// tool schema or an `extra_body` value, say), in the words every backend reports.
+///
+/// ```
+/// use cline_provider_core::{wire::body_encoding_error, ErrorKind};
+/// let serde_error = serde_json::from_str::<u8>("x").unwrap_err();
+/// let err = body_encoding_error(serde_error);
+/// assert_eq!(*err.kind(), ErrorKind::InvalidConfig);
+/// assert!(err.to_string().contains("could not be encoded as JSON"));
+/// ```
+pub fn body_encoding_error(e: serde_json::Error) -> crate::Error {
+    crate::Error::invalid_config(
+        "request",
+        format!("the request could not be encoded as JSON: {e}"),
+    )
 }
 
 #[cfg(test)]

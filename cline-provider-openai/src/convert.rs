@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use cline_provider_core::wire::body_encoding_error;
 use cline_provider_core::{
     ChatRequest, ContentPart, Error, Message, ModelInfo, ReasoningEffort, Result, Role, ToolChoice,
 };
@@ -184,7 +185,7 @@ pub fn build_body_with(
     options: &BodyOptions,
 ) -> Result<Value> {
     let body = request_body(request, model_info, options)?;
-    let mut value = serde_json::to_value(&body).map_err(encoding_error)?;
+    let mut value = serde_json::to_value(&body).map_err(body_encoding_error)?;
     if let Value::Object(map) = &mut value {
         if !options.model {
             map.remove("model");
@@ -216,18 +217,11 @@ pub fn build_body_bytes(
         let body = request_body(request, model_info, options)?;
         // Sized for a short conversation, so the buffer rarely grows while written.
         let mut out = Vec::with_capacity(512);
-        serde_json::to_writer(&mut out, &body).map_err(encoding_error)?;
+        serde_json::to_writer(&mut out, &body).map_err(body_encoding_error)?;
         return Ok(out);
     }
     let value = build_body_with(request, model_info, options)?;
-    serde_json::to_vec(&value).map_err(encoding_error)
-}
-
-fn encoding_error(e: serde_json::Error) -> cline_provider_core::Error {
-    Error::invalid_config(
-        "request",
-        format!("the request could not be encoded as JSON: {e}"),
-    )
+    serde_json::to_vec(&value).map_err(body_encoding_error)
 }
 
 /// The typed body, before `extra_body` and the options that remove fields.

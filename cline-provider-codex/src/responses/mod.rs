@@ -19,7 +19,7 @@ pub mod wire;
 
 pub use decode::ResponsesDecoder;
 pub use rate_limits::rate_limits_from_headers;
-pub use request::{build_body, BodyOptions, REFUSED_FIELDS};
+pub use request::{build_body, build_body_bytes, BodyOptions, REFUSED_FIELDS};
 
 /// The provider id that tags this backend's reasoning items
 /// ([`ProviderKind::OpenAiCodex`](cline_provider_core::ProviderKind::OpenAiCodex)'s id).

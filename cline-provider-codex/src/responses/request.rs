@@ -23,6 +23,7 @@
 
 use std::borrow::Cow;
 
+use cline_provider_core::wire::body_encoding_error;
 use cline_provider_core::{
     ChatRequest, ContentPart, Error, Message, ReasoningEffort, Result, Role, ToolChoice,
 };
@@ -83,6 +84,53 @@ impl<'a> BodyOptions<'a> {
 /// # Ok::<(), cline_provider_core::Error>(())
 /// ```
 pub fn build_body(request: &ChatRequest, options: &BodyOptions<'_>) -> Result<Value> {
+    let body = typed_body(request, options)?;
+    let mut value = serde_json::to_value(&body).map_err(body_encoding_error)?;
+    if let Value::Object(map) = &mut value {
+        for (k, v) in &request.extra_body {
+            if REFUSED_FIELDS.contains(&k.as_str()) {
+                tracing::warn!(field = %k, "not sent: the Codex endpoint refuses this field");
+                continue;
+            }
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(value)
+}
+
+/// [`build_body`] as the bytes sent: without `extra_body` (the common case) written straight
+/// from the typed body, with no `serde_json::Value` in between.
+///
+/// # Errors
+///
+/// Those of [`build_body`].
+///
+/// ```
+/// use cline_provider_codex::responses::{build_body, build_body_bytes, BodyOptions};
+/// use cline_provider_core::{ChatRequest, Message};
+/// let req = ChatRequest::new("gpt-5.5").message(Message::user("Hi"));
+/// let options = BodyOptions::new("0196…");
+/// let bytes = build_body_bytes(&req, &options)?;
+/// let sent: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+/// assert_eq!(sent, build_body(&req, &options)?);
+/// # Ok::<(), cline_provider_core::Error>(())
+/// ```
+pub fn build_body_bytes(request: &ChatRequest, options: &BodyOptions<'_>) -> Result<Vec<u8>> {
+    if !request.extra_body.is_empty() {
+        let value = build_body(request, options)?;
+        return serde_json::to_vec(&value).map_err(body_encoding_error);
+    }
+    let body = typed_body(request, options)?;
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, &body).map_err(body_encoding_error)?;
+    Ok(out)
+}
+
+/// The typed body, before `extra_body`.
+fn typed_body<'a>(
+    request: &'a ChatRequest,
+    options: &BodyOptions<'a>,
+) -> Result<ResponsesRequest<'a>> {
     request.validate()?;
     let mut instructions: Vec<String> = Vec::new();
     let mut input = Vec::with_capacity(request.messages.len() + 2);
@@ -162,22 +210,7 @@ pub fn build_body(request: &ChatRequest, options: &BodyOptions<'_>) -> Result<Va
     if !request.stop.is_empty() {
         tracing::debug!("stop sequences are not sent: the Responses API has none");
     }
-    let mut value = serde_json::to_value(&body).map_err(|e| {
-        Error::invalid_config(
-            "request",
-            format!("the request could not be encoded as JSON: {e}"),
-        )
-    })?;
-    if let Value::Object(map) = &mut value {
-        for (k, v) in &request.extra_body {
-            if REFUSED_FIELDS.contains(&k.as_str()) {
-                tracing::warn!(field = %k, "not sent: the Codex endpoint refuses this field");
-                continue;
-            }
-            map.insert(k.clone(), v.clone());
-        }
-    }
-    Ok(value)
+    Ok(body)
 }
 
 /// The text and image parts of a user message (or of a tool result).
