@@ -3,9 +3,9 @@
 //!
 //! HTTP error responses need nothing OpenAI-specific: the provider hands
 //! [`default_error_mapper`](cline_provider_core::http::default_error_mapper) to the engine, and
-//! the same rules ([`classify_in_band`]) decide what an in-band error means.
+//! the same rules ([`in_band_error`]) decide what an in-band error means.
 
-use cline_provider_core::http::{classify_in_band, ErrorDetails};
+use cline_provider_core::http::{in_band_error, ErrorDetails};
 use cline_provider_core::Error;
 
 /// Turns an in-band error (the JSON of the `error` member, or of a whole `event: error`
@@ -21,19 +21,10 @@ use cline_provider_core::Error;
 /// assert!(err.message().contains("Provider disconnected"));
 /// ```
 pub fn stream_error(json: &[u8]) -> Error {
-    let details = ErrorDetails::parse(json);
-    let kind = classify_in_band(&details);
-    let mut err = Error::new(
-        kind,
-        format!(
-            "the endpoint reported an error mid-stream: {}",
-            details.describe()
-        ),
-    );
-    if let Some(code) = details.code_or_type() {
-        err = err.with_code(code);
-    }
-    err
+    in_band_error(
+        "the endpoint reported an error mid-stream",
+        &ErrorDetails::parse(json),
+    )
 }
 
 #[cfg(test)]
@@ -190,5 +181,15 @@ mod tests {
         let e = stream_error(parse(r#"{"code":502,"message":"Upstream failed"}"#));
         assert_eq!(e.kind(), &ErrorKind::StreamError);
         assert_eq!(e.code(), Some("502"));
+    }
+
+    #[test]
+    fn an_in_band_rate_limit_carries_the_wait_it_asks_for_in_words() {
+        let e = stream_error(
+            br#"{"code":"rate_limit_exceeded","message":"Rate limit reached. Please try again in 3s."}"#,
+        );
+        assert_eq!(e.kind(), &ErrorKind::RateLimited);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        assert!(e.message().contains("mid-stream"), "{e}");
     }
 }

@@ -1,6 +1,6 @@
 //! Failures reported inside the stream (`response.failed`, an `error` event) as typed errors.
 //!
-//! The code decides the kind through core's rules for in-band errors ([`classify_in_band`]):
+//! The code decides the kind through core's rules for in-band errors ([`in_band_error`]):
 //!
 //! | code | kind |
 //! |---|---|
@@ -11,7 +11,7 @@
 //! | `rate_limit_exceeded` | [`RateLimited`](ErrorKind::RateLimited), with the wait from "try again in N s/ms" |
 //! | anything else (`server_error`, …) | [`StreamError`](ErrorKind::StreamError) |
 
-use cline_provider_core::http::{classify_in_band, wait_from_message, ErrorDetails};
+use cline_provider_core::http::{in_band_error, ErrorDetails};
 use cline_provider_core::{Error, ErrorKind};
 
 /// The hint for a plan that does not include Codex at all.
@@ -37,26 +37,9 @@ pub fn error_event(data: &str) -> Error {
 }
 
 fn in_band(what: &str, details: &ErrorDetails) -> Error {
-    let kind = classify_in_band(details);
-    let mut err = Error::new(kind.clone(), format!("{what}: {}", details.describe()));
-    if let Some(code) = details.code_or_type() {
-        err = err.with_code(code);
-    }
-    match kind {
-        ErrorKind::RateLimited => {
-            if let Some(wait) = wait_from_message(&details.message) {
-                err = err.with_retry_after(wait);
-            }
-        }
-        ErrorKind::SubscriptionLimit => {
-            if let Some(at) = details.resets_at {
-                err = err.with_resets_at(at);
-            }
-        }
-        ErrorKind::AccessDenied if details.code_or_type() == Some("usage_not_included") => {
-            err = err.with_hint(USAGE_NOT_INCLUDED_HINT);
-        }
-        _ => {}
+    let err = in_band_error(what, details);
+    if err.kind() == &ErrorKind::AccessDenied && err.code() == Some("usage_not_included") {
+        return err.with_hint(USAGE_NOT_INCLUDED_HINT);
     }
     err
 }

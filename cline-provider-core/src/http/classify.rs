@@ -339,6 +339,29 @@ pub fn classify_in_band(details: &ErrorDetails) -> ErrorKind {
     }
 }
 
+/// The error for a failure reported inside a stream that had started (an `{"error": …}`
+/// chunk, an `event: error`, a Responses `response.failed`): its kind from
+/// [`classify_in_band`], `what` and the server's words as the message, and the same
+/// annotations as an HTTP error (code, the wait a rate limit asks for in words, when a plan's
+/// limit resets). Every backend's decoder reports in-band failures through here.
+///
+/// ```
+/// use std::time::Duration;
+/// use cline_provider_core::http::{in_band_error, ErrorDetails};
+/// use cline_provider_core::ErrorKind;
+/// let d = ErrorDetails::parse(br#"{"code":"rate_limit_exceeded","message":"Please try again in 2s."}"#);
+/// let err = in_band_error("the response failed", &d);
+/// assert_eq!(err.kind(), &ErrorKind::RateLimited);
+/// assert_eq!(err.code(), Some("rate_limit_exceeded"));
+/// assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+/// assert!(err.message().starts_with("the response failed: "));
+/// ```
+pub fn in_band_error(what: &str, details: &ErrorDetails) -> Error {
+    let kind = classify_in_band(details);
+    let err = Error::new(kind, format!("{what}: {}", details.describe()));
+    annotate(err, details, &HeaderMap::new())
+}
+
 /// "The 'gpt-x' model is not supported when using Codex with a ChatGPT account.", "The model
 /// `x` does not exist or you do not have access to it."
 fn says_model_is_unavailable(message: &str) -> bool {

@@ -53,8 +53,8 @@ mod tls;
 
 pub use body::read_body_capped;
 pub use classify::{
-    classify, classify_in_band, default_error_mapper, map_error_with, parse_retry_after,
-    wait_from_message, ErrorDetails,
+    classify, classify_in_band, default_error_mapper, in_band_error, map_error_with,
+    parse_retry_after, wait_from_message, ErrorDetails,
 };
 pub use client::HttpClient;
 pub use config::{
